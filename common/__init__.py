@@ -1,0 +1,4 @@
+"""Shared libraries of dawndusk: packets, dictionary, bus, clock, orbits, logging, config.
+
+Nothing here starts a process, and nothing here imports ``flight``, ``ground`` or ``scenarios``.
+"""

@@ -1,0 +1,78 @@
+"""EXEC: the satellite executive — bus owner, app supervisor and radio."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from common.dictionary.model import App, Arg, Event, Param, Severity, function
+from common.dictionary.standard import REJECT_REASON, define_app
+from common.dictionary.types import Enum, Float, Int, UInt
+
+APID = 0x010
+
+APP_STATE = Enum({"STOPPED": 0, "STARTING": 1, "RUNNING": 2, "BACKOFF": 3, "FAILED": 4})
+
+
+def define(supervised: Sequence[App]) -> App:
+    """The executive of a satellite whose child processes are the ``supervised`` apps."""
+    apps = Enum({app.name: index for index, app in enumerate(supervised, start=1)})
+    app_arg = Arg("app", apps, "application")
+    _U32 = UInt(32)
+    table = tuple(
+        param
+        for app in supervised
+        for param in (
+            Param("EXEC", f"{app.name}_STATE", APP_STATE, f"{app.title} process state"),
+            Param("EXEC", f"{app.name}_PID", _U32, f"{app.title} process ID (0 when none)"),
+            Param("EXEC", f"{app.name}_RESTARTS", UInt(16), f"{app.title} restarts"),
+            Param("EXEC", f"{app.name}_LAST_EXIT", Int(16),
+                  f"{app.title} last exit status (negative: signal)"),
+        )
+    )
+    return define_app(
+        "EXEC",
+        APID,
+        "Executive",
+        "Owns the satellite's software bus, starts and supervises the apps, and is the radio: "
+        "telemetry to the downlink, uplinked telecommands onto the bus.",
+        commands=(
+            function("RESTART_APP", 16, "Stop an app and start it again.", app_arg),
+            function("STOP_APP", 17, "Stop an app and keep it stopped.", app_arg),
+            function("START_APP", 18, "Start a stopped app.", app_arg),
+        ),
+        status=(
+            Param("EXEC", "UPLINK_PACKETS", _U32, "telecommands received from the uplink"),
+            Param("EXEC", "UPLINK_REJECTED", _U32, "uplinked packets rejected"),
+            Param("EXEC", "DOWNLINK_PACKETS", _U32, "telemetry packets sent to the downlink"),
+            Param("EXEC", "BUS_PACKETS", _U32, "packets through the software bus"),
+            Param("EXEC", "APPS_RUNNING", UInt(8), "supervised apps running"),
+            *table,
+        ),
+        status_interval_s=10.0,
+        events=(
+            Event(
+                16, "APP_STARTED", Severity.INFO, "{app} started with pid {pid}",
+                (app_arg, Arg("pid", _U32, "process ID")),
+            ),
+            Event(
+                17, "APP_EXITED", Severity.MEDIUM, "{app} exited with status {status}",
+                (app_arg, Arg("status", Int(16), "exit status (negative: signal)")),
+            ),
+            Event(
+                18, "APP_RESTARTING", Severity.MEDIUM,
+                "{app} restart {restarts} in {delay:.1f} s",
+                (app_arg, Arg("restarts", UInt(16), "restarts so far"),
+                 Arg("delay", Float(32), "back-off delay", "s")),
+            ),
+            Event(19, "APP_STOPPED", Severity.INFO, "{app} stopped by command", (app_arg,)),
+            Event(
+                20, "APP_HEARTBEAT_LOST", Severity.HIGH,
+                "{app} missed its heartbeat for {age:.0f} s",
+                (app_arg, Arg("age", Float(32), "silence", "s")),
+            ),
+            Event(
+                21, "UPLINK_REJECTED", Severity.MEDIUM, "uplinked packet rejected: {reason}",
+                (Arg("reason", REJECT_REASON, "why"),),
+            ),
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Flight software: one process per app per satellite, plus the simulated hardware."""

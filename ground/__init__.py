@@ -1,0 +1,1 @@
+"""Ground software: space link emulator, ground control, archive, client, console."""

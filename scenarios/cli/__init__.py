@@ -1,0 +1,18 @@
+"""The ``dawndusk`` command line."""
+
+from __future__ import annotations
+
+import click
+
+from scenarios.cli.codec import decode_cmd, dict_cmd, encode_cmd
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="dawndusk")
+def main() -> None:
+    """dawndusk: a digital twin of an orbital data-centre constellation."""
+
+
+main.add_command(dict_cmd)
+main.add_command(encode_cmd)
+main.add_command(decode_cmd)
