@@ -16,8 +16,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import functools
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 FINE_PER_SECOND: Final = 1 << 16
 MAX_COARSE: Final = (1 << 32) - 1
@@ -53,18 +52,30 @@ def tai_minus_utc(unix_s: float) -> int:
     return offsets[bisect.bisect_right(unix, unix_s) - 1]
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class CucTime:
-    """A CUC time: ``coarse`` TAI seconds since 1958-01-01 and ``fine`` 1/65536 s."""
-
+class _CucFields(NamedTuple):
     coarse: int
-    fine: int = 0
+    fine: int
 
-    def __post_init__(self) -> None:
-        if not 0 <= self.coarse <= MAX_COARSE:
-            raise ValueError(f"CUC coarse time out of range 0..{MAX_COARSE}: {self.coarse}")
-        if not 0 <= self.fine < FINE_PER_SECOND:
-            raise ValueError(f"CUC fine time out of range 0..65535: {self.fine}")
+
+class CucTime(_CucFields):
+    """A CUC time: ``coarse`` TAI seconds since 1958-01-01 and ``fine`` 1/65536 s.
+
+    An immutable, ordered value (a named tuple); the constructor checks both ranges.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, coarse: int, fine: int = 0) -> CucTime:
+        if not 0 <= coarse <= MAX_COARSE:
+            raise ValueError(f"CUC coarse time out of range 0..{MAX_COARSE}: {coarse}")
+        if not 0 <= fine < FINE_PER_SECOND:
+            raise ValueError(f"CUC fine time out of range 0..65535: {fine}")
+        return tuple.__new__(cls, (coarse, fine))
+
+    @classmethod
+    def from_wire(cls, coarse: int, fine: int) -> CucTime:
+        """From fields just read as a u32 and a u16 (always in range: no check)."""
+        return tuple.__new__(cls, (coarse, fine))
 
     @classmethod
     def from_tai_seconds(cls, seconds: float) -> CucTime:

@@ -1,19 +1,23 @@
-"""Fixed binary layouts: ``construct`` structs compiled once and called on their fast path.
+"""Binary layouts: declared as ``construct`` structs, executed on the fastest path available.
 
-Every layout in dawndusk (packet headers, command arguments, housekeeping structures) is a
-``construct.Struct`` made of whole-byte fields (and computed bit fields over whole words). This
-module compiles it and calls the generated parser and builder directly with one shared,
-read-only context: ``Construct.parse`` would build a fresh context container on every call,
-which measured ~1.1 µs of the ~3.6 µs a TM header costs here.
+Every layout in dawndusk (packet headers, command arguments, housekeeping structures, event
+arguments) is a ``construct.Struct``. When all its fields are fixed-size primitives (whole bytes
+and 16/32/64-bit words, integers and IEEE floats) — which the packet headers and telemetry
+always are — the layout is executed by one precompiled ``struct.Struct`` derived from the
+construct declaration: measured here ~0.2 µs for a 10-field header against ~2.5 µs for
+construct's compiled parser called directly and ~3.6 µs through ``Struct.parse`` (BitStruct:
+~38 µs). Layouts with variable fields (text, byte strings, msgpack) use construct's compiled
+parser and builder, called directly with one shared read-only context.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+import struct
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from construct import Construct, ConstructError, Container, Struct
+from construct import Construct, ConstructError, Container, FormatField, Renamed, Struct
 
 # The generated code reads these keys from its parent context and never writes to it.
 _SHARED_PARSE_CONTEXT = Container(
@@ -25,49 +29,90 @@ _SHARED_BUILD_CONTEXT = Container(
     _io=None, _index=None,
 )
 
-# Errors the generated code raises for short or malformed input, besides ConstructError.
-LAYOUT_ERRORS = (ConstructError, ValueError, TypeError, KeyError, OverflowError, UnicodeError)
+#: What parsing or building malformed input can raise, from construct and from ``struct``.
+LAYOUT_ERRORS = (
+    ConstructError, struct.error, ValueError, TypeError, KeyError, OverflowError, UnicodeError,
+    IndexError,
+)
+
+
+def _primitive_format(subcon: Construct) -> str | None:
+    """The ``struct`` format of a fixed-size primitive field, or None."""
+    while isinstance(subcon, Renamed):
+        subcon = subcon.subcon
+    if isinstance(subcon, FormatField) and subcon.fmtstr[0] == ">":
+        return subcon.fmtstr[1:]
+    return None
 
 
 class Layout:
-    """A compiled struct: ``parse(bytes) -> dict`` and ``build(mapping) -> bytes``.
+    """A declared struct with ``parse``/``build`` (dicts) and, when fixed, ``unpack``/``pack``.
 
     >>> from construct import Int16ub, Int8ub
     >>> pair = Layout(Struct("a" / Int16ub, "b" / Int8ub))
+    >>> pair.unpack(b"\\x01\\x02\\x03"), pair.pack(258, 3)
+    ((258, 3), b'\\x01\\x02\\x03')
     >>> pair.parse(b"\\x01\\x02\\x03")["a"], pair.build({"a": 258, "b": 3})
     (258, b'\\x01\\x02\\x03')
     """
 
-    __slots__ = ("_build", "_parse", "compiled", "size", "struct")
+    __slots__ = ("_compiled", "_pack", "_unpack", "fixed", "names", "size", "struct")
 
-    def __init__(self, struct: Struct) -> None:
-        self.struct = struct
-        self.compiled = struct.compile()
-        self._parse = self.compiled.parsefunc
-        self._build = self.compiled.buildfunc
-        try:
-            self.size: int | None = struct.sizeof()
-        except ConstructError:
+    def __init__(self, declaration: Struct) -> None:
+        self.struct = declaration
+        self.names: tuple[str, ...] = tuple(sc.name for sc in declaration.subcons)
+        formats = [_primitive_format(sc) for sc in declaration.subcons]
+        self.fixed: struct.Struct | None = None
+        if all(fmt is not None for fmt in formats):
+            self.fixed = struct.Struct(">" + "".join(formats))  # type: ignore[arg-type]
+            self._unpack = self.fixed.unpack_from
+            self._pack = self.fixed.pack
+            self.size: int | None = self.fixed.size
+        else:
             self.size = None
+        self._compiled: Any = None
 
-    def parse(self, data: bytes) -> dict[str, Any]:
-        """Parse from the start of ``data`` (extra bytes are ignored: check sizes first)."""
-        return self._parse(io.BytesIO(data), _SHARED_PARSE_CONTEXT)
+    # --- fixed layouts: tuples in declaration order ----------------------------------------------
 
-    def parse_from(self, data: bytes, offset: int) -> tuple[dict[str, Any], int]:
-        """Parse starting at ``offset``; returns the values and the offset just past them."""
+    def unpack(self, data: bytes, offset: int = 0) -> tuple[Any, ...]:
+        """Field values in order, from ``data[offset:]`` (fixed layouts only)."""
+        return self._unpack(data, offset)
+
+    def pack(self, *values: Any) -> bytes:
+        """The bytes of field values given in order (fixed layouts only)."""
+        return self._pack(*values)
+
+    # --- any layout: dicts by field name ---------------------------------------------------------
+
+    def _compile(self) -> Any:
+        if self._compiled is None:
+            self._compiled = self.struct.compile()
+        return self._compiled
+
+    def parse_from(self, data: bytes, offset: int = 0) -> tuple[dict[str, Any], int]:
+        """Field values by name from ``data[offset:]``, and the offset just past them."""
+        if self.fixed is not None:
+            values = dict(zip(self.names, self._unpack(data, offset), strict=True))
+            return values, offset + self.fixed.size
         stream = io.BytesIO(data)
         stream.seek(offset)
-        values = self._parse(stream, _SHARED_PARSE_CONTEXT)
-        return values, stream.tell()
+        parsed = self._compile().parsefunc(stream, _SHARED_PARSE_CONTEXT)
+        return {name: parsed[name] for name in self.names}, stream.tell()
+
+    def parse(self, data: bytes) -> dict[str, Any]:
+        """Field values by name from the start of ``data`` (extra bytes are not looked at)."""
+        return self.parse_from(data, 0)[0]
 
     def build(self, values: Mapping[str, Any]) -> bytes:
-        """The bytes of ``values`` (a mapping with every non-computed field)."""
+        """The bytes of ``values``, a mapping with every field."""
+        if self.fixed is not None:
+            return self._pack(*(values[name] for name in self.names))
         stream = io.BytesIO()
-        self._build(values, stream, _SHARED_BUILD_CONTEXT)
+        self._compile().buildfunc(values, stream, _SHARED_BUILD_CONTEXT)
         return stream.getvalue()
 
-    @property
-    def subcons(self) -> list[Construct]:
-        """The fields of the struct, in order."""
-        return list(self.struct.subcons)
+    def build_sequence(self, values: Sequence[Any]) -> bytes:
+        """The bytes of field values given in order."""
+        if self.fixed is not None:
+            return self._pack(*values)
+        return self.build(dict(zip(self.names, values, strict=True)))

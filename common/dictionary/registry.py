@@ -9,15 +9,12 @@
 from __future__ import annotations
 
 import difflib
-import functools
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
-
-from construct import Struct
+from typing import Any, NamedTuple
 
 from common.cuc import CucTime
+from common.dictionary.fields import FieldCodec
 from common.dictionary.model import App, Arg, Command, Event, Param, Report, Setting, Structure
 from common.dictionary.standard import (
     EVENT_SERVICE,
@@ -34,23 +31,20 @@ from common.errors import (
     UnknownCommand,
     UnknownTelemetry,
 )
-from common.layout import LAYOUT_ERRORS, Layout
 from common.packets import IDLE_APID, MAX_APID, AckFlags, TcPacket, TmPacket
 
 NAME_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$")
 ARG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
 
-@dataclass(frozen=True)
-class DecodedCommand:
+class DecodedCommand(NamedTuple):
     """A telecommand understood: its definition and its arguments as engineering values."""
 
     command: Command
     args: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class DecodedTm:
+class DecodedTm(NamedTuple):
     """A telemetry packet understood: what it is and its values, keyed by name.
 
     ``kind`` is ``"hk"``, ``"event"`` or ``"report"``; ``name`` is the structure, event or
@@ -63,11 +57,8 @@ class DecodedTm:
     values: dict[str, Any]
     severity: int | None = None
     message: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _layout(fields: Iterable[tuple[str, Any]]) -> Layout:
-    return Layout(Struct(*(name / datatype.subcon for name, datatype in fields)))
+    #: The structure ID or event ID the packet carried (0 for reports).
+    number: int = 0
 
 
 def _check_name(kind: str, name: str, pattern: re.Pattern[str] = NAME_PATTERN) -> None:
@@ -94,6 +85,8 @@ class Dictionary:
         self._report_keys: dict[tuple[int, int, int], Report] = {}
         self._setting_keys: dict[tuple[int, int], Setting] = {}
         self._standard_reports = {(r.service, r.subtype): r for r in STANDARD_REPORTS}
+        self._codecs: dict[str, FieldCodec] = {}
+        self._hk_codecs: dict[tuple[int, int], tuple[str, FieldCodec]] = {}
         for app in apps:
             self._add(app)
         self.apids = frozenset(self.by_apid)
@@ -259,32 +252,40 @@ class Dictionary:
 
     # --- telecommands ----------------------------------------------------------------------------
 
-    def check_args(self, command: Command, args: Mapping[str, Any] | None) -> dict[str, Any]:
-        """Raw values for ``args``, defaults filled; :class:`ArgumentError` names what is wrong."""
-        given = dict(args or {})
-        raw: dict[str, Any] = {}
-        for arg in command.args:
-            if arg.name in given:
-                value = given.pop(arg.name)
-            elif arg.default is not None:
-                value = arg.default
+    def codec(self, owner: Command | Structure | Event | Report) -> FieldCodec:
+        """The field codec of a command, structure, event or report (built on first use)."""
+        codec = self._codecs.get(owner.name)
+        if codec is None:
+            fields: tuple[Arg | Param, ...]
+            if isinstance(owner, Structure):
+                fields = owner.params
+            elif isinstance(owner, Report):
+                fields = owner.fields
             else:
-                allowed = f"required; {arg.type.describe()}"
-                raise ArgumentError(command.name, arg.name, None, allowed)
-            try:
-                raw[arg.name] = arg.type.check(value)
-            except TypeCheckError as exc:
-                raise ArgumentError(command.name, arg.name, value, exc.allowed) from None
-        if given:
-            unknown = ", ".join(sorted(given))
-            expected = ", ".join(arg.name for arg in command.args) or "none"
-            raise ArgumentError(command.name, unknown, given[sorted(given)[0]],
+                fields = owner.args
+            codec = self._codecs[owner.name] = FieldCodec(owner.name, fields)
+        return codec
+
+    def with_defaults(
+        self, owner: Command | Event | Report, values: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """``values`` with defaults filled; unknown names raise :class:`ArgumentError`."""
+        given = dict(values or {})
+        fields = owner.fields if isinstance(owner, Report) else owner.args
+        known = {item.name for item in fields}
+        unknown = sorted(set(given) - known)
+        if unknown:
+            expected = ", ".join(item.name for item in fields) or "none"
+            raise ArgumentError(owner.name, ", ".join(unknown), given[unknown[0]],
                                 f"unknown argument; expected: {expected}")
-        return raw
+        for item in fields:
+            if item.name not in given and item.default is not None:
+                given[item.name] = item.default
+        return given
 
     def command_app_data(self, command: Command, args: Mapping[str, Any] | None = None) -> bytes:
         """The application data of ``command`` with ``args`` (checked)."""
-        body = _args_layout(command).build(self.check_args(command, args))
+        body = self.codec(command).encode(self.with_defaults(command, args))
         if command.function_id is not None:
             return command.function_id.to_bytes(2, "big") + body
         return body
@@ -332,35 +333,23 @@ class Dictionary:
     def decode_command(self, tc: TcPacket) -> DecodedCommand:
         """Understand a telecommand: raises UnknownApid/UnknownCommand/BadArguments."""
         command = self.lookup_command(tc)
-        body = tc.app_data[2:] if command.function_id is not None else tc.app_data
-        raw = _parse_exact(_args_layout(command), body, command.name)
-        return DecodedCommand(command, _engineering(command.name, command.args, raw, body))
+        offset = 2 if command.function_id is not None else 0
+        return DecodedCommand(command, self.codec(command).decode_strict(tc.app_data, offset))
 
     # --- telemetry -------------------------------------------------------------------------------
 
     def hk_app_data(self, structure: Structure, values: Mapping[str, Any]) -> bytes:
         """Application data of a TM[3,25] report of ``structure`` (values by full name)."""
-        layout = _structure_layout(structure)
-        raw: dict[str, Any] = {}
-        for param in structure.params:
-            try:
-                raw[param.name] = param.type.check(values[param.name])
-            except KeyError:
-                missing = ArgumentError(structure.name, param.name, None, "a value is required")
-                raise missing from None
-            except TypeCheckError as exc:
-                raise ArgumentError(structure.name, param.name, exc.value, exc.allowed) from None
-        return structure.sid.to_bytes(2, "big") + layout.build(raw)
+        return structure.sid.to_bytes(2, "big") + self.codec(structure).encode_trusted(values)
 
     def event_app_data(self, event: Event, args: Mapping[str, Any] | None = None) -> bytes:
         """Application data of a TM[5,severity] report of ``event``."""
-        raw = self.check_args(_as_command(event.name, event.args), args)
-        return event.event_id.to_bytes(2, "big") + _event_layout(event).build(raw)
+        body = self.codec(event).encode(self.with_defaults(event, args))
+        return event.event_id.to_bytes(2, "big") + body
 
     def report_app_data(self, report: Report, values: Mapping[str, Any] | None = None) -> bytes:
         """Application data of ``report``."""
-        raw = self.check_args(_as_command(report.name, report.fields), values)
-        return _report_layout(report).build(raw)
+        return self.codec(report).encode(self.with_defaults(report, values))
 
     def decode_tm(self, tm: TmPacket) -> DecodedTm:
         """Understand a telemetry packet; raises UnknownApid/UnknownTelemetry/BadArguments."""
@@ -368,12 +357,13 @@ class Dictionary:
         if app is None:
             raise UnknownApid(f"unknown APID 0x{tm.apid:03X}", tm.app_data)
         data = tm.app_data
-        if (tm.service, tm.subtype) == HK_REPORT:
+        if tm.service == 3 and tm.subtype == 25:  # HK_REPORT, the hot path
             sid = _leading_id(data, "structure ID")
-            structure = self.structure_of(tm.apid, sid)
-            raw = _parse_exact(_structure_layout(structure), data[2:], structure.name)
-            values = _engineering(structure.name, structure.params, raw, data)
-            return DecodedTm("hk", structure.name, app.name, values, extra={"sid": sid})
+            found = self._hk_codecs.get((tm.apid, sid))
+            if found is None:
+                structure = self.structure_of(tm.apid, sid)
+                found = self._hk_codecs[(tm.apid, sid)] = (structure.name, self.codec(structure))
+            return DecodedTm("hk", found[0], app.name, found[1].decode(data, 2), None, None, sid)
         if tm.service == EVENT_SERVICE and 1 <= tm.subtype <= 4:
             event = self.event_of(tm.apid, _leading_id(data, "event ID"))
             if int(event.severity) != tm.subtype:
@@ -381,78 +371,20 @@ class Dictionary:
                     f"{event.name} is severity {int(event.severity)}, sent as TM[5,{tm.subtype}]",
                     data,
                 )
-            raw = _parse_exact(_event_layout(event), data[2:], event.name)
-            values = _engineering(event.name, event.args, raw, data)
+            values = self.codec(event).decode(data, 2)
             return DecodedTm(
                 "event", event.name, app.name, values, int(event.severity),
-                event.message.format(**values), {"event_id": event.event_id},
+                event.message.format(**values), event.event_id,
             )
         report = self.report_for(tm.apid, tm.service, tm.subtype)
-        raw = _parse_exact(_report_layout(report), data, report.name)
-        values = _engineering(report.name, report.fields, raw, data)
+        values = self.codec(report).decode(data)
         return DecodedTm("report", report.name, app.name, values)
-
-
-# --- cached layouts (compiled on first use: ~2 ms each) ----------------------------------------
-
-
-@functools.cache
-def _args_layout(command: Command) -> Layout:
-    return _layout((arg.name, arg.type) for arg in command.args)
-
-
-@functools.cache
-def _structure_layout(structure: Structure) -> Layout:
-    return _layout((param.name, param.type) for param in structure.params)
-
-
-@functools.cache
-def _event_layout(event: Event) -> Layout:
-    return _layout((arg.name, arg.type) for arg in event.args)
-
-
-@functools.cache
-def _report_layout(report: Report) -> Layout:
-    return _layout((arg.name, arg.type) for arg in report.fields)
-
-
-@functools.cache
-def _as_command(name: str, args: tuple[Arg, ...]) -> Command:
-    app, _, verb = name.partition(".")
-    return Command(verb, 0, 0, "", args, app=app)
 
 
 def _leading_id(data: bytes, what: str) -> int:
     if len(data) < 2:
         raise BadArguments(f"application data too short for a {what}", data)
-    return int.from_bytes(data[:2], "big")
-
-
-def _parse_exact(layout: Layout, body: bytes, owner: str) -> dict[str, Any]:
-    try:
-        raw, end = layout.parse_from(body, 0)
-    except LAYOUT_ERRORS as exc:
-        message = f"{owner}: application data do not fit its layout ({exc})"
-        raise BadArguments(message, body) from None
-    if end != len(body):
-        raise BadArguments(f"{owner}: {len(body) - end} unexpected bytes after the data", body)
-    return raw
-
-
-def _engineering(
-    owner: str, fields: Iterable[Arg | Param], raw: Mapping[str, Any], data: bytes
-) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for item in fields:
-        key = item.name
-        try:
-            values[key] = item.type.decode(raw[key])
-        except TypeCheckError as exc:
-            raise BadArguments(
-                f"{owner}: {key}={exc.value!r} is invalid; allowed: {exc.allowed}", data,
-                argument=key,
-            ) from None
-    return values
+    return (data[0] << 8) | data[1]
 
 
 def json_value(value: CucTime | Any) -> Any:

@@ -1,0 +1,133 @@
+"""The codec of a sequence of typed fields: a command's arguments, a structure's parameters.
+
+One :class:`FieldCodec` per command, structure, event or report, built on first use. Decoding
+has two modes: ``strict`` (telecommands: every value is range-checked, as onboard software must)
+and trusted (telemetry: only values that change form — enumerations, booleans, times, msgpack —
+are converted; numbers are taken as the wire carries them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from construct import Struct
+
+from common.dictionary.model import Arg, Param
+from common.dictionary.types import Float, Int, TypeCheckError, UInt
+from common.errors import ArgumentError, BadArguments
+from common.layout import LAYOUT_ERRORS, Layout
+
+Field = Arg | Param
+_PLAIN = (UInt, Int, Float)
+
+
+def _converter(field: Field) -> Callable[[Any], Any] | None:
+    """How telemetry turns a raw value into an engineering one (None: it is the same)."""
+    if isinstance(field.type, _PLAIN):
+        return None
+    return field.type.decode
+
+
+class FieldCodec:
+    """Encode and decode the fields of one owner (a command, structure, event or report)."""
+
+    __slots__ = ("_convert", "_strict", "fields", "layout", "names", "owner")
+
+    def __init__(self, owner: str, fields: Sequence[Field]) -> None:
+        self.owner = owner
+        self.fields = tuple(fields)
+        self.names = tuple(field.name for field in self.fields)
+        self.layout = Layout(Struct(*(f.name / f.type.subcon for f in self.fields)))
+        self._convert = tuple(
+            (index, conv)
+            for index, field in enumerate(self.fields)
+            if (conv := _converter(field)) is not None
+        )
+        self._strict = tuple(field.type.decode for field in self.fields)
+
+    # --- encoding ---------------------------------------------------------------------------------
+
+    def check(self, values: Mapping[str, Any]) -> list[Any]:
+        """Raw values in field order, each checked; :class:`ArgumentError` names the culprit."""
+        raw = []
+        for field in self.fields:
+            try:
+                value = values[field.name]
+            except KeyError:
+                missing = ArgumentError(self.owner, field.name, None, field.type.describe())
+                raise missing from None
+            try:
+                raw.append(field.type.check(value))
+            except TypeCheckError as exc:
+                raise ArgumentError(self.owner, field.name, value, exc.allowed) from None
+        return raw
+
+    def encode(self, values: Mapping[str, Any]) -> bytes:
+        """The bytes of ``values`` (keyed by field name), every value checked."""
+        return self.layout.build_sequence(self.check(values))
+
+    def encode_trusted(self, values: Mapping[str, Any]) -> bytes:
+        """The bytes of telemetry values from our own software: numbers go to the wire as they
+        are (the packer still refuses what does not fit), others are converted and checked."""
+        if self.layout.fixed is None:
+            return self.encode(values)
+        try:
+            raw = [values[name] for name in self.names]
+            for index, _ in self._convert:
+                raw[index] = self.fields[index].type.check(raw[index])
+            return self.layout.pack(*raw)
+        except (KeyError, TypeCheckError, *LAYOUT_ERRORS):
+            return self.encode(values)  # raises the precise ArgumentError
+
+    # --- decoding ---------------------------------------------------------------------------------
+
+    def _raw(self, data: bytes, offset: int) -> tuple[Any, ...]:
+        layout = self.layout
+        try:
+            if layout.size is not None:
+                if len(data) - offset != layout.size:
+                    raise BadArguments(
+                        f"{self.owner}: {len(data) - offset} bytes of data, layout needs "
+                        f"{layout.size}", data,
+                    )
+                return layout.unpack(data, offset)
+            parsed, end = layout.parse_from(data, offset)
+        except LAYOUT_ERRORS as exc:
+            message = f"{self.owner}: application data do not fit its layout ({exc})"
+            raise BadArguments(message, data) from None
+        if end != len(data):
+            raise BadArguments(f"{self.owner}: {len(data) - end} bytes after the data", data)
+        return tuple(parsed[name] for name in self.names)
+
+    def decode(self, data: bytes, offset: int = 0) -> dict[str, Any]:
+        """Telemetry values by field name from ``data[offset:]`` (which must end with them)."""
+        raw = self._raw(data, offset)
+        if not self._convert:
+            return dict(zip(self.names, raw))  # noqa: B905 (the layout made them equal)
+        values = list(raw)
+        index = -1
+        try:
+            for index, convert in self._convert:
+                values[index] = convert(values[index])
+        except TypeCheckError as exc:
+            raise self._bad(index, exc, data) from None
+        return dict(zip(self.names, values, strict=True))
+
+    def decode_strict(self, data: bytes, offset: int = 0) -> dict[str, Any]:
+        """Telecommand arguments by name, every value range-checked."""
+        raw = self._raw(data, offset)
+        values = {}
+        for index, (name, decode) in enumerate(zip(self.names, self._strict, strict=True)):
+            try:
+                values[name] = decode(raw[index])
+            except TypeCheckError as exc:
+                raise self._bad(index, exc, data) from None
+        return values
+
+    def _bad(self, index: int, exc: TypeCheckError, data: bytes) -> BadArguments:
+        name = self.names[index]
+        return BadArguments(
+            f"{self.owner}: {name}={exc.value!r} is invalid; allowed: {exc.allowed}", data,
+            argument=name,
+        )
