@@ -227,6 +227,8 @@ class App:
     settings: tuple[Setting, ...] = ()
     #: Started and supervised by the executive as a child process.
     supervised: bool = False
+    #: Its packets stay on the satellite bus (the hardware interface): never downlinked.
+    onboard_only: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def command(self, verb: str) -> Command:

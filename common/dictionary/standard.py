@@ -257,6 +257,7 @@ def define_app(
     reports: tuple[Report, ...] = (),
     settings: tuple[Setting, ...] = (),
     supervised: bool = False,
+    onboard_only: bool = False,
 ) -> App:
     """Assemble an app: its own entries plus the standard ones, all given their full names."""
     status_structure = Structure(
@@ -282,4 +283,5 @@ def define_app(
         reports=tuple(replace(r, **own) for r in reports),
         settings=tuple(replace(s, app=name) for s in settings),
         supervised=supervised,
+        onboard_only=onboard_only,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from scenarios.cli.codec import decode_cmd, dict_cmd, encode_cmd
+from scenarios.cli.satellite import satellite_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,3 +17,4 @@ def main() -> None:
 main.add_command(dict_cmd)
 main.add_command(encode_cmd)
 main.add_command(decode_cmd)
+main.add_command(satellite_cmd)

@@ -90,6 +90,7 @@ SIM = define_app(
     "Simulated hardware",
     "Orbit, power, thermal and compute-node models of one satellite, seen through sensor "
     "packets and driven by actuator packets.",
+    onboard_only=True,
     commands=(
         function(
             "SET_NODE_POWER", 16, "Actuator: switch a compute node's power state.",

@@ -1,0 +1,168 @@
+"""The run configuration: what every process of a run needs to find the others.
+
+Written once as ``run.json`` in the run directory by whoever starts the run (the scenario
+runner, a test fixture, or ``dawndusk sat`` standalone) and read by every process it starts.
+It fixes the transport, the socket directory, the satellites, the clock's first anchor triple
+and the timing knobs; :mod:`common.endpoints` derives every address from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+RUN_FILE = "run.json"
+#: Longest ``ipc://`` socket path the OS accepts (sun_path is 108 bytes with its NUL).
+MAX_IPC_PATH = 107
+
+
+class ConfigError(ValueError):
+    """The run configuration is missing, unreadable or invalid; the message names the field."""
+
+
+@dataclass(frozen=True)
+class ClockAnchor:
+    """The first triple of the simulated clock: ``sim = sim + (wall − wall_anchor) × rate``."""
+
+    sim: float
+    wall: float
+    rate: float = 1.0
+    paused: bool = False
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Timing knobs, in simulated seconds unless the name says wall."""
+
+    #: A process wakes at most this often (wall seconds) and handles everything due.
+    timer_resolution_wall_s: float = 0.005
+    #: Heartbeat period of every app.
+    heartbeat_s: float = 5.0
+    #: Silence after which the executive declares an app hung...
+    heartbeat_timeout_s: float = 30.0
+    #: ...but never sooner than this many wall seconds (a loaded machine stalls processes).
+    heartbeat_timeout_wall_s: float = 5.0
+    #: First restart back-off, doubled per restart up to the maximum.
+    restart_backoff_s: float = 1.0
+    restart_backoff_max_s: float = 64.0
+    #: Back-off floor in wall seconds, so that a crash loop cannot spin the CPU.
+    restart_backoff_wall_s: float = 0.2
+    #: How long (wall) a starting app may take to prove its bus subscriptions live.
+    ready_timeout_wall_s: float = 20.0
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything the processes of one run share."""
+
+    run_dir: str
+    satellites: tuple[str, ...]
+    clock: ClockAnchor
+    transport: str = "ipc"
+    socket_dir: str = ""
+    tcp_host: str = "127.0.0.1"
+    tcp_base_port: int = 25000
+    timing: Timing = field(default_factory=Timing)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.transport not in ("ipc", "tcp"):
+            raise ConfigError(f"transport must be 'ipc' or 'tcp', not {self.transport!r}")
+        for name in self.satellites:
+            if not name or "/" in name or not name.isprintable() or " " in name:
+                raise ConfigError(f"satellites: bad satellite name {name!r}")
+        if len(set(self.satellites)) != len(self.satellites):
+            raise ConfigError(f"satellites: names repeat: {list(self.satellites)}")
+        if self.clock.rate <= 0:
+            raise ConfigError(f"clock.rate must be positive, not {self.clock.rate}")
+
+    @property
+    def path(self) -> Path:
+        """The run directory."""
+        return Path(self.run_dir)
+
+    def to_json(self) -> str:
+        """The configuration as JSON text."""
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        """From the parsed JSON; unknown or missing fields raise :class:`ConfigError`."""
+        try:
+            data = dict(data)
+            clock = ClockAnchor(**data.pop("clock"))
+            timing = Timing(**data.pop("timing", {}))
+            satellites = tuple(data.pop("satellites"))
+            return cls(clock=clock, timing=timing, satellites=satellites, **data)
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(f"{RUN_FILE}: {exc}") from None
+
+    def save(self) -> Path:
+        """Write ``run.json`` into the run directory (atomically) and return its path."""
+        target = self.path / RUN_FILE
+        self.path.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(self.to_json(), encoding="utf-8")
+        os.replace(tmp, target)
+        return target
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> RunConfig:
+        """Read ``run.json`` from a run directory."""
+        target = Path(run_dir) / RUN_FILE
+        try:
+            data = json.loads(target.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"no {RUN_FILE} in {run_dir}") from None
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{target}: not JSON ({exc})") from None
+        return cls.from_dict(data)
+
+
+def short_socket_dir(run_dir: Path) -> str:
+    """A socket directory whose paths stay short: ``RUN_DIR/sock`` when short enough, else
+    a fresh private directory under the system temporary directory (``/tmp/dd-XXXX``)."""
+    inside = run_dir.resolve() / "sock"
+    # Room for the longest name we make: "<satellite>.downlink" with a 16-character name.
+    if len(str(inside)) + 32 <= MAX_IPC_PATH:
+        inside.mkdir(parents=True, exist_ok=True)
+        return str(inside)
+    base = "/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir()
+    return tempfile.mkdtemp(prefix="dd-", dir=base)
+
+
+def new_run(
+    run_dir: str | Path,
+    satellites: tuple[str, ...],
+    *,
+    rate: float = 1.0,
+    sim_start: float | None = None,
+    transport: str = "ipc",
+    timing: Timing | None = None,
+    seed: int = 0,
+) -> RunConfig:
+    """A configuration for a new run starting now (wall) at ``sim_start`` (default: now)."""
+    path = Path(run_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    wall = time.time()
+    config = RunConfig(
+        run_dir=str(path.resolve()),
+        satellites=tuple(satellites),
+        clock=ClockAnchor(sim=wall if sim_start is None else sim_start, wall=wall, rate=rate),
+        transport=transport,
+        socket_dir=short_socket_dir(path) if transport == "ipc" else "",
+        timing=timing or Timing(),
+        seed=seed,
+    )
+    return config
+
+
+def with_clock(config: RunConfig, anchor: ClockAnchor) -> RunConfig:
+    """The same configuration with another clock anchor."""
+    return replace(config, clock=anchor)

@@ -1,0 +1,237 @@
+"""A fork server: processes forked from a parent that has already imported everything.
+
+A Python process with zmq, construct and skyfield imported holds ~23 MiB privately; one
+forked from a parent that already imported them, ~3 MiB. So a process that starts children
+first imports what they need, then — before any ZeroMQ context exists, since a context does not
+survive a fork — forks a *zygote* that waits for spawn requests and forks each child from its
+preloaded image.
+
+The zygote reaps its children and reports every exit with its status. When its parent dies,
+the kernel kills the zygote (parent-death signal) and the zygote's children receive SIGTERM
+the same way, so no process outlives the one that asked for it.
+
+Protocol (msgpack over a SOCK_SEQPACKET socket pair):
+parent → zygote ``{"op": "spawn", "id": n, "target": "pkg.module:function", "args": [...],
+"stdio": path|None}``; zygote → parent ``{"op": "spawned", "id": n, "pid": p}`` or
+``{"op": "failed", "id": n, "error": text}``, and ``{"op": "exit", "pid": p, "status": s}``
+(``status`` as ``os.waitstatus_to_exitcode``: negative for a signal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import ctypes.util
+import importlib
+import os
+import signal
+import socket
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import msgpack
+
+PR_SET_PDEATHSIG = 1
+_MAX_MESSAGE = 1 << 20
+
+
+def die_with_parent(sig: int = signal.SIGTERM) -> None:
+    """Ask the kernel to send ``sig`` to this process when its parent exits (Linux)."""
+    parent = os.getppid()
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is not None:
+        libc = ctypes.CDLL(libc_name, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _resolve(target: str) -> Callable[..., Any]:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+def _child(target: str, args: list[Any], stdio: str | None, keep: socket.socket) -> None:
+    """In the forked child: become a clean process and run ``target(*args)``."""
+    code = 0
+    try:
+        keep.close()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.set_wakeup_fd(-1)
+        die_with_parent(signal.SIGTERM)
+        if stdio is not None:
+            fd = os.open(stdio, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            os.close(fd)
+        result = _resolve(target)(*args)
+        code = result if isinstance(result, int) else 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def _serve(sock: socket.socket) -> None:
+    """The zygote's loop: fork on request, reap and report exits, stop when the parent goes."""
+    die_with_parent(signal.SIGKILL)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)  # the parent decides; it stops us by closing
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    children: set[int] = set()
+
+    def reap() -> None:
+        while children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            children.discard(pid)
+            _send(sock, {"op": "exit", "pid": pid, "status": os.waitstatus_to_exitcode(status)})
+
+    import selectors
+
+    selector = selectors.DefaultSelector()
+    selector.register(sock, selectors.EVENT_READ)
+    selector.register(wake_r, selectors.EVENT_READ)
+    try:
+        while True:
+            for key, _ in selector.select():
+                if key.fileobj == wake_r:
+                    os.read(wake_r, 4096)
+                    reap()
+                    continue
+                data = sock.recv(_MAX_MESSAGE)
+                if not data:
+                    return  # the parent closed us or died
+                request = msgpack.unpackb(data)
+                try:
+                    pid = os.fork()
+                except OSError as exc:
+                    _send(sock, {"op": "failed", "id": request["id"], "error": str(exc)})
+                    continue
+                if pid == 0:
+                    selector.close()
+                    os.close(wake_r)
+                    os.close(wake_w)
+                    _child(request["target"], request.get("args", []), request.get("stdio"),
+                           sock)
+                children.add(pid)
+                _send(sock, {"op": "spawned", "id": request["id"], "pid": pid})
+            reap()
+    finally:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+
+def _send(sock: socket.socket, message: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError):
+        sock.send(msgpack.packb(message))
+
+
+class Zygote:
+    """The parent's handle on its fork server."""
+
+    def __init__(self, pid: int, sock: socket.socket) -> None:
+        self.pid = pid
+        self._sock = sock
+        self._next_id = 0
+        self._waiting: dict[int, asyncio.Future[int]] = {}
+        self._exit_handlers: list[Callable[[int, int], None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.exits: dict[int, int] = {}
+
+    @classmethod
+    def fork(cls) -> Zygote:
+        """Fork the zygote now. Call after importing, before creating any ZeroMQ context."""
+        parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:
+            parent_sock.close()
+            code = 0
+            try:
+                _serve(child_sock)
+            except BaseException:
+                traceback.print_exc()
+                code = 1
+            finally:
+                os._exit(code)
+        child_sock.close()
+        return cls(pid, parent_sock)
+
+    def on_exit(self, handler: Callable[[int, int], None]) -> None:
+        """Call ``handler(pid, status)`` for every child that exits."""
+        self._exit_handlers.append(handler)
+
+    def attach(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Start receiving the zygote's reports in this event loop."""
+        self._loop = loop or asyncio.get_running_loop()
+        self._sock.setblocking(False)
+        self._loop.add_reader(self._sock.fileno(), self._receive)
+
+    def _receive(self) -> None:
+        while True:
+            try:
+                data = self._sock.recv(_MAX_MESSAGE)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                assert self._loop is not None
+                self._loop.remove_reader(self._sock.fileno())
+                for future in self._waiting.values():
+                    if not future.done():
+                        future.set_exception(RuntimeError("the zygote is gone"))
+                return
+            message = msgpack.unpackb(data)
+            op = message.get("op")
+            if op == "exit":
+                self.exits[message["pid"]] = message["status"]
+                for handler in list(self._exit_handlers):
+                    handler(message["pid"], message["status"])
+            elif op in ("spawned", "failed"):
+                future = self._waiting.pop(message["id"], None)
+                if future is not None and not future.done():
+                    if op == "spawned":
+                        future.set_result(message["pid"])
+                    else:
+                        future.set_exception(OSError(message["error"]))
+
+    async def spawn(self, target: str, args: list[Any], stdio: str | None = None) -> int:
+        """Fork a child running ``target(*args)`` (``"module:function"``); return its pid."""
+        if self._loop is None:
+            self.attach()
+        assert self._loop is not None
+        self._next_id += 1
+        future: asyncio.Future[int] = self._loop.create_future()
+        self._waiting[self._next_id] = future
+        self._sock.send(msgpack.packb({"op": "spawn", "id": self._next_id, "target": target,
+                                       "args": args, "stdio": stdio}))
+        return await asyncio.wait_for(future, 10.0)
+
+    def close(self) -> None:
+        """Stop the zygote (its remaining children get SIGTERM) and reap it."""
+        if self._loop is not None:
+            with contextlib.suppress(ValueError, OSError):
+                self._loop.remove_reader(self._sock.fileno())
+        self._sock.close()
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)

@@ -1,0 +1,1 @@
+"""The compute manager: the data centre on board."""

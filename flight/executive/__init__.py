@@ -1,0 +1,1 @@
+"""The executive: bus owner, app supervisor and radio of one satellite."""

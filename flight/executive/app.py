@@ -1,0 +1,103 @@
+"""The executive app: the satellite's bus owner, supervisor and radio, on its own bus."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from common import bus
+from common.dictionary import DICTIONARY, SUPERVISED
+from common.packets import TmPacket
+from common.zygote import Zygote
+from flight.executive.radio import Radio
+from flight.executive.supervisor import Supervisor
+from flight.framework.app import CommandFailed, FailureCode, FlightApp, handles
+from flight.framework.runtime import Runtime
+
+#: APIDs whose packets never leave the satellite (the hardware interface).
+ONBOARD_ONLY = frozenset(app.apid for app in DICTIONARY.apps.values() if app.onboard_only)
+
+
+class Executive(FlightApp):
+    """Owns the bus (via its proxy), supervises the apps, and is the radio."""
+
+    NAME = "EXEC"
+
+    def __init__(self, runtime: Runtime, satellite: str, zygote: Zygote,
+                 proxy: bus.BusProxy | None = None) -> None:
+        super().__init__(runtime, satellite)
+        self.proxy = proxy
+        self.supervisor = Supervisor(self, zygote, [app.name for app in SUPERVISED])
+        self.radio: Radio | None = None
+        self._watchdog: Any = None
+        self.last_command_sim: float | None = None
+
+    def subscriptions(self) -> list[bytes]:
+        return [bus.topic(self.satellite, bus.TM), bus.topic(self.satellite, bus.CTL, None, "")]
+
+    async def on_start(self) -> None:
+        self.radio = Radio(self)
+        timing = self.runtime.run.timing
+        self._watchdog = self.clock.every(
+            max(1.0, timing.heartbeat_s), lambda _due: self.supervisor.check_heartbeats()
+        )
+        await self.supervisor.start_all()
+
+    async def on_stop(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        await self.supervisor.shutdown()
+        if self.radio is not None:
+            self.radio.close()
+
+    # --- bus traffic ----------------------------------------------------------------------------
+
+    def on_telemetry(self, packet: TmPacket, raw: bytes) -> None:
+        if self.radio is not None and packet.apid not in ONBOARD_ONLY:
+            self.radio.transmit(raw)
+
+    def on_control(self, topic: bus.Topic, message: Any) -> None:
+        if not topic.rest or not isinstance(message, dict):
+            return
+        kind = topic.rest[0]
+        if kind == "HB":
+            self.supervisor.beat(str(message.get("app")), int(message.get("pid", 0)))
+        elif kind == "READY":
+            self.supervisor.ready(str(message.get("app")), int(message.get("pid", 0)))
+
+    def command_received(self) -> None:
+        """A valid telecommand came up the uplink."""
+        self.last_command_sim = self.clock.now()
+
+    # --- housekeeping ---------------------------------------------------------------------------
+
+    def status_values(self) -> dict[str, Any]:
+        values = self.supervisor.table()
+        values.update(self.radio.counters() if self.radio else
+                      {"UPLINK_PACKETS": 0, "UPLINK_REJECTED": 0, "DOWNLINK_PACKETS": 0})
+        packets = 0
+        if self.proxy is not None:
+            try:
+                packets = self.proxy.statistics()["in_msgs"]
+            except Exception:  # the proxy is stopping: report what we last knew
+                packets = 0
+        values["BUS_PACKETS"] = packets & 0xFFFFFFFF
+        return values
+
+    # --- commands -------------------------------------------------------------------------------
+
+    def _child(self, name: str) -> str:
+        if name not in self.supervisor.children:
+            raise CommandFailed(FailureCode.UNKNOWN_APP, f"no app {name}", stage="start")
+        return name
+
+    @handles("RESTART_APP")
+    async def restart_app(self, args: dict[str, Any]) -> None:
+        await self.supervisor.restart(self._child(args["app"]))
+
+    @handles("STOP_APP")
+    async def stop_app(self, args: dict[str, Any]) -> None:
+        await self.supervisor.stop(self._child(args["app"]))
+
+    @handles("START_APP")
+    async def start_app(self, args: dict[str, Any]) -> None:
+        await self.supervisor.start(self._child(args["app"]))

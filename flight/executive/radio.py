@@ -1,0 +1,126 @@
+"""The satellite's radio: telecommands from the uplink onto the bus, telemetry to the downlink.
+
+The uplink is a PULL socket (the space link pushes radio frames into it); the downlink a PUB
+socket (whoever listens — the space link, a test — subscribes; nobody listening is a radio
+transmitting to no ground station, and the onboard recorder is what keeps the data). Every
+uplinked packet is checked (framing, CRC, APID, TC type) before it reaches the bus; what fails
+is counted and evented, never forwarded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import zmq
+
+from common import bus
+from common.dictionary import DICTIONARY, RejectReason
+from common.errors import PacketError
+from common.framing import iter_frames
+from common.packets import decode
+from common.radio import REALTIME, FrameError, RadioFrame
+from common.zmqloop import Readable, drain
+
+if TYPE_CHECKING:
+    from flight.executive.app import Executive
+
+#: Frames the downlink queues for a slow listener before ZeroMQ drops (radio: no flow control).
+DOWNLINK_HWM = 10_000
+
+
+class Radio:
+    """Uplink receiver and downlink transmitter of one satellite."""
+
+    def __init__(self, executive: Executive) -> None:
+        self.exe = executive
+        context = executive.runtime.context
+        endpoints = executive.runtime.endpoints
+        self.uplink = context.socket(zmq.PULL)
+        self.uplink.setsockopt(zmq.LINGER, 0)
+        self.uplink.bind(endpoints.uplink(executive.satellite))
+        self.downlink_socket = context.socket(zmq.PUB)
+        self.downlink_socket.setsockopt(zmq.LINGER, 0)
+        self.downlink_socket.setsockopt(zmq.SNDHWM, DOWNLINK_HWM)
+        self.downlink_socket.bind(endpoints.downlink(executive.satellite))
+        self._readable = Readable(self.uplink, self._receive)
+        self._batch: dict[int, list[bytes]] = {}
+        self._flush_scheduled = False
+        self.uplink_packets = 0
+        self.uplink_rejected = 0
+        self.downlink_packets = 0
+
+    # --- uplink ---------------------------------------------------------------------------------
+
+    def _receive(self) -> None:
+        for message in drain(self.uplink, 500):
+            self._frame(message)
+
+    def _frame(self, message: list[bytes]) -> None:
+        try:
+            frame = RadioFrame.from_multipart(message)
+        except FrameError as exc:
+            self._reject(RejectReason.BAD_MESSAGE, str(exc))
+            return
+        if frame.spacecraft != self.exe.satellite:
+            self._reject(RejectReason.BAD_TOPIC, f"frame for {frame.spacecraft!r}")
+            return
+        end = 0
+        for framed in iter_frames(frame.packets):
+            end = framed.offset + len(framed.data)
+            self._packet(framed.data)
+        if end != len(frame.packets):
+            self._reject(RejectReason.TOO_SHORT, f"{len(frame.packets) - end} trailing bytes")
+
+    def _packet(self, data: bytes) -> None:
+        try:
+            packet = decode(data, DICTIONARY.apids)
+        except PacketError as exc:
+            if exc.reason != "idle":
+                reason = RejectReason.__members__.get(exc.reason.upper(), RejectReason.BAD_MESSAGE)
+                self._reject(reason, str(exc))
+            return
+        if packet.packet_type.name != "TC":
+            self._reject(RejectReason.WRONG_PACKET_TYPE, "telemetry on the uplink")
+            return
+        self.uplink_packets += 1
+        self.exe.command_received()
+        assert self.exe.publisher is not None
+        self.exe.publisher.send(bus.topic(self.exe.satellite, bus.TC, packet.apid), data)
+
+    def _reject(self, reason: RejectReason, detail: str) -> None:
+        self.uplink_rejected += 1
+        self.exe.reject(reason, detail, event="UPLINK_REJECTED")
+
+    # --- downlink -------------------------------------------------------------------------------
+
+    def transmit(self, packet: bytes, vc: int = REALTIME) -> None:
+        """Queue a packet for the downlink; a frame per virtual channel leaves per iteration."""
+        self._batch.setdefault(vc, []).append(packet)
+        self.downlink_packets += 1
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Send the queued packets."""
+        self._flush_scheduled = False
+        batch, self._batch = self._batch, {}
+        for vc, packets in batch.items():
+            frame = RadioFrame(self.exe.satellite, vc, b"".join(packets))
+            try:
+                self.downlink_socket.send_multipart(frame.to_multipart(), zmq.NOBLOCK)
+            except zmq.Again:  # pragma: no cover - PUB drops rather than blocks
+                pass
+
+    def close(self) -> None:
+        """Close both sockets."""
+        self._readable.close()
+        self.flush()
+        self.uplink.close(0)
+        self.downlink_socket.close(0)
+
+    def counters(self) -> dict[str, Any]:
+        """Radio counters for housekeeping."""
+        return {"UPLINK_PACKETS": self.uplink_packets, "UPLINK_REJECTED": self.uplink_rejected,
+                "DOWNLINK_PACKETS": self.downlink_packets}

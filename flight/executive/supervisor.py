@@ -1,0 +1,217 @@
+"""Supervision of a satellite's app processes: start, watch, restart with back-off, stop.
+
+Each supervised app runs in its own process, forked from the executive's zygote. An app is
+RUNNING once it announces itself ready on the bus; it is restarted when it exits without being
+asked to, or when its heartbeat goes silent, after a back-off that doubles with every restart
+in a row (on simulated time, with a wall-clock floor so that a crash loop cannot spin the
+machine). Every start, exit and restart is an event; the table is in the executive's
+housekeeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from common.logs import log_path
+from common.zygote import Zygote
+
+if TYPE_CHECKING:
+    from flight.executive.app import Executive
+
+HOST_TARGET = "flight.framework.runtime:host_apps"
+#: Wall seconds an app gets to stop on SIGTERM before SIGKILL (the executive stops in 2 s).
+TERM_GRACE_WALL_S = 1.5
+#: Simulated seconds of running after which the restart back-off starts again from the first.
+STABLE_AFTER_S = 300.0
+
+
+@dataclass
+class Child:
+    """The supervisor's record of one app."""
+
+    name: str
+    state: str = "STOPPED"
+    pid: int = 0
+    restarts: int = 0
+    consecutive: int = 0
+    last_exit: int = 0
+    wanted: bool = True
+    restart_now: bool = False
+    started_sim: float = 0.0
+    last_beat_sim: float = 0.0
+    last_beat_wall: float = 0.0
+
+
+class Supervisor:
+    """Starts and watches the apps of one satellite."""
+
+    def __init__(self, executive: Executive, zygote: Zygote, names: list[str]) -> None:
+        self.exe = executive
+        self.zygote = zygote
+        self.children = {name: Child(name) for name in names}
+        self.shutting_down = False
+        self._by_pid: dict[int, Child] = {}
+        self._pending: set[asyncio.Task[Any]] = set()
+        zygote.on_exit(self._exited)
+
+    # --- starting -------------------------------------------------------------------------------
+
+    async def start_all(self) -> None:
+        """Start every app."""
+        for child in self.children.values():
+            await self.start(child.name)
+
+    async def start(self, name: str) -> None:
+        """Start ``name`` if it is not running."""
+        child = self.children[name]
+        child.wanted = True
+        if child.pid or self.shutting_down:
+            return
+        run = self.exe.runtime.run
+        satellite = self.exe.satellite
+        stdio = log_path(run.run_dir, f"{satellite}.{name}").with_suffix(".stderr")
+        child.state = "STARTING"
+        pid = await self.zygote.spawn(HOST_TARGET, [run.run_dir, satellite, [name]], str(stdio))
+        child.pid = pid
+        child.started_sim = self.exe.clock.now()
+        child.last_beat_sim = child.started_sim
+        child.last_beat_wall = time.monotonic()
+        self._by_pid[pid] = child
+        self.exe.event("APP_STARTED", app=name, pid=pid)
+        if pid in self.zygote.exits:  # it died before we even recorded it
+            self._exited(pid, self.zygote.exits[pid])
+
+    def ready(self, name: str, pid: int) -> None:
+        """``name`` announced itself ready on the bus."""
+        child = self.children.get(name)
+        if child is not None and child.pid == pid:
+            child.state = "RUNNING"
+            self.beat(name, pid)
+
+    def beat(self, name: str, pid: int) -> None:
+        """A heartbeat from ``name``."""
+        child = self.children.get(name)
+        if child is not None and child.pid == pid:
+            child.last_beat_sim = self.exe.clock.now()
+            child.last_beat_wall = time.monotonic()
+
+    # --- exits and restarts ---------------------------------------------------------------------
+
+    def _exited(self, pid: int, status: int) -> None:
+        child = self._by_pid.pop(pid, None)
+        if child is None:
+            return
+        child.pid = 0
+        child.last_exit = max(-32768, min(status, 32767))
+        self.exe.event("APP_EXITED", app=child.name, status=child.last_exit)
+        if self.shutting_down or not child.wanted:
+            child.state = "STOPPED"
+            return
+        if child.restart_now:
+            child.restart_now = False
+            self._later(self.start(child.name))
+            return
+        if self.exe.clock.now() - child.started_sim > STABLE_AFTER_S:
+            child.consecutive = 0
+        child.consecutive += 1
+        child.restarts += 1
+        timing = self.exe.runtime.run.timing
+        delay = min(timing.restart_backoff_s * 2 ** (child.consecutive - 1),
+                    timing.restart_backoff_max_s)
+        child.state = "BACKOFF"
+        self.exe.event("APP_RESTARTING", app=child.name, restarts=child.restarts, delay=delay)
+        self._later(self._restart_after(child, delay))
+
+    async def _restart_after(self, child: Child, delay: float) -> None:
+        wall_start = time.monotonic()
+        await self.exe.clock.sleep(delay)
+        floor = self.exe.runtime.run.timing.restart_backoff_wall_s
+        await asyncio.sleep(max(0.0, floor - (time.monotonic() - wall_start)))
+        if child.wanted and not child.pid and not self.shutting_down:
+            await self.start(child.name)
+
+    def _later(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    def check_heartbeats(self) -> None:
+        """Kill (and so restart) any app whose heartbeat is silent for too long."""
+        timing = self.exe.runtime.run.timing
+        now_sim, now_wall = self.exe.clock.now(), time.monotonic()
+        for child in self.children.values():
+            if not child.pid or child.state not in ("RUNNING", "STARTING"):
+                continue
+            silent_sim = now_sim - child.last_beat_sim
+            silent_wall = now_wall - child.last_beat_wall
+            limit_wall = (timing.heartbeat_timeout_wall_s if child.state == "RUNNING"
+                          else timing.ready_timeout_wall_s)
+            if silent_sim > timing.heartbeat_timeout_s and silent_wall > limit_wall:
+                self.exe.event("APP_HEARTBEAT_LOST", app=child.name, age=silent_sim)
+                self._signal(child.pid, signal.SIGKILL)
+
+    # --- stopping -------------------------------------------------------------------------------
+
+    async def stop(self, name: str) -> None:
+        """Stop ``name`` and keep it stopped."""
+        child = self.children[name]
+        child.wanted = False
+        await self._terminate([child])
+        self.exe.event("APP_STOPPED", app=name)
+
+    async def restart(self, name: str) -> None:
+        """Stop ``name`` and start it again at once (no back-off)."""
+        child = self.children[name]
+        child.wanted = True
+        if not child.pid:
+            await self.start(name)
+            return
+        child.restart_now = True
+        child.restarts += 1
+        await self._terminate([child])
+
+    async def shutdown(self) -> None:
+        """Stop every app: SIGTERM, then SIGKILL what is left after the grace period."""
+        self.shutting_down = True
+        for task in list(self._pending):
+            task.cancel()
+        await self._terminate(list(self.children.values()))
+
+    async def _terminate(self, children: list[Child]) -> None:
+        pids = [child.pid for child in children if child.pid]
+        for pid in pids:
+            self._signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + TERM_GRACE_WALL_S
+        while time.monotonic() < deadline and any(pid in self._by_pid for pid in pids):
+            await asyncio.sleep(0.01)
+        for pid in pids:
+            if pid in self._by_pid:
+                self._signal(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 0.4
+        while time.monotonic() < deadline and any(pid in self._by_pid for pid in pids):
+            await asyncio.sleep(0.01)
+
+    @staticmethod
+    def _signal(pid: int, sig: int) -> None:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+    # --- reporting ------------------------------------------------------------------------------
+
+    def table(self) -> dict[str, Any]:
+        """The app table for housekeeping (by short parameter name)."""
+        values: dict[str, Any] = {}
+        for child in self.children.values():
+            values[f"{child.name}_STATE"] = child.state
+            values[f"{child.name}_PID"] = child.pid
+            values[f"{child.name}_RESTARTS"] = min(child.restarts, 0xFFFF)
+            values[f"{child.name}_LAST_EXIT"] = child.last_exit
+        values["APPS_RUNNING"] = sum(c.state == "RUNNING" for c in self.children.values())
+        return values

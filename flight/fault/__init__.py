@@ -1,0 +1,1 @@
+"""Fault protection: limit monitoring, event-actions and the satellite mode."""

@@ -1,0 +1,556 @@
+"""The flight application base: what every app on the satellite bus does the same way.
+
+A subclass names its dictionary entry and writes one handler per command::
+
+    class Housekeeping(FlightApp):
+        NAME = "HK"
+
+        @handles("PLAYBACK")
+        def playback(self, args): ...
+
+The base registers the handlers against the dictionary (a command without a handler, or a
+handler for no command, is an error at construction), answers the standard commands (PING,
+NOOP, RESET_COUNTERS, the PUS 3 housekeeping controls, PUS 20 parameters), sends PUS 1
+verification reports as each telecommand's acknowledgement flags ask (failures always),
+keeps the command, error, rejection and gap counters, generates periodic housekeeping on
+simulated time, sends a heartbeat, and raises events.
+
+An app never assumes it is alone in its process: everything it owns hangs off ``self`` and the
+:class:`~flight.framework.runtime.Runtime` it is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, ClassVar
+
+import msgpack
+import structlog
+
+from common import bus
+from common.cuc import CucTime
+from common.dictionary import DICTIONARY, DICTIONARY_VERSION, GROUND_ID, FailureCode, RejectReason
+from common.dictionary.model import App as AppDefinition
+from common.dictionary.model import Command, Structure
+from common.dictionary.standard import STATUS_SID, request_words
+from common.errors import BadArguments, PacketError, UnknownApid, UnknownCommand
+from common.framing import iter_frames
+from common.packets import AckFlags, TcPacket, TmPacket, decode, encode_tc, encode_tm
+from common.sequence import GapCounter, SequenceCounter
+from flight.framework.runtime import Runtime
+
+Handler = Callable[..., Any]
+
+
+class CommandFailed(Exception):
+    """Raised by a handler: the command fails with a PUS 1 failure code.
+
+    ``stage="start"`` makes it a start failure (TM[1,4]) instead of a completion failure.
+    """
+
+    def __init__(self, code: FailureCode, message: str, data: int = 0,
+                 stage: str = "completion") -> None:
+        super().__init__(message)
+        self.code = code
+        self.data = data
+        self.stage = stage
+
+
+def handles(verb: str, *, optional: bool = False) -> Callable[[Handler], Handler]:
+    """Mark a method as the handler of the app's command ``verb``.
+
+    ``optional`` handlers (the base's PUS 20 parameter commands) are ignored by apps whose
+    dictionary entry has no such command.
+    """
+
+    def mark(method: Handler) -> Handler:
+        method.__dict__["_handles"] = verb
+        method.__dict__["_optional"] = optional
+        return method
+
+    return mark
+
+
+#: Minimum wall seconds between two events of the same kind about rejected input.
+_REJECT_EVENT_GAP_WALL_S = 0.1
+
+
+class FlightApp:
+    """Base of every flight application."""
+
+    NAME: ClassVar[str] = ""
+
+    def __init__(self, runtime: Runtime, satellite: str) -> None:
+        self.runtime = runtime
+        self.satellite = satellite
+        self.definition: AppDefinition = DICTIONARY.apps[self.NAME]
+        self.apid = self.definition.apid
+        self.clock = runtime.clock
+        self.log = structlog.get_logger(self.NAME).bind(satellite=satellite, app=self.NAME)
+        self._handlers = self._collect_handlers()
+        self.counters = dict.fromkeys(
+            ("CMD_COUNT", "CMD_ERR_COUNT", "PKT_REJECTED", "SEQ_GAPS", "EVENTS"), 0
+        )
+        self.rejections: dict[str, int] = {}
+        self.params = {s.short: s.default for s in self.definition.settings}
+        self._seq = SequenceCounter()
+        self._msg_counters: dict[tuple[int, int], int] = {}
+        self._gaps = GapCounter()
+        self._hk_timers: dict[int, Any] = {}
+        self._hk_enabled = {s.sid: s.enabled for s in self.definition.structures}
+        self._hk_interval = {s.sid: s.interval_s for s in self.definition.structures}
+        self._structures = {s.sid: s for s in self.definition.structures}
+        self._started_sim = self.clock.now()
+        self._heartbeat_timer: Any = None
+        self._heartbeats = 0
+        self._last_reject_event: dict[str, float] = {}
+        self._tm_topic = bus.topic(satellite, bus.TM, self.apid)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.publisher: bus.Publisher | None = None
+        self.subscriber: bus.Subscriber | None = None
+        self._readable: Any = None
+        self.running = False
+
+    # --- handler registration ------------------------------------------------------------------
+
+    def _collect_handlers(self) -> dict[str, Handler]:
+        found: dict[str, Handler] = {}
+        verbs = {command.verb for command in self.definition.commands}
+        for klass in reversed(type(self).__mro__):
+            for attr in vars(klass).values():
+                verb = getattr(attr, "_handles", None)
+                if verb is None or (getattr(attr, "_optional", False) and verb not in verbs):
+                    continue
+                found[verb] = getattr(self, attr.__name__)
+        missing = sorted(verbs - set(found))
+        extra = sorted(set(found) - verbs)
+        if missing or extra:
+            raise TypeError(
+                f"{type(self).__name__}: handlers do not match the dictionary of "
+                f"{self.NAME}: missing {missing}, unknown {extra}"
+            )
+        return found
+
+    # --- hooks for subclasses ------------------------------------------------------------------
+
+    def subscriptions(self) -> list[bytes]:
+        """Extra topic prefixes to receive (own telecommands are always received)."""
+        return []
+
+    def on_telemetry(self, packet: TmPacket, raw: bytes) -> None:
+        """A telemetry packet arrived from the bus (only with a TM subscription)."""
+
+    def on_control(self, topic: bus.Topic, message: Any) -> None:
+        """A control message arrived from the bus (only with a CTL subscription)."""
+
+    def status_values(self) -> dict[str, Any]:
+        """This app's own status parameters, by short name (beyond the standard counters)."""
+        return {}
+
+    def structure_values(self, structure: Structure) -> Mapping[str, Any] | None:
+        """Values of a housekeeping structure other than STATUS, by full parameter name;
+        ``None`` when there is nothing to report yet (no report is sent)."""
+        return None
+
+    async def on_start(self) -> None:
+        """Called once the app is live on the bus, before it announces itself ready."""
+
+    async def on_stop(self) -> None:
+        """Called when the app stops."""
+
+    # --- life cycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect to the bus, prove the subscriptions live, start timers, announce ready."""
+        endpoints = self.runtime.endpoints
+        self.publisher = bus.Publisher(self.runtime.context, endpoints.bus_in(self.satellite))
+        self.subscriber = bus.Subscriber(self.runtime.context, endpoints.bus_out(self.satellite))
+        self.subscriber.subscribe(bus.topic(self.satellite, bus.TC, self.apid))
+        for prefix in self.subscriptions():
+            self.subscriber.subscribe(prefix)
+        held: list[list[bytes]] = []
+        took = await bus.prove_live(
+            self.publisher, self.subscriber, self.satellite, self.NAME,
+            self.runtime.run.timing.ready_timeout_wall_s, held,
+        )
+        self.running = True
+        self._started_sim = self.clock.now()
+        for message in held:
+            self._handle_message(message)
+        from common.zmqloop import Readable
+
+        self._readable = Readable(self.subscriber.socket, self._drain)
+        for sid in self._structures:
+            self._arm_hk(sid)
+        await self.on_start()
+        self.event("STARTED", pid=os.getpid(), app_version=DICTIONARY_VERSION)
+        self._heartbeat(self.clock.now())
+        self.publisher.send_control(
+            bus.topic(self.satellite, bus.CTL, None, "READY", self.NAME),
+            {"app": self.NAME, "pid": os.getpid(), "sim": self.clock.now()},
+        )
+        self.log.info("ready", bus_probe_wall_s=round(took, 4))
+
+    async def stop(self, signal_number: int = 0) -> None:
+        """Stop timers and input, say so, flush and close."""
+        if not self.running:
+            return
+        self.running = False
+        if signal_number:
+            self.event("STOPPING", signal=signal_number)
+        for timer in self._hk_timers.values():
+            timer.cancel()
+        if self._heartbeat_timer is not None:
+            self._heartbeat_timer.cancel()
+        if self._readable is not None:
+            self._readable.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await self.on_stop()
+        if self.publisher is not None:
+            self.publisher.close()
+        if self.subscriber is not None:
+            self.subscriber.close()
+        self.log.info("stopped")
+
+    def spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task[Any]:
+        """Run a task owned by this app (cancelled when it stops)."""
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.log.error("task failed", exc_info=task.exception())
+
+    # --- receiving -----------------------------------------------------------------------------
+
+    def _drain(self) -> None:
+        assert self.subscriber is not None
+        from common.zmqloop import drain
+
+        for message in drain(self.subscriber.socket, 500):
+            self._handle_message(message)
+
+    def _handle_message(self, message: list[bytes]) -> None:
+        if len(message) != 2:
+            self.reject(RejectReason.BAD_MESSAGE, f"{len(message)}-part bus message")
+            return
+        raw_topic, payload = message
+        try:
+            topic = bus.parse_topic(raw_topic)
+        except (ValueError, UnicodeDecodeError):
+            self.reject(RejectReason.BAD_TOPIC, f"bad topic {raw_topic[:64]!r}")
+            return
+        if topic.kind == bus.CTL:
+            try:
+                content = msgpack.unpackb(payload)
+            except (ValueError, msgpack.UnpackException):
+                self.reject(RejectReason.BAD_MESSAGE, f"control message on {raw_topic!r}")
+                return
+            self.on_control(topic, content)
+            return
+        end = 0
+        for frame in iter_frames(payload):
+            end = frame.offset + len(frame.data)
+            self._handle_packet(topic, frame.data)
+        if end != len(payload):
+            self.reject(RejectReason.TOO_SHORT, f"{len(payload) - end} trailing bytes")
+
+    def _handle_packet(self, topic: bus.Topic, data: bytes) -> None:
+        try:
+            packet = decode(data, DICTIONARY.apids)
+        except PacketError as exc:
+            if exc.reason != "idle":
+                reason = RejectReason.__members__.get(exc.reason.upper(), RejectReason.BAD_MESSAGE)
+                self.reject(reason, str(exc))
+            return
+        if isinstance(packet, TcPacket):
+            if topic.kind != bus.TC or packet.apid != topic.apid:
+                self.reject(RejectReason.WRONG_PACKET_TYPE, f"TC on {topic}")
+                return
+            self._observe((packet.apid, packet.source_id), packet.seq_count)
+            self._handle_command(packet)
+        else:
+            if topic.kind != bus.TM:
+                self.reject(RejectReason.WRONG_PACKET_TYPE, f"TM on {topic}")
+                return
+            self._observe(packet.apid, packet.seq_count)
+            self.on_telemetry(packet, data)
+
+    def _observe(self, stream: object, count: int) -> None:
+        missing = self._gaps.observe(stream, count)
+        if missing:
+            self.counters["SEQ_GAPS"] += missing
+            apid = stream[0] if isinstance(stream, tuple) else stream
+            self.event("SEQUENCE_GAP", apid=apid, missing=missing)
+
+    def reject(self, reason: RejectReason, detail: str, event: str = "PACKET_REJECTED") -> None:
+        """Count a packet or message dropped as malformed, log it, and raise ``event`` about it
+        (at most one per reason every 0.1 wall seconds; the count in it says how many)."""
+        self.counters["PKT_REJECTED"] += 1
+        self.rejections[reason.name] = self.rejections.get(reason.name, 0) + 1
+        self.log.warning("packet rejected", reason=reason.name, detail=detail)
+        now = asyncio.get_running_loop().time()
+        key = f"{event}/{reason.name}"
+        if now - self._last_reject_event.get(key, -1e9) >= _REJECT_EVENT_GAP_WALL_S:
+            self._last_reject_event[key] = now
+            args: dict[str, Any] = {"reason": reason.name}
+            if event == "PACKET_REJECTED":
+                args["count"] = self.counters["PKT_REJECTED"]
+            self.event(event, **args)
+
+    # --- telecommands and their verification ---------------------------------------------------
+
+    def _handle_command(self, tc: TcPacket) -> None:
+        try:
+            decoded = DICTIONARY.decode_command(tc)
+        except UnknownCommand as exc:
+            code = FailureCode.ILLEGAL_FUNCTION if exc.is_function else FailureCode.ILLEGAL_SERVICE
+            self._refuse(tc, code, str(exc))
+            return
+        except BadArguments as exc:
+            self._refuse(tc, FailureCode.INVALID_ARGUMENT, str(exc), _arg_index(tc, exc))
+            return
+        except UnknownApid as exc:
+            self._refuse(tc, FailureCode.ILLEGAL_APID, str(exc))
+            return
+        command = decoded.command
+        if tc.ack_flags & AckFlags.ACCEPTANCE:
+            self._verify(tc, 1)
+        handler = self._handlers[command.verb]
+        try:
+            result = handler(decoded.args)
+        except CommandFailed as exc:
+            self._fail(tc, command, exc)
+            return
+        except Exception as exc:
+            self.log.exception("command handler failed", command=command.name)
+            self._fail(tc, command, CommandFailed(FailureCode.EXECUTION_FAILED, repr(exc)))
+            return
+        if tc.ack_flags & AckFlags.START:
+            self._verify(tc, 3)
+        if inspect.isawaitable(result):
+            self.spawn(self._complete_later(tc, command, result))
+        else:
+            self._complete(tc, command)
+
+    async def _complete_later(self, tc: TcPacket, command: Command, work: Awaitable[Any]) -> None:
+        try:
+            await work
+        except CommandFailed as exc:
+            exc.stage = "completion"
+            self._fail(tc, command, exc)
+            return
+        except asyncio.CancelledError:
+            self._fail(tc, command, CommandFailed(FailureCode.EXECUTION_FAILED, "app stopped"))
+            raise
+        except Exception as exc:
+            self.log.exception("command failed", command=command.name)
+            self._fail(tc, command, CommandFailed(FailureCode.EXECUTION_FAILED, repr(exc)))
+            return
+        self._complete(tc, command)
+
+    def _complete(self, tc: TcPacket, command: Command) -> None:
+        self.counters["CMD_COUNT"] += 1
+        if tc.ack_flags & AckFlags.COMPLETION:
+            self._verify(tc, 7)
+        self.log.info("command completed", command=command.name, seq=tc.seq_count)
+
+    def _fail(self, tc: TcPacket, command: Command, exc: CommandFailed) -> None:
+        self.counters["CMD_ERR_COUNT"] += 1
+        subtype = 4 if exc.stage == "start" else 8
+        self._verify(tc, subtype, exc.code, exc.data)
+        self.event("COMMAND_REJECTED", service=tc.service, subtype=tc.subtype,
+                   function=command.function_id or 0, code=exc.code.name)
+        self.log.warning("command failed", command=command.name, code=exc.code.name,
+                         detail=str(exc))
+
+    def _refuse(self, tc: TcPacket, code: FailureCode, detail: str, data: int = 0) -> None:
+        """Acceptance failure (TM[1,2]): always reported, whatever the ack flags."""
+        self.counters["CMD_ERR_COUNT"] += 1
+        self._verify(tc, 2, code, data)
+        function = int.from_bytes(tc.app_data[:2], "big") if tc.service == 8 else 0
+        self.event("COMMAND_REJECTED", service=tc.service, subtype=tc.subtype,
+                   function=function, code=code.name)
+        self.log.warning("command refused", code=code.name, detail=detail, seq=tc.seq_count)
+
+    def _verify(self, tc: TcPacket, subtype: int, code: FailureCode | None = None,
+                data: int = 0) -> None:
+        packet_id, sequence = request_words(tc.apid, tc.seq_count)
+        values: dict[str, Any] = {"packet_id": packet_id, "sequence": sequence}
+        if code is not None:
+            values.update(code=code.name, data=data)
+        report = DICTIONARY.standard_report(1, subtype)
+        self.send_tm(1, subtype, DICTIONARY.report_app_data(report, values), dest=tc.source_id)
+
+    # --- sending -------------------------------------------------------------------------------
+
+    def send_tm(self, service: int, subtype: int, app_data: bytes, *,
+                time: float | None = None, dest: int = GROUND_ID) -> bytes:
+        """Publish one TM packet of this app (time defaults to now); return its bytes."""
+        key = (service, subtype)
+        counter = self._msg_counters.get(key, 0)
+        self._msg_counters[key] = (counter + 1) & 0xFFFF
+        packet = encode_tm(TmPacket(
+            self.apid, service, subtype, app_data, self._seq.next(self.apid), counter, dest,
+            CucTime.from_unix(self.clock.now() if time is None else time),
+        ))
+        if self.publisher is not None:
+            self.publisher.send(self._tm_topic, packet)
+        return packet
+
+    def send_command(self, name: str, **args: Any) -> TcPacket:
+        """Send an onboard telecommand ``APP.VERB`` (source ID: this app's APID)."""
+        command = DICTIONARY.command(name)
+        tc = TcPacket(command.apid, command.service, command.subtype,
+                      DICTIONARY.command_app_data(command, args),
+                      self._seq.next(command.apid), self.apid, AckFlags.NONE)
+        assert self.publisher is not None
+        self.publisher.send(bus.topic(self.satellite, bus.TC, command.apid), encode_tc(tc))
+        return tc
+
+    def event(self, short: str, **args: Any) -> None:
+        """Raise this app's event ``short`` (TM[5,severity])."""
+        event = self.definition.event(short)
+        self.counters["EVENTS"] += 1
+        self.send_tm(5, int(event.severity), DICTIONARY.event_app_data(event, args))
+        self.log.info("event raised", name=event.name, severity=event.severity.name,
+                      text=event.message.format(**args))
+
+    # --- housekeeping ----------------------------------------------------------------------------
+
+    def _arm_hk(self, sid: int) -> None:
+        old = self._hk_timers.pop(sid, None)
+        if old is not None:
+            old.cancel()
+        if self._hk_enabled[sid]:
+            self._hk_timers[sid] = self.clock.every(
+                self._hk_interval[sid], lambda due, sid=sid: self.report_hk(sid, due)
+            )
+
+    def report_hk(self, sid: int, due: float | None = None) -> None:
+        """Send one TM[3,25] report of structure ``sid`` (stamped ``due``, default now)."""
+        structure = self._structures[sid]
+        if sid == STATUS_SID:
+            values: Mapping[str, Any] | None = self._status(due)
+        else:
+            values = self.structure_values(structure)
+            if values is None:
+                return
+        self.send_tm(3, 25, DICTIONARY.hk_app_data(structure, values), time=due)
+
+    def _status(self, due: float | None) -> dict[str, Any]:
+        now = self.clock.now() if due is None else due
+        assert self.publisher is not None
+        own = {
+            **self.counters,
+            "BUS_DROPS": self.publisher.dropped,
+            "UPTIME": max(0, min(int(now - self._started_sim), 0xFFFFFFFF)),
+            **self.status_values(),
+        }
+        return {f"{self.NAME}.{name}": value for name, value in own.items()}
+
+    def _heartbeat(self, _due: float) -> None:
+        timing = self.runtime.run.timing
+        self._heartbeats += 1
+        assert self.publisher is not None
+        self.publisher.send_control(
+            bus.topic(self.satellite, bus.CTL, None, "HB", self.NAME),
+            {"app": self.NAME, "pid": os.getpid(), "seq": self._heartbeats,
+             "sim": self.clock.now()},
+        )
+        # On simulated time, but never more often than once a wall second.
+        period = max(timing.heartbeat_s, self.clock.rate * 1.0)
+        self._heartbeat_timer = self.clock.call_later(period, self._heartbeat)
+
+    # --- standard commands -----------------------------------------------------------------------
+
+    @handles("PING")
+    def _ping(self, args: dict[str, Any]) -> None:
+        self.send_tm(17, 2, b"")
+
+    @handles("NOOP")
+    def _noop(self, args: dict[str, Any]) -> None:
+        self.event("NOOP", commands=self.counters["CMD_COUNT"] + 1)
+
+    @handles("RESET_COUNTERS")
+    def _reset_counters(self, args: dict[str, Any]) -> None:
+        for name in self.counters:
+            self.counters[name] = 0
+        self.rejections.clear()
+        # This command itself is counted after the reset, as cFS apps do.
+        self.event("COUNTERS_RESET")
+
+    @handles("ENABLE_HK")
+    def _enable_hk(self, args: dict[str, Any]) -> None:
+        self._set_hk(args["structure"], enabled=True)
+
+    @handles("DISABLE_HK")
+    def _disable_hk(self, args: dict[str, Any]) -> None:
+        self._set_hk(args["structure"], enabled=False)
+
+    @handles("SET_HK_INTERVAL")
+    def _set_hk_interval(self, args: dict[str, Any]) -> None:
+        self._set_hk(args["structure"], interval=args["interval"])
+
+    @handles("REPORT_HK")
+    def _report_hk(self, args: dict[str, Any]) -> None:
+        self.report_hk(self.definition.structure(args["structure"]).sid)
+
+    def _set_hk(self, short: str, *, enabled: bool | None = None,
+                interval: float | None = None) -> None:
+        sid = self.definition.structure(short).sid
+        if enabled is not None:
+            self._hk_enabled[sid] = enabled
+        if interval is not None:
+            self._hk_interval[sid] = interval
+        self._arm_hk(sid)
+        self.event("HK_CHANGED", sid=sid, enabled=int(self._hk_enabled[sid]),
+                   interval=self._hk_interval[sid])
+
+    @handles("GET_PARAM", optional=True)
+    def _get_param(self, args: dict[str, Any]) -> None:
+        setting = next(s for s in self.definition.settings if s.short == args["param"])
+        report = DICTIONARY.standard_report(20, 2)
+        self.send_tm(20, 2, DICTIONARY.report_app_data(
+            report, {"param": setting.setting_id, "value": self.params[setting.short]}))
+
+    @handles("SET_PARAM", optional=True)
+    def _set_param(self, args: dict[str, Any]) -> None:
+        setting = next(s for s in self.definition.settings if s.short == args["param"])
+        value = args["value"]
+        if not setting.lo <= value <= setting.hi:
+            raise CommandFailed(FailureCode.INVALID_ARGUMENT,
+                                f"{setting.name} must be within {setting.lo}..{setting.hi}",
+                                stage="start")
+        self.params[setting.short] = value
+        self.on_param_changed(setting.short, value)
+        self.event("PARAM_CHANGED", param=setting.short, value=value)
+
+    def on_param_changed(self, short: str, value: float) -> None:
+        """An onboard parameter was set by command."""
+
+
+def not_yet(feature: str) -> CommandFailed:
+    """The failure of a command whose behaviour a later version of the app brings."""
+    return CommandFailed(FailureCode.EXECUTION_FAILED, f"{feature} is not implemented yet")
+
+
+def _arg_index(tc: TcPacket, exc: BadArguments) -> int:
+    """1-based index of the argument a BadArguments names (0 when none), as failure data."""
+    if not exc.argument:
+        return 0
+    try:
+        command = DICTIONARY.lookup_command(tc)
+    except PacketError:
+        return 0
+    for index, arg in enumerate(command.args, start=1):
+        if arg.name == exc.argument:
+            return index
+    return 0

@@ -1,0 +1,1 @@
+"""Housekeeping: periodic reports from sensors and app status, and the onboard recorder."""
