@@ -13,9 +13,13 @@ timescale table (no network), read once on first use.
 
 from __future__ import annotations
 
+import ast
 import bisect
 import datetime as dt
 import functools
+import importlib.resources
+import struct
+import zipfile
 from typing import Final, NamedTuple
 
 FINE_PER_SECOND: Final = 1 << 16
@@ -29,19 +33,45 @@ UTC_1972_UNIX: Final = 63_072_000
 _UNIX_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
+def _npy_float64(data: bytes, name: str) -> list[float]:
+    """The values of a one-dimensional little-endian float64 ``.npy`` array."""
+    if data[:6] != b"\x93NUMPY":
+        raise ValueError(f"{name}: not a .npy array")
+    if data[6] == 1:
+        header_len, start = struct.unpack_from("<H", data, 8)[0], 10
+    else:
+        header_len, start = struct.unpack_from("<I", data, 8)[0], 12
+    header = ast.literal_eval(data[start:start + header_len].decode("latin-1"))
+    if header["descr"] != "<f8" or header["fortran_order"] or len(header["shape"]) != 1:
+        raise ValueError(f"{name}: expected a 1-D '<f8' array, got {header}")
+    count = header["shape"][0]
+    return list(struct.unpack_from(f"<{count}d", data, start + header_len))
+
+
 @functools.cache
 def _leap_table() -> tuple[tuple[float, ...], tuple[int, ...], tuple[float, ...]]:
-    """(Unix times of leap-second steps, TAI-UTC from each step, TAI-1958 seconds of each step)."""
-    from skyfield.api import load
+    """(Unix times of leap-second steps, TAI-UTC from each step, TAI-1958 seconds of each step).
 
-    ts = load.timescale(builtin=True)
+    Read from the leap-second table Skyfield ships for its builtin timescale (``iers.npz``),
+    without importing Skyfield's time machinery or numpy: flight processes need only these
+    27 numbers, and importing numpy would cost each of them ~15 MiB.
+    """
+    bundle = importlib.resources.files("skyfield.data").joinpath("iers.npz")
+    with bundle.open("rb") as handle, zipfile.ZipFile(handle) as archive:
+        dates = _npy_float64(archive.read("leap_dates.npy"), "leap_dates")
+        steps = _npy_float64(archive.read("leap_offsets.npy"), "leap_offsets")
     unix = [float(UTC_1972_UNIX)]
     offsets = [10]
-    for jd, offset in zip(ts.leap_dates, ts.leap_offsets, strict=True):
-        unix.append(round((float(jd) - 2440587.5) * 86400.0))
+    for jd, offset in zip(dates, steps, strict=True):
+        unix.append(round((jd - 2440587.5) * 86400.0))
         offsets.append(int(offset))
     tai = [u + EPOCH_1958_TO_1970_S + o for u, o in zip(unix, offsets, strict=True)]
     return tuple(unix), tuple(offsets), tuple(tai)
+
+
+def preload() -> None:
+    """Read the leap-second table now (before forking processes that will share it)."""
+    _leap_table()
 
 
 def tai_minus_utc(unix_s: float) -> int:

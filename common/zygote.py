@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import gc
 import ctypes.util
 import importlib
 import os
@@ -86,6 +87,8 @@ def _child(target: str, args: list[Any], stdio: str | None, keep: socket.socket)
 def _serve(sock: socket.socket) -> None:
     """The zygote's loop: fork on request, reap and report exits, stop when the parent goes."""
     die_with_parent(signal.SIGKILL)
+    import selectors
+
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, signal.SIG_IGN)  # the parent decides; it stops us by closing
     wake_r, wake_w = os.pipe()
@@ -104,8 +107,6 @@ def _serve(sock: socket.socket) -> None:
                 return
             children.discard(pid)
             _send(sock, {"op": "exit", "pid": pid, "status": os.waitstatus_to_exitcode(status)})
-
-    import selectors
 
     selector = selectors.DefaultSelector()
     selector.register(sock, selectors.EVENT_READ)
@@ -162,6 +163,11 @@ class Zygote:
     def fork(cls) -> Zygote:
         """Fork the zygote now. Call after importing, before creating any ZeroMQ context."""
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        # Everything imported so far is to be shared by the parent, the zygote and every child.
+        # A garbage collection writes to the header of every object it visits, which would copy
+        # nearly every page into each process: freeze them out of the collector first.
+        gc.collect()
+        gc.freeze()
         pid = os.fork()
         if pid == 0:
             parent_sock.close()

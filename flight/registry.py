@@ -24,6 +24,9 @@ def app_class(name: str) -> type[Any]:
 
 
 def preload() -> None:
-    """Import every flight app module (before forking children that will run them)."""
+    """Import every flight app module and read shared tables (before forking children)."""
+    from common import cuc
+
     for name in APP_CLASSES:
         app_class(name)
+    cuc.preload()

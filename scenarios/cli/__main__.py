@@ -1,0 +1,5 @@
+"""``python -m scenarios.cli``: the same as the ``dawndusk`` command."""
+
+from scenarios.cli import main
+
+main()

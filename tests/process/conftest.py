@@ -1,0 +1,84 @@
+"""Fixtures that launch real satellites on ipc endpoints in a temporary run directory.
+
+Every process started here is ended in the fixture's finally, failing test or not: the
+executive by SIGTERM, then anything of its tree still alive by SIGKILL, by pid.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import zmq
+
+from common.clock import ClockMaster
+from common.endpoints import Endpoints
+from common.runconfig import RunConfig, Timing, new_run
+from flight.framework.runtime import initial_clock_state
+from tests.process.groundside import GroundSide
+from tests.process.procs import descendants, kill_all, wait_gone
+
+
+@dataclass
+class Satellite:
+    """A running satellite under test."""
+
+    name: str
+    run: RunConfig
+    process: subprocess.Popen[bytes]
+    ground: GroundSide
+    clock: ClockMaster
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def tree(self) -> set[int]:
+        return descendants(self.pid) | {self.pid}
+
+
+def start_satellite(run_dir: Path, name: str = "SAT-01", rate: float = 10.0,
+                    timing: Timing | None = None) -> tuple[RunConfig, subprocess.Popen[bytes]]:
+    run = new_run(run_dir, (name,), rate=rate, timing=timing)
+    run.save()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scenarios.cli", "sat", name, "--run-dir", str(run_dir),
+         "--no-clock-master"],
+        stdout=subprocess.DEVNULL, stderr=open(run_dir / "sat.stderr", "wb"),  # noqa: SIM115
+    )
+    return run, process
+
+
+def stop_tree(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the executive, give it 3 s, then SIGKILL whatever of its tree is left."""
+    tree = descendants(process.pid)
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(3.0)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(2.0)
+    left = wait_gone(tree, 2.0)
+    kill_all(left)
+
+
+@pytest.fixture
+def satellite(tmp_path: Path) -> Iterator[Satellite]:
+    """One satellite at rate 10, alive (it answered a ping) when the test starts."""
+    run, process = start_satellite(tmp_path / "run")
+    context = zmq.Context()
+    master = ClockMaster(context, Endpoints(run).clock(), initial_clock_state(run), run.run_dir)
+    ground = GroundSide(run, "SAT-01")
+    try:
+        ground.ping_until_alive()
+        yield Satellite("SAT-01", run, process, ground, master)
+    finally:
+        ground.close()
+        master.close()
+        context.destroy(0)
+        stop_tree(process)

@@ -1,0 +1,118 @@
+"""The simulated clock across the clock channel: rate, pause, resume, coalesced timers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+import zmq
+
+from common.clock import ClockMaster, ClockState, SimClock, read_state
+from common.endpoints import Endpoints
+from common.runconfig import new_run
+from flight.framework.runtime import Runtime, initial_clock_state
+
+
+@pytest.fixture
+def channel(tmp_path):
+    """A clock master and a process-like follower (its own context) on a real ipc socket."""
+    run = new_run(tmp_path / "run", ("SAT-01",), rate=100.0)
+    run.save()
+    context = zmq.Context()
+    master = ClockMaster(context, Endpoints(run).clock(), initial_clock_state(run), run.run_dir)
+    runtime = Runtime(run)
+    try:
+        yield master, runtime
+    finally:
+        runtime.close()
+        master.close()
+        context.destroy(0)
+
+
+async def until(predicate, wall_s: float = 5.0) -> None:
+    deadline = time.monotonic() + wall_s
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.005)
+
+
+async def test_sixty_simulated_seconds_at_rate_100_take_about_0_6_wall_seconds(channel) -> None:
+    _, runtime = channel
+    runtime.follow_clock()
+    clock = runtime.clock
+    wall = time.monotonic()
+    sim = clock.now()
+    await clock.sleep(60.0)
+    elapsed = time.monotonic() - wall
+    assert clock.now() - sim >= 60.0
+    assert 0.55 <= elapsed <= 1.2, f"60 s at rate 100 took {elapsed:.3f} s of wall time"
+
+
+async def test_pause_holds_a_sleeper_and_resume_releases_it(channel) -> None:
+    master, runtime = channel
+    runtime.follow_clock()
+    clock = runtime.clock
+    sleeper = asyncio.ensure_future(clock.sleep(60.0))
+    await asyncio.sleep(0.2)  # wall: 20 of the 60 simulated seconds go by
+    master.pause()
+    await until(lambda: clock.state.paused)
+    frozen = clock.now()
+    await asyncio.sleep(0.8)  # longer than the whole sleep would take at rate 100
+    assert not sleeper.done(), "a paused clock must hold the sleeper"
+    assert clock.now() == frozen
+    master.resume()
+    await until(lambda: not clock.state.paused)
+    wall = time.monotonic()
+    await asyncio.wait_for(sleeper, 5.0)
+    remaining = time.monotonic() - wall
+    assert 0.25 <= remaining <= 0.8, f"about 0.4 s should have remained, took {remaining:.3f}"
+
+
+async def test_rate_change_reschedules_a_pending_sleep(channel) -> None:
+    master, runtime = channel
+    runtime.follow_clock()
+    clock = runtime.clock
+    wall = time.monotonic()
+    sleeper = asyncio.ensure_future(clock.sleep(600.0))  # 6 s at rate 100
+    await asyncio.sleep(0.1)
+    master.set_rate(2000.0)  # the remaining ~590 s now take ~0.3 s
+    await asyncio.wait_for(sleeper, 3.0)
+    assert time.monotonic() - wall < 1.5
+
+
+async def test_a_late_joiner_reads_the_current_state_from_the_run_directory(channel) -> None:
+    master, runtime = channel
+    master.set_rate(500.0)
+    master.pause()
+    state = read_state(runtime.run.run_dir)
+    assert state == master.state
+    assert initial_clock_state(runtime.run) == master.state
+
+
+async def test_periodic_timer_catches_up_every_tick_with_its_own_time() -> None:
+    clock = SimClock(ClockState(0, 1000.0, time.time(), 1000.0), resolution_wall_s=0.05)
+    ticks: list[float] = []
+    first = clock.now() + 1.0
+    clock.every(1.0, ticks.append, first=first)
+    await asyncio.sleep(0.3)  # ~300 simulated seconds, but at most one wake per 50 ms
+    assert len(ticks) >= 250
+    assert ticks[:3] == [first, first + 1.0, first + 2.0]
+    assert clock.wakes <= 10, f"{clock.wakes} wake-ups: timers must coalesce"
+
+
+async def test_old_or_malformed_clock_messages_are_ignored_and_counted(channel) -> None:
+    master, runtime = channel
+    runtime.follow_clock()
+    clock = runtime.clock
+    republisher = asyncio.ensure_future(master.run())  # what reaches a late subscriber
+    master.set_rate(50.0)
+    await until(lambda: clock.state.rate == 50.0)
+    republisher.cancel()
+    master.socket.send(b"\xc1 not msgpack")
+    stale = ClockState(0, 0.0, 0.0, 1.0)
+    master.socket.send(stale.pack())
+    master.set_rate(60.0)
+    await until(lambda: clock.state.rate == 60.0)
+    assert clock.rejected_messages == 1
+    assert clock.state.epoch == master.state.epoch
