@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common.runconfig import new_run  # noqa: E402
-from tests.process.groundside import GroundSide  # noqa: E402
-from tests.process.procs import descendants, kill_all, wait_gone  # noqa: E402
+from common.runconfig import new_run
+from tests.process.groundside import GroundSide
+from tests.process.procs import descendants, kill_all, wait_gone
 
 TARGET_MIB = 30.0
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import gc
 import ctypes.util
+import gc
 import importlib
 import os
 import signal

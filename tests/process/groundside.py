@@ -33,8 +33,8 @@ class Received:
         return self.packet.service, self.packet.subtype
 
     def __repr__(self) -> str:
-        name = self.tm.name if self.tm else "?"
-        return f"TM[{self.packet.service},{self.packet.subtype}] {name} {self.tm and self.tm.values}"
+        name, values = (self.tm.name, self.tm.values) if self.tm else ("?", None)
+        return f"TM[{self.packet.service},{self.packet.subtype}] {name} {values}"
 
 
 class GroundSide:
