@@ -2,10 +2,13 @@
 
 Messages are two frames, ``[topic, payload]``. The topic names the satellite, the kind and the
 APID, so that a subscriber filters by prefix: ``SAT-01/TM/020`` (telemetry of APID 0x020),
-``SAT-01/TC/040`` (telecommands to APID 0x040), ``SAT-01/CTL/...`` (process control: readiness
-probes, heartbeats; msgpack). A TM or TC payload is one or more whole space packets
-concatenated: publishing batches every packet of a topic sent in one loop iteration into one
-frame (measured 7–9× cheaper than a message per packet), and packets carry their own length.
+``SAT-01/TC/040`` (telecommands to APID 0x040), ``SAT-01/CTL/...`` (process control:
+readiness probes, heartbeats, retransmission requests; msgpack), ``SAT-01/PB/020`` (recorder
+playback) and ``SAT-01/RT/020`` (telemetry sent again to the recorder to fill a gap).
+
+A packet payload is one or more whole space packets concatenated: publishing batches every
+packet of a topic sent in one loop iteration into one frame (measured 7–9× cheaper than a
+message per packet), and packets carry their own length.
 
 Loss: publishers use XPUB with ``XPUB_NODROP``, so a full pipe is an error we see, not a silent
 drop: the frame is kept and retried, and only counted as dropped when the backlog bound is
@@ -28,7 +31,11 @@ import zmq
 TM = "TM"
 TC = "TC"
 CTL = "CTL"
-KINDS = (TM, TC, CTL)
+#: Recorder playback: recorded telemetry sent again (downlinked on the playback channel).
+PB = "PB"
+#: Retransmission of telemetry an app still holds, asked for by the recorder to fill a gap.
+RT = "RT"
+KINDS = (TM, TC, CTL, PB, RT)
 
 #: Bus messages queued per socket before ZeroMQ pushes back (publisher) or drops (subscriber).
 BUS_HWM = 20_000

@@ -20,6 +20,7 @@ every valid byte string.
 from __future__ import annotations
 
 import binascii
+import struct
 from collections.abc import Container
 from enum import IntEnum, IntFlag
 from typing import Final, NamedTuple
@@ -118,6 +119,8 @@ _TC_UNPACK = TC_HEADER.fixed.unpack_from  # type: ignore[union-attr]
 _TM_UNPACK = TM_HEADER.fixed.unpack_from  # type: ignore[union-attr]
 _TC_PACK = TC_HEADER.fixed.pack  # type: ignore[union-attr]
 _TM_PACK = TM_HEADER.fixed.pack  # type: ignore[union-attr]
+
+_CUC_AT_13 = struct.Struct(">IH")
 
 VERSION_SHIFT: Final = 13
 TYPE_BIT: Final = 1 << 12
@@ -293,6 +296,17 @@ def decode(data: bytes, apids: Container[int] | None = None) -> Packet:
 def peek_apid(data: bytes) -> int:
     """The APID of a packet's primary header, without checking anything else."""
     return ((data[0] & 0x7) << 8) | data[1]
+
+
+def peek_seq_count(data: bytes) -> int:
+    """The sequence count of a packet's primary header, without checking anything else."""
+    return ((data[2] & 0x3F) << 8) | data[3]
+
+
+def peek_tm_time(data: bytes) -> float:
+    """The TAI seconds since 1958 of a TM packet's CUC time, without checking anything else."""
+    coarse, fine = _CUC_AT_13.unpack_from(data, PRIMARY_HEADER_LEN + 7)
+    return coarse + fine / 65536
 
 
 def is_tc(data: bytes) -> bool:

@@ -69,6 +69,12 @@ class RunConfig:
     tcp_base_port: int = 25000
     timing: Timing = field(default_factory=Timing)
     seed: int = 0
+    #: Two-line element sets by satellite name (for the simulated hardware and the ground).
+    tle: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: Overrides of the simulated hardware's defaults (field of HardwareConfig → value).
+    hardware: dict[str, Any] = field(default_factory=dict)
+    #: Physics step of the simulated hardware, simulated seconds.
+    sim_step_s: float = 1.0
 
     def __post_init__(self) -> None:
         if self.transport not in ("ipc", "tcp"):
@@ -86,6 +92,10 @@ class RunConfig:
         """The run directory."""
         return Path(self.run_dir)
 
+    def satellite_dir(self, satellite: str) -> Path:
+        """Where a satellite keeps what survives its restarts (recorder, results)."""
+        return self.path / "satellites" / satellite
+
     def to_json(self) -> str:
         """The configuration as JSON text."""
         return json.dumps(asdict(self), indent=2) + "\n"
@@ -98,7 +108,8 @@ class RunConfig:
             clock = ClockAnchor(**data.pop("clock"))
             timing = Timing(**data.pop("timing", {}))
             satellites = tuple(data.pop("satellites"))
-            return cls(clock=clock, timing=timing, satellites=satellites, **data)
+            tle = {name: tuple(lines) for name, lines in data.pop("tle", {}).items()}
+            return cls(clock=clock, timing=timing, satellites=satellites, tle=tle, **data)
         except (KeyError, TypeError) as exc:
             raise ConfigError(f"{RUN_FILE}: {exc}") from None
 
@@ -145,6 +156,9 @@ def new_run(
     transport: str = "ipc",
     timing: Timing | None = None,
     seed: int = 0,
+    tle: dict[str, tuple[str, str]] | None = None,
+    hardware: dict[str, Any] | None = None,
+    sim_step_s: float = 1.0,
 ) -> RunConfig:
     """A configuration for a new run starting now (wall) at ``sim_start`` (default: now)."""
     path = Path(run_dir)
@@ -159,6 +173,9 @@ def new_run(
         socket_dir=short_socket_dir(path) if transport == "ipc" else "",
         timing=timing or Timing(),
         seed=seed,
+        tle=dict(tle or {}),
+        hardware=dict(hardware or {}),
+        sim_step_s=sim_step_s,
     )
     return config
 

@@ -7,6 +7,7 @@ from typing import Any
 from common import bus
 from common.dictionary import DICTIONARY, SUPERVISED
 from common.packets import TmPacket
+from common.radio import PLAYBACK, REALTIME
 from common.zygote import Zygote
 from flight.executive.radio import Radio
 from flight.executive.supervisor import Supervisor
@@ -32,7 +33,8 @@ class Executive(FlightApp):
         self.last_command_sim: float | None = None
 
     def subscriptions(self) -> list[bytes]:
-        return [bus.topic(self.satellite, bus.TM), bus.topic(self.satellite, bus.CTL, None, "")]
+        return [bus.topic(self.satellite, bus.TM), bus.topic(self.satellite, bus.PB),
+                bus.topic(self.satellite, bus.CTL, None, "")]
 
     async def on_start(self) -> None:
         self.radio = Radio(self)
@@ -51,9 +53,9 @@ class Executive(FlightApp):
 
     # --- bus traffic ----------------------------------------------------------------------------
 
-    def on_telemetry(self, packet: TmPacket, raw: bytes) -> None:
+    def on_telemetry(self, packet: TmPacket, raw: bytes, kind: str) -> None:
         if self.radio is not None and packet.apid not in ONBOARD_ONLY:
-            self.radio.transmit(raw)
+            self.radio.transmit(raw, PLAYBACK if kind == bus.PB else REALTIME)
 
     def on_control(self, topic: bus.Topic, message: Any) -> None:
         if not topic.rest or not isinstance(message, dict):

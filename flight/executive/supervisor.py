@@ -141,7 +141,11 @@ class Supervisor:
         task.add_done_callback(self._pending.discard)
 
     def check_heartbeats(self) -> None:
-        """Kill (and so restart) any app whose heartbeat is silent for too long."""
+        """Kill (and so restart) any app whose heartbeat is silent for too long.
+
+        Fault protection watches heartbeats first and asks for a restart; this watchdog is the
+        backstop for when fault protection itself is silent, so it waits twice as long.
+        """
         timing = self.exe.runtime.run.timing
         now_sim, now_wall = self.exe.clock.now(), time.monotonic()
         for child in self.children.values():
@@ -149,9 +153,9 @@ class Supervisor:
                 continue
             silent_sim = now_sim - child.last_beat_sim
             silent_wall = now_wall - child.last_beat_wall
-            limit_wall = (timing.heartbeat_timeout_wall_s if child.state == "RUNNING"
+            limit_wall = (2 * timing.heartbeat_timeout_wall_s if child.state == "RUNNING"
                           else timing.ready_timeout_wall_s)
-            if silent_sim > timing.heartbeat_timeout_s and silent_wall > limit_wall:
+            if silent_sim > 2 * timing.heartbeat_timeout_s and silent_wall > limit_wall:
                 self.exe.event("APP_HEARTBEAT_LOST", app=child.name, age=silent_sim)
                 self._signal(child.pid, signal.SIGKILL)
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar
 
@@ -74,6 +75,8 @@ def handles(verb: str, *, optional: bool = False) -> Callable[[Handler], Handler
     return mark
 
 
+#: TM packets every app keeps for retransmission to the recorder.
+TM_HISTORY = 4096
 #: Minimum wall seconds between two events of the same kind about rejected input.
 _REJECT_EVENT_GAP_WALL_S = 0.1
 
@@ -97,6 +100,8 @@ class FlightApp:
         self.rejections: dict[str, int] = {}
         self.params = {s.short: s.default for s in self.definition.settings}
         self._seq = SequenceCounter()
+        #: The last TM packets sent, kept to fill the recorder's gaps on request.
+        self._history: deque[tuple[int, bytes]] = deque(maxlen=TM_HISTORY)
         self._msg_counters: dict[tuple[int, int], int] = {}
         self._gaps = GapCounter()
         self._hk_timers: dict[int, Any] = {}
@@ -140,8 +145,12 @@ class FlightApp:
         """Extra topic prefixes to receive (own telecommands are always received)."""
         return []
 
-    def on_telemetry(self, packet: TmPacket, raw: bytes) -> None:
-        """A telemetry packet arrived from the bus (only with a TM subscription)."""
+    def on_telemetry(self, packet: TmPacket, raw: bytes, kind: str) -> None:
+        """A telemetry packet arrived from the bus (with a TM, PB or RT subscription);
+        ``kind`` says which: live, recorder playback, or retransmission."""
+
+    def on_command_seen(self, tc: TcPacket) -> None:
+        """A telecommand for another app passed by (with a subscription to other TCs)."""
 
     def on_control(self, topic: bus.Topic, message: Any) -> None:
         """A control message arrived from the bus (only with a CTL subscription)."""
@@ -169,6 +178,7 @@ class FlightApp:
         self.publisher = bus.Publisher(self.runtime.context, endpoints.bus_in(self.satellite))
         self.subscriber = bus.Subscriber(self.runtime.context, endpoints.bus_out(self.satellite))
         self.subscriber.subscribe(bus.topic(self.satellite, bus.TC, self.apid))
+        self.subscriber.subscribe(bus.topic(self.satellite, bus.CTL, None, "NACK", self.NAME))
         for prefix in self.subscriptions():
             self.subscriber.subscribe(prefix)
         held: list[list[bytes]] = []
@@ -253,7 +263,10 @@ class FlightApp:
             except (ValueError, msgpack.UnpackException):
                 self.reject(RejectReason.BAD_MESSAGE, f"control message on {raw_topic!r}")
                 return
-            self.on_control(topic, content)
+            if topic.rest[:2] == ("NACK", self.NAME) and isinstance(content, dict):
+                self._retransmit(content)
+            else:
+                self.on_control(topic, content)
             return
         end = 0
         for frame in iter_frames(payload):
@@ -270,18 +283,25 @@ class FlightApp:
                 reason = RejectReason.__members__.get(exc.reason.upper(), RejectReason.BAD_MESSAGE)
                 self.reject(reason, str(exc))
             return
+        if packet.apid != topic.apid:
+            self.reject(RejectReason.BAD_TOPIC, f"APID 0x{packet.apid:03X} on {topic}")
+            return
         if isinstance(packet, TcPacket):
-            if topic.kind != bus.TC or packet.apid != topic.apid:
+            if topic.kind != bus.TC:
                 self.reject(RejectReason.WRONG_PACKET_TYPE, f"TC on {topic}")
                 return
             self._observe((packet.apid, packet.source_id), packet.seq_count)
-            self._handle_command(packet)
+            if packet.apid == self.apid:
+                self._handle_command(packet)
+            else:
+                self.on_command_seen(packet)
         else:
-            if topic.kind != bus.TM:
+            if topic.kind == bus.TC:
                 self.reject(RejectReason.WRONG_PACKET_TYPE, f"TM on {topic}")
                 return
-            self._observe(packet.apid, packet.seq_count)
-            self.on_telemetry(packet, data)
+            if topic.kind == bus.TM:
+                self._observe(packet.apid, packet.seq_count)
+            self.on_telemetry(packet, data, topic.kind)
 
     def _observe(self, stream: object, count: int) -> None:
         missing = self._gaps.observe(stream, count)
@@ -397,13 +417,33 @@ class FlightApp:
         key = (service, subtype)
         counter = self._msg_counters.get(key, 0)
         self._msg_counters[key] = (counter + 1) & 0xFFFF
+        seq = self._seq.next(self.apid)
         packet = encode_tm(TmPacket(
-            self.apid, service, subtype, app_data, self._seq.next(self.apid), counter, dest,
+            self.apid, service, subtype, app_data, seq, counter, dest,
             CucTime.from_unix(self.clock.now() if time is None else time),
         ))
+        self._history.append((seq, packet))
+        self.emit_tm(packet)
+        return packet
+
+    def emit_tm(self, packet: bytes) -> None:
+        """Put one of this app's encoded TM packets on the bus."""
         if self.publisher is not None:
             self.publisher.send(self._tm_topic, packet)
-        return packet
+
+    def _retransmit(self, request: dict[str, Any]) -> None:
+        """Send again the packets the recorder asks for, if we still hold them."""
+        wanted = request.get("seqs")
+        if not isinstance(wanted, list) or self.publisher is None:
+            return
+        wanted_set = set(wanted)
+        topic = bus.topic(self.satellite, bus.RT, self.apid)
+        sent = 0
+        for seq, packet in self._history:
+            if seq in wanted_set:
+                self.publisher.send(topic, packet)
+                sent += 1
+        self.log.info("retransmitted", asked=len(wanted_set), sent=sent)
 
     def send_command(self, name: str, **args: Any) -> TcPacket:
         """Send an onboard telecommand ``APP.VERB`` (source ID: this app's APID)."""

@@ -70,9 +70,14 @@ def host_apps(run_dir: str, satellite: str, names: list[str]) -> int:
 
 async def _host(run: RunConfig, satellite: str, classes: list[type[Any]],
                 log: structlog.stdlib.BoundLogger) -> int:
+    return await serve(run, lambda runtime: [klass(runtime, satellite) for klass in classes], log)
+
+
+async def serve(run: RunConfig, make_apps: Any, log: structlog.stdlib.BoundLogger) -> int:
+    """Run the apps ``make_apps(runtime)`` builds until SIGTERM or SIGINT, then stop them."""
     runtime = Runtime(run)
     runtime.follow_clock()
-    apps = [klass(runtime, satellite) for klass in classes]
+    apps = make_apps(runtime)
     stopping = asyncio.Event()
     received: list[int] = []
     loop = asyncio.get_running_loop()

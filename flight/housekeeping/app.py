@@ -1,11 +1,36 @@
-"""The housekeeping app (skeleton: answers the standard commands; reports and recorder come
-with the simulated hardware)."""
+"""The housekeeping app: hardware readings into housekeeping reports, and the onboard recorder.
+
+Sensor packets from the simulated hardware (or a real rig) keep the latest reading of every
+physical parameter; the EPS, THERMAL, ORBIT and NODES structures report them at their own
+rates. Every telemetry packet the satellite produces is recorded; PUS 15,9 plays a time span
+back on the playback channel. Housekeeping's own packets are written to the store before they
+are sent, and after a restart its sequence count resumes from the last one recorded, so its
+stream stays contiguous across ``kill -9``.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Mapping
 from typing import Any
 
-from flight.framework.app import FlightApp, handles, not_yet
+from common import bus
+from common.dictionary import DICTIONARY
+from common.dictionary.apps.sim import APID as SIM_APID
+from common.dictionary.model import Structure
+from common.packets import SEQ_COUNT_MODULO, TmPacket
+from flight.framework.app import FlightApp, handles
+from flight.framework.runtime import Runtime
+from flight.housekeeping.gapfill import GapFiller
+from flight.housekeeping.recorder import PacketStore
+
+ONBOARD_ONLY = frozenset(app.apid for app in DICTIONARY.apps.values() if app.onboard_only)
+#: Wall seconds a hole may wait for its retransmission before it is counted lost.
+REPAIR_PATIENCE_WALL_S = 5.0
+#: Packets put on the bus per loop iteration during playback.
+PLAYBACK_BURST = 500
+MIB = 1024 * 1024
 
 
 class Housekeeping(FlightApp):
@@ -13,12 +38,139 @@ class Housekeeping(FlightApp):
 
     NAME = "HK"
 
+    def __init__(self, runtime: Runtime, satellite: str) -> None:
+        super().__init__(runtime, satellite)
+        self.store = PacketStore(
+            runtime.run.satellite_dir(satellite) / "recorder",
+            int(self.params["RECORDER_LIMIT_MB"] * MIB),
+            wrap=self.params["RECORDER_WRAP"] >= 0.5,
+        )
+        self.filler = GapFiller(self.store.stats.per_apid_last)
+        last_own = self.store.stats.per_apid_last.get(self.apid)
+        if last_own is not None:
+            self._seq.set(self.apid, (last_own + 1) % SEQ_COUNT_MODULO)
+        self.sensors: dict[str, Any] = {}
+        self.sensor_packets = 0
+        self.playbacks = 0
+        self.playback_packets = 0
+        self._pending: list[bytes] = []
+        self._flush_scheduled = False
+        self._oldest_hole_wall: float | None = None
+
+    def subscriptions(self) -> list[bytes]:
+        return [bus.topic(self.satellite, bus.TM), bus.topic(self.satellite, bus.RT)]
+
+    async def on_stop(self) -> None:
+        self._flush()
+        self.store.close()
+
+    # --- recording ----------------------------------------------------------------------------
+
+    def emit_tm(self, packet: bytes) -> None:
+        # Our own packets: on disk before they are on the bus.
+        self._pending.append(packet)
+        self._flush()
+        super().emit_tm(packet)
+
+    def on_telemetry(self, packet: TmPacket, raw: bytes, kind: str) -> None:
+        if packet.apid == SIM_APID:
+            if kind == bus.TM and packet.service == 3 and packet.subtype == 25:
+                self._sensor(packet)
+            return
+        if packet.apid in ONBOARD_ONLY or packet.apid == self.apid:
+            return
+        if kind == bus.TM:
+            record, gap = self.filler.live(packet.apid, packet.seq_count)
+            if gap:
+                self._ask_again(packet.apid, gap)
+        elif kind == bus.RT:
+            record = self.filler.retransmitted(packet.apid, packet.seq_count)
+        else:
+            return
+        if record:
+            self._pending.append(raw)
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self._pending:
+            pending, self._pending = self._pending, []
+            before = self.store.stats.overflows
+            self.store.append(pending)
+            dropped = self.store.stats.overflows - before
+            if dropped:
+                self.event("RECORDER_OVERFLOW", dropped=dropped)
+        if self.filler.open == 0:
+            self._oldest_hole_wall = None
+        elif self._oldest_hole_wall is not None and (
+                time.monotonic() - self._oldest_hole_wall > REPAIR_PATIENCE_WALL_S):
+            lost = self.filler.give_up()
+            self._oldest_hole_wall = None
+            self.log.warning("recorder gaps given up", packets=lost)
+
+    def _ask_again(self, apid: int, seqs: list[int]) -> None:
+        app = DICTIONARY.by_apid.get(apid)
+        if app is None or self.publisher is None:
+            return
+        if self._oldest_hole_wall is None:
+            self._oldest_hole_wall = time.monotonic()
+        self.publisher.send_control(
+            bus.topic(self.satellite, bus.CTL, None, "NACK", app.name),
+            {"apid": apid, "seqs": seqs},
+        )
+
+    def on_param_changed(self, short: str, value: float) -> None:
+        if short in ("RECORDER_LIMIT_MB", "RECORDER_WRAP"):
+            self.store.set_limit(int(self.params["RECORDER_LIMIT_MB"] * MIB),
+                                 self.params["RECORDER_WRAP"] >= 0.5)
+
+    # --- sensors and reports -------------------------------------------------------------------
+
+    def _sensor(self, packet: TmPacket) -> None:
+        try:
+            decoded = DICTIONARY.decode_tm(packet)
+        except Exception as exc:  # a malformed sensor packet is counted, never fatal
+            from common.dictionary import RejectReason
+
+            self.reject(RejectReason.BAD_ARGUMENTS, f"sensor packet: {exc}")
+            return
+        self.sensor_packets += 1
+        self.sensors.update(decoded.values)
+
+    def structure_values(self, structure: Structure) -> Mapping[str, Any] | None:
+        if all(param.name in self.sensors for param in structure.params):
+            return self.sensors
+        return None  # no reading yet: no report
+
     def status_values(self) -> dict[str, Any]:
+        stats = self.store.stats
+        limit = max(self.store.limit_bytes, 1)
         return {
-            "RECORDER_PACKETS": 0, "RECORDER_BYTES": 0, "RECORDER_FILL": 0.0,
-            "RECORDER_OVERFLOWS": 0, "PLAYBACKS": 0, "PLAYBACK_PACKETS": 0, "SENSOR_PACKETS": 0,
+            "RECORDER_PACKETS": stats.packets, "RECORDER_BYTES": min(stats.size, 0xFFFFFFFF),
+            "RECORDER_FILL": 100.0 * stats.size / limit,
+            "RECORDER_OVERFLOWS": stats.overflows,
+            "RECORDER_REPAIRED": self.filler.repaired, "RECORDER_GAPS": self.filler.lost,
+            "PLAYBACKS": self.playbacks, "PLAYBACK_PACKETS": self.playback_packets,
+            "SENSOR_PACKETS": self.sensor_packets,
         }
 
+    # --- playback -------------------------------------------------------------------------------
+
     @handles("PLAYBACK")
-    def playback(self, args: dict[str, Any]) -> None:
-        raise not_yet("recorder playback")
+    async def playback(self, args: dict[str, Any]) -> None:
+        start, end = args["start"].to_unix(), args["end"].to_unix()
+        self._flush()
+        self.event("PLAYBACK_STARTED", packets=self.store.count(start, end))
+        sent = 0
+        assert self.publisher is not None
+        for packet in self.store.query(start, end):
+            apid = ((packet[0] & 0x7) << 8) | packet[1]
+            self.publisher.send(bus.topic(self.satellite, bus.PB, apid), packet)
+            sent += 1
+            if sent % PLAYBACK_BURST == 0:
+                await asyncio.sleep(0)  # let the batch go and the rest of the app breathe
+        self.playbacks += 1
+        self.playback_packets += sent
+        self.event("PLAYBACK_DONE", packets=sent)

@@ -6,6 +6,7 @@ import click
 
 from scenarios.cli.codec import decode_cmd, dict_cmd, encode_cmd
 from scenarios.cli.satellite import satellite_cmd
+from scenarios.cli.simulator import sim_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,3 +19,4 @@ main.add_command(dict_cmd)
 main.add_command(encode_cmd)
 main.add_command(decode_cmd)
 main.add_command(satellite_cmd)
+main.add_command(sim_cmd)

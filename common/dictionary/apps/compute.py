@@ -44,6 +44,12 @@ COMPUTE = define_app(
             Arg("state", NODE_COMMAND, "power state"),
         ),
         function("DOWNLINK_RESULT", 21, "Send a job's result file to the ground.", _job_id),
+        function(
+            "SHED", 22,
+            "Shed compute load (fault protection): 0 none, 1 no new work and the hottest "
+            "nodes idle, 2 half the nodes off, 3 every node off.",
+            Arg("level", UInt(8, 0, 3), "shed level"),
+        ),
     ),
     status=(
         Param("COMPUTE", "JOBS_QUEUED", _U16, "jobs waiting for a node"),
@@ -57,6 +63,7 @@ COMPUTE = define_app(
         Param("COMPUTE", "POWER_CAP", _F32, "power compute may draw", "W"),
         Param("COMPUTE", "WORK_LOST", _F32, "work lost to upsets since start", "node-s"),
         Param("COMPUTE", "RESULT_BYTES_PENDING", _U32, "result bytes awaiting downlink", "B"),
+        Param("COMPUTE", "SHED_LEVEL", UInt(8, 0, 3), "shed level in force"),
     ),
     events=(
         Event(

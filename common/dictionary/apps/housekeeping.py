@@ -32,6 +32,8 @@ HK = define_app(
             "HK", "RECORDER_FILL", Float(32), "recorder fill level", "%",
         ),
         Param("HK", "RECORDER_OVERFLOWS", _U32, "packets discarded by the overflow policy"),
+        Param("HK", "RECORDER_REPAIRED", _U32, "gaps filled by asking the sender again"),
+        Param("HK", "RECORDER_GAPS", _U32, "packets never recorded (not held by the sender)"),
         Param("HK", "PLAYBACKS", _U32, "playbacks completed"),
         Param("HK", "PLAYBACK_PACKETS", _U32, "packets sent by playback"),
         Param("HK", "SENSOR_PACKETS", _U32, "sensor packets received"),
@@ -58,6 +60,8 @@ HK = define_app(
         ),
     ),
     settings=(
-        Setting(1, "RECORDER_LIMIT_MB", "recorder size limit", 256.0, 1.0, 65536.0, "MiB"),
+        Setting(1, "RECORDER_LIMIT_MB", "recorder size limit", 256.0, 0.25, 65536.0, "MiB"),
+        Setting(2, "RECORDER_WRAP", "when full: 1 drops the oldest packets, 0 stops recording",
+                1.0, 0.0, 1.0),
     ),
 )

@@ -1,0 +1,184 @@
+"""The onboard recorder: a packet store on disk that survives restarts and ``kill -9``.
+
+Packets are appended, whole, to segment files (``seg-00000001.pkt``, ...) with unbuffered
+``os.write`` calls, so that what was written is in the kernel's hands even if the process is
+killed the next instant. At start the segments are scanned: a torn tail (a packet cut short by a
+crash) is truncated away, and the per-APID sequence counts of the last packets recorded are
+recovered. The store is bounded: past its limit it either drops its oldest segment (``wrap``) or
+refuses new packets (``stop``), counting every packet so lost.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from common.cuc import EPOCH_1958_TO_1970_S, tai_minus_utc
+from common.framing import iter_frames
+from common.packets import peek_apid, peek_seq_count, peek_tm_time
+
+SEGMENT_PREFIX = "seg-"
+SEGMENT_SUFFIX = ".pkt"
+MAX_SEGMENT_BYTES = 4 * 1024 * 1024
+
+
+@dataclass
+class Segment:
+    """What the store knows of one segment file."""
+
+    number: int
+    path: Path
+    packets: int = 0
+    size: int = 0
+    first_tai: float = float("inf")
+    last_tai: float = float("-inf")
+
+
+@dataclass
+class StoreStats:
+    """Counters for housekeeping."""
+
+    packets: int = 0
+    size: int = 0
+    overflows: int = 0
+    torn_bytes: int = 0
+    per_apid_last: dict[int, int] = field(default_factory=dict)
+
+
+def unix_to_tai(unix_s: float) -> float:
+    """TAI seconds since 1958 of a Unix time (the time scale of packet time stamps)."""
+    return unix_s + EPOCH_1958_TO_1970_S + tai_minus_utc(unix_s)
+
+
+class PacketStore:
+    """An append-only, bounded packet store in ``directory``."""
+
+    def __init__(self, directory: Path, limit_bytes: int, wrap: bool = True) -> None:
+        self.directory = directory
+        self.limit_bytes = limit_bytes
+        self.wrap = wrap
+        self.stats = StoreStats()
+        self.segments: list[Segment] = []
+        self._fd = -1
+        directory.mkdir(parents=True, exist_ok=True)
+        self._recover()
+
+    @property
+    def segment_bytes(self) -> int:
+        """Segment size: small enough that dropping one frees a fraction of the limit."""
+        return max(64 * 1024, min(MAX_SEGMENT_BYTES, self.limit_bytes // 8))
+
+    # --- start-up ---------------------------------------------------------------------------------
+
+    def _recover(self) -> None:
+        paths = sorted(self.directory.glob(f"{SEGMENT_PREFIX}*{SEGMENT_SUFFIX}"))
+        for path in paths:
+            number = int(path.name[len(SEGMENT_PREFIX):-len(SEGMENT_SUFFIX)])
+            segment = Segment(number, path)
+            data = path.read_bytes()
+            end = 0
+            for frame in iter_frames(data):
+                end = frame.offset + len(frame.data)
+                self._index(segment, frame.data)
+            if end != len(data):
+                # A packet cut short by a crash: keep what is whole.
+                self.stats.torn_bytes += len(data) - end
+                os.truncate(path, end)
+            segment.size = end
+            self.segments.append(segment)
+            self.stats.packets += segment.packets
+            self.stats.size += segment.size
+        if not self.segments:
+            self.segments.append(Segment(1, self._path(1)))
+        self._open(self.segments[-1])
+
+    def _path(self, number: int) -> Path:
+        return self.directory / f"{SEGMENT_PREFIX}{number:08d}{SEGMENT_SUFFIX}"
+
+    def _open(self, segment: Segment) -> None:
+        if self._fd >= 0:
+            os.fsync(self._fd)
+            os.close(self._fd)
+        self._fd = os.open(segment.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+    def _index(self, segment: Segment, packet: bytes) -> None:
+        segment.packets += 1
+        if len(packet) >= 19 and not packet[0] & 0x10:
+            tai = peek_tm_time(packet)
+            segment.first_tai = min(segment.first_tai, tai)
+            segment.last_tai = max(segment.last_tai, tai)
+        self.stats.per_apid_last[peek_apid(packet)] = peek_seq_count(packet)
+
+    # --- recording ------------------------------------------------------------------------------
+
+    def append(self, packets: list[bytes]) -> int:
+        """Record ``packets`` (whole, valid packets); return how many were stored."""
+        if not packets:
+            return 0
+        data = b"".join(packets)
+        if self.stats.size + len(data) > self.limit_bytes and not self._make_room(len(data)):
+            self.stats.overflows += len(packets)
+            return 0
+        segment = self.segments[-1]
+        if segment.size and segment.size + len(data) > self.segment_bytes:
+            segment = Segment(segment.number + 1, self._path(segment.number + 1))
+            self.segments.append(segment)
+            self._open(segment)
+        written = 0
+        view = memoryview(data)
+        while written < len(data):
+            written += os.write(self._fd, view[written:])
+        for packet in packets:
+            self._index(segment, packet)
+        segment.size += len(data)
+        self.stats.packets += len(packets)
+        self.stats.size += len(data)
+        return len(packets)
+
+    def _make_room(self, needed: int) -> bool:
+        if not self.wrap:
+            return False
+        while self.stats.size + needed > self.limit_bytes and len(self.segments) > 1:
+            oldest = self.segments.pop(0)
+            oldest.path.unlink(missing_ok=True)
+            self.stats.overflows += oldest.packets
+            self.stats.packets -= oldest.packets
+            self.stats.size -= oldest.size
+        return self.stats.size + needed <= self.limit_bytes or len(self.segments) == 1
+
+    def set_limit(self, limit_bytes: int, wrap: bool | None = None) -> None:
+        """Change the size limit (applied at the next append)."""
+        self.limit_bytes = limit_bytes
+        if wrap is not None:
+            self.wrap = wrap
+
+    # --- playback -------------------------------------------------------------------------------
+
+    def query(self, start_unix: float, end_unix: float) -> Iterator[bytes]:
+        """Every recorded TM packet whose time lies in [start, end], in recording order."""
+        start, end = unix_to_tai(start_unix), unix_to_tai(end_unix)
+        for segment in list(self.segments):
+            if segment.last_tai < start or segment.first_tai > end:
+                continue
+            try:
+                data = segment.path.read_bytes()[: segment.size]
+            except FileNotFoundError:
+                continue  # dropped by the overflow policy meanwhile
+            for frame in iter_frames(data):
+                packet = frame.data
+                if len(packet) >= 19 and not packet[0] & 0x10 and (
+                        start <= peek_tm_time(packet) <= end):
+                    yield packet
+
+    def count(self, start_unix: float, end_unix: float) -> int:
+        """How many packets ``query`` would give."""
+        return sum(1 for _ in self.query(start_unix, end_unix))
+
+    def close(self) -> None:
+        """Flush to disk and close."""
+        if self._fd >= 0:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = -1

@@ -1,0 +1,142 @@
+"""Unit tests of the runtime's parts: topics, run configuration, endpoints, zygote, app base."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from common import bus
+from common.clock import ClockState
+from common.endpoints import EndpointError, Endpoints
+from common.runconfig import ClockAnchor, ConfigError, RunConfig, new_run
+from common.zygote import Zygote
+
+
+def test_topics_filter_by_satellite_kind_and_apid() -> None:
+    tm = bus.topic("SAT-01", bus.TM, 0x20)
+    assert tm == b"SAT-01/TM/020"
+    assert tm.startswith(bus.topic("SAT-01", bus.TM))
+    assert not tm.startswith(bus.topic("SAT-01", bus.TC))
+    assert bus.parse_topic(tm) == bus.Topic("SAT-01", "TM", 0x20, ())
+    assert bus.parse_topic(b"SAT-01/CTL/HB/HK") == bus.Topic("SAT-01", "CTL", None, ("HB", "HK"))
+    for bad in (b"SAT-01", b"SAT-01/XX/020", b"SAT-01/TM/20", b"/TM/020", b"SAT-01/TM/02G"):
+        with pytest.raises(ValueError):
+            bus.parse_topic(bad)
+
+
+def test_run_config_round_trips_and_names_bad_fields(tmp_path: Path) -> None:
+    run = new_run(tmp_path / "run", ("SAT-01", "SAT-02"), rate=60.0)
+    run.save()
+    assert RunConfig.load(run.run_dir) == run
+    with pytest.raises(ConfigError, match="satellites"):
+        RunConfig("/r", ("SAT/1",), ClockAnchor(0, 0))
+    with pytest.raises(ConfigError, match="repeat"):
+        RunConfig("/r", ("A", "A"), ClockAnchor(0, 0))
+    with pytest.raises(ConfigError, match="rate"):
+        RunConfig("/r", ("A",), ClockAnchor(0, 0, rate=0))
+    with pytest.raises(ConfigError, match=r"no run\.json"):
+        RunConfig.load(tmp_path / "nowhere")
+
+
+def test_socket_directory_stays_short_even_for_deep_run_directories(tmp_path: Path) -> None:
+    deep = tmp_path / ("x" * 60) / ("y" * 60)
+    run = new_run(deep, ("SAT-01",))
+    assert len(Endpoints(run).downlink("SAT-01")) - len("ipc://") <= 107
+    assert run.socket_dir.startswith("/tmp/dd-")
+
+
+def test_too_long_ipc_path_is_a_clear_error() -> None:
+    run = RunConfig("/r", ("SAT-01",), ClockAnchor(0, 0), socket_dir="/tmp/" + "z" * 120)
+    with pytest.raises(EndpointError, match="107"):
+        Endpoints(run).bus_in("SAT-01")
+    with pytest.raises(EndpointError, match="not in this run"):
+        Endpoints(run).bus_in("SAT-09")
+
+
+def test_tcp_endpoints_are_distinct() -> None:
+    run = RunConfig("/r", ("A", "B", "C"), ClockAnchor(0, 0), transport="tcp")
+    endpoints = Endpoints(run)
+    addresses = [endpoints.clock(), endpoints.control(), endpoints.ground(),
+                 endpoints.ground_pub(), endpoints.link()]
+    for name in run.satellites:
+        addresses += [endpoints.bus_in(name), endpoints.bus_out(name), endpoints.uplink(name),
+                      endpoints.downlink(name)]
+    assert len(set(addresses)) == len(addresses)
+
+
+def test_clock_state_changes_keep_simulated_time_continuous() -> None:
+    state = ClockState(3, sim_anchor=1000.0, wall_anchor=50.0, rate=10.0)
+    faster = state.changed(rate=100.0, wall=60.0)
+    assert faster.epoch == 4 and faster.sim_at(60.0) == state.sim_at(60.0) == 1100.0
+    assert faster.sim_at(61.0) == 1200.0
+    paused = faster.changed(paused=True, wall=61.0)
+    assert paused.sim_at(1e9) == 1200.0 and paused.wall_at(1300.0) == float("inf")
+    assert ClockState.unpack(paused.pack()) == paused
+    with pytest.raises(ValueError):
+        state.changed(rate=0.0)
+    with pytest.raises(ValueError):
+        ClockState.unpack(b"\x01\x02")
+
+
+def _sleep_and_exit(code: int, seconds: float) -> int:
+    time.sleep(seconds)
+    return code
+
+
+async def test_zygote_spawns_reports_exits_and_takes_children_down() -> None:
+    zygote = Zygote.fork()
+    exits: dict[int, int] = {}
+    zygote.on_exit(lambda pid, status: exits.__setitem__(pid, status))
+    try:
+        zygote.attach()
+        quick = await zygote.spawn("tests.unit.test_runtime_parts:_sleep_and_exit", [3, 0.0])
+        slow = await zygote.spawn("tests.unit.test_runtime_parts:_sleep_and_exit", [0, 60.0])
+        deadline = time.monotonic() + 5
+        while quick not in exits and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert exits[quick] == 3
+        os.kill(slow, signal.SIGKILL)
+        while slow not in exits and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert exits[slow] == -9
+        orphan = await zygote.spawn("tests.unit.test_runtime_parts:_sleep_and_exit", [0, 60.0])
+    finally:
+        zygote.close()
+    # Closing the zygote ends it, and its last child goes with it.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(orphan, 0)
+        except ProcessLookupError:
+            break
+        await asyncio.sleep(0.02)
+    else:
+        os.kill(orphan, signal.SIGKILL)
+        pytest.fail("the zygote's child outlived it")
+
+
+def test_an_app_whose_handlers_do_not_match_the_dictionary_is_refused(tmp_path: Path) -> None:
+    from flight.framework.app import FlightApp, handles
+    from flight.framework.runtime import Runtime
+
+    class Incomplete(FlightApp):
+        NAME = "FP"
+
+        @handles("SET_MODE")
+        def set_mode(self, args: dict) -> None: ...
+
+        @handles("NOT_A_COMMAND")
+        def nothing(self, args: dict) -> None: ...
+
+    run = new_run(tmp_path / "run", ("SAT-01",))
+    runtime = Runtime(run)
+    try:
+        with pytest.raises(TypeError, match=r"missing .*ENABLE_MONITOR.*unknown .*NOT_A_COMMAND"):
+            Incomplete(runtime, "SAT-01")
+    finally:
+        runtime.close()
