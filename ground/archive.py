@@ -1,0 +1,328 @@
+"""The ground archive: SQLite (WAL) in the run directory.
+
+Holds raw packets with their header fields, decoded parameters, events, the command history with
+every verification stage, the contact plan and alarms. Ingest is idempotent: a packet is known by
+(satellite, APID, sequence count, CUC time), so a packet played back twice is stored once. One
+writer (ground control); any number of readers (the report, tests, the console).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ARCHIVE_FILE = "archive.sqlite"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS packets (
+    id INTEGER PRIMARY KEY,
+    satellite TEXT NOT NULL,
+    apid INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    service INTEGER NOT NULL,
+    subtype INTEGER NOT NULL,
+    time REAL NOT NULL,            -- packet time, Unix seconds (simulated)
+    coarse INTEGER NOT NULL,
+    fine INTEGER NOT NULL,
+    received REAL NOT NULL,        -- ground reception, Unix seconds (simulated)
+    vc INTEGER NOT NULL,           -- 0 real time, 1 playback
+    station TEXT,
+    raw BLOB NOT NULL,
+    UNIQUE (satellite, apid, seq, coarse, fine)
+);
+CREATE INDEX IF NOT EXISTS packets_by_sat_apid_time ON packets (satellite, apid, time);
+CREATE INDEX IF NOT EXISTS packets_by_time ON packets (time);
+CREATE TABLE IF NOT EXISTS params (
+    packet_id INTEGER NOT NULL REFERENCES packets (id),
+    satellite TEXT NOT NULL,
+    name TEXT NOT NULL,
+    time REAL NOT NULL,
+    value,
+    PRIMARY KEY (packet_id, name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS params_by_sat_name_time ON params (satellite, name, time);
+CREATE TABLE IF NOT EXISTS events (
+    packet_id INTEGER PRIMARY KEY REFERENCES packets (id),
+    satellite TEXT NOT NULL,
+    app TEXT NOT NULL,
+    name TEXT NOT NULL,
+    severity INTEGER NOT NULL,
+    time REAL NOT NULL,
+    message TEXT NOT NULL,
+    args TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_sat_time ON events (satellite, time);
+CREATE TABLE IF NOT EXISTS commands (
+    id INTEGER PRIMARY KEY,
+    satellite TEXT NOT NULL,
+    name TEXT NOT NULL,
+    args TEXT NOT NULL,
+    apid INTEGER NOT NULL,
+    seq INTEGER,
+    state TEXT NOT NULL,
+    failure TEXT,
+    release_at REAL,
+    path TEXT,
+    created REAL NOT NULL,
+    raw BLOB
+);
+CREATE INDEX IF NOT EXISTS commands_by_sat ON commands (satellite, id);
+CREATE TABLE IF NOT EXISTS command_stages (
+    command_id INTEGER NOT NULL REFERENCES commands (id),
+    stage TEXT NOT NULL,
+    time REAL NOT NULL,
+    detail TEXT,
+    PRIMARY KEY (command_id, stage)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS contacts (
+    satellite TEXT NOT NULL,
+    station TEXT NOT NULL,
+    aos REAL NOT NULL,
+    tca REAL NOT NULL,
+    los REAL NOT NULL,
+    max_elevation REAL NOT NULL,
+    PRIMARY KEY (satellite, station, aos)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS alarms (
+    id INTEGER PRIMARY KEY,
+    satellite TEXT NOT NULL,
+    param TEXT NOT NULL,
+    level TEXT NOT NULL,
+    value REAL,
+    time REAL NOT NULL,
+    cleared REAL,
+    acknowledged REAL,
+    acknowledged_by TEXT
+);
+CREATE INDEX IF NOT EXISTS alarms_by_sat ON alarms (satellite, time);
+CREATE TABLE IF NOT EXISTS gaps (
+    satellite TEXT NOT NULL,
+    apid INTEGER NOT NULL,
+    first_seq INTEGER NOT NULL,
+    missing INTEGER NOT NULL,
+    time REAL NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class StoredPacket:
+    """A packet as the archive keeps it."""
+
+    satellite: str
+    apid: int
+    seq: int
+    type: str
+    service: int
+    subtype: int
+    time: float
+    vc: int
+    raw: bytes
+
+
+def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open the archive (WAL mode: readers never block the writer)."""
+    if readonly:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
+    else:
+        connection = sqlite3.connect(str(path), timeout=10.0)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.executescript(SCHEMA)
+    connection.row_factory = sqlite3.Row
+    return connection
+
+
+class Archive:
+    """The archive of one run."""
+
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.db = connect(self.path, readonly=readonly)
+        self.duplicates = 0
+
+    def close(self) -> None:
+        """Commit and close."""
+        self.db.commit()
+        self.db.close()
+
+    def commit(self) -> None:
+        """Make what was written visible to readers."""
+        self.db.commit()
+
+    # --- ingest -----------------------------------------------------------------------------------
+
+    def add_packet(self, satellite: str, apid: int, seq: int, type_: str, service: int,
+                   subtype: int, time: float, coarse: int, fine: int, received: float, vc: int,
+                   raw: bytes, station: str | None = None) -> int | None:
+        """Store a packet; return its row id, or None if it was already stored."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO packets (satellite, apid, seq, type, service, subtype, time,"
+            " coarse, fine, received, vc, station, raw) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (satellite, apid, seq, type_, service, subtype, time, coarse, fine, received, vc,
+             station, raw),
+        )
+        if cursor.rowcount == 0:
+            self.duplicates += 1
+            return None
+        return cursor.lastrowid
+
+    def add_params(self, packet_id: int, satellite: str, time: float,
+                   values: dict[str, Any]) -> None:
+        """Store the decoded parameters of a housekeeping packet."""
+        self.db.executemany(
+            "INSERT OR IGNORE INTO params (packet_id, satellite, name, time, value) "
+            "VALUES (?,?,?,?,?)",
+            [(packet_id, satellite, name, time, _sql_value(value)) for name, value in
+             values.items()],
+        )
+
+    def add_event(self, packet_id: int, satellite: str, app: str, name: str, severity: int,
+                  time: float, message: str, args: dict[str, Any]) -> None:
+        """Store a decoded event."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,?)",
+            (packet_id, satellite, app, name, severity, time, message,
+             json.dumps(args, default=str)),
+        )
+
+    def add_gap(self, satellite: str, apid: int, first_seq: int, missing: int,
+                time: float) -> None:
+        """Record packets found missing from a stream."""
+        self.db.execute("INSERT INTO gaps VALUES (?,?,?,?,?)",
+                        (satellite, apid, first_seq, missing, time))
+
+    def set_contacts(self, passes: Iterable[Any]) -> None:
+        """Store the contact plan (``ground.passes.Pass`` objects)."""
+        self.db.executemany(
+            "INSERT OR REPLACE INTO contacts VALUES (?,?,?,?,?,?)",
+            [(p.satellite, p.station, p.aos, p.tca, p.los, p.max_elevation_deg)
+             for p in passes],
+        )
+        self.db.commit()
+
+    # --- commands ---------------------------------------------------------------------------------
+
+    def add_command(self, satellite: str, name: str, args: dict[str, Any], apid: int,
+                    created: float, release_at: float | None = None) -> int:
+        """A new command in the history; returns its id."""
+        cursor = self.db.execute(
+            "INSERT INTO commands (satellite, name, args, apid, state, release_at, created) "
+            "VALUES (?,?,?,?,?,?,?)",
+            (satellite, name, json.dumps(args, default=str), apid, "QUEUED", release_at,
+             created),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def set_command(self, command_id: int, **fields: Any) -> None:
+        """Update a command's columns (state, seq, failure, path, raw)."""
+        names = ", ".join(f"{name} = ?" for name in fields)
+        self.db.execute(f"UPDATE commands SET {names} WHERE id = ?",
+                        (*fields.values(), command_id))
+
+    def add_stage(self, command_id: int, stage: str, time: float, detail: str | None = None
+                  ) -> None:
+        """Time-stamp a verification stage of a command (the first time it is reached)."""
+        self.db.execute("INSERT OR IGNORE INTO command_stages VALUES (?,?,?,?)",
+                        (command_id, stage, time, detail))
+
+    def stages(self, command_id: int) -> list[tuple[str, float, str | None]]:
+        """A command's stages in the order they were reached."""
+        rows = self.db.execute(
+            "SELECT stage, time, detail FROM command_stages WHERE command_id = ? ORDER BY time",
+            (command_id,))
+        return [(row["stage"], row["time"], row["detail"]) for row in rows]
+
+    # --- alarms -----------------------------------------------------------------------------------
+
+    def raise_alarm(self, satellite: str, param: str, level: str, value: float,
+                    time: float) -> int:
+        """A new alarm; returns its id."""
+        cursor = self.db.execute(
+            "INSERT INTO alarms (satellite, param, level, value, time) VALUES (?,?,?,?,?)",
+            (satellite, param, level, value, time))
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def clear_alarm(self, alarm_id: int, time: float) -> None:
+        """The parameter came back within limits."""
+        self.db.execute("UPDATE alarms SET cleared = ? WHERE id = ?", (time, alarm_id))
+
+    def acknowledge_alarm(self, alarm_id: int, time: float, by: str) -> bool:
+        """An operator acknowledged the alarm; False if there is no such open alarm."""
+        cursor = self.db.execute(
+            "UPDATE alarms SET acknowledged = ?, acknowledged_by = ? "
+            "WHERE id = ? AND acknowledged IS NULL", (time, by, alarm_id))
+        return cursor.rowcount == 1
+
+    # --- queries ----------------------------------------------------------------------------------
+
+    def query(self, sql: str, *args: Any) -> list[sqlite3.Row]:
+        """Run a read-only query."""
+        return list(self.db.execute(sql, args))
+
+    def packets(self, satellite: str | None = None, apid: int | None = None,
+                start: float | None = None, end: float | None = None) -> Iterator[StoredPacket]:
+        """Stored packets in time order."""
+        clauses, args = _filters(satellite=satellite, apid=apid, start=start, end=end)
+        for row in self.db.execute(
+                f"SELECT satellite, apid, seq, type, service, subtype, time, vc, raw "
+                f"FROM packets{clauses} ORDER BY time, id", args):
+            yield StoredPacket(*row)
+
+    def parameter(self, satellite: str, name: str, start: float | None = None,
+                  end: float | None = None) -> list[tuple[float, Any]]:
+        """(time, value) of a parameter, in time order."""
+        clauses, args = _filters(satellite=satellite, start=start, end=end)
+        rows = self.db.execute(
+            f"SELECT time, value FROM params{clauses} AND name = ? ORDER BY time",
+            (*args, name))
+        return [(row[0], row[1]) for row in rows]
+
+    def latest(self, satellite: str, name: str) -> tuple[float, Any] | None:
+        """The most recent (time, value) of a parameter."""
+        row = self.db.execute(
+            "SELECT time, value FROM params WHERE satellite = ? AND name = ? "
+            "ORDER BY time DESC LIMIT 1", (satellite, name)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def events(self, satellite: str | None = None, start: float | None = None,
+               end: float | None = None, name: str | None = None) -> list[dict[str, Any]]:
+        """Events in time order."""
+        clauses, args = _filters(satellite=satellite, start=start, end=end)
+        if name is not None:
+            clauses += " AND name = ?"
+            args = (*args, name)
+        rows = self.db.execute(
+            f"SELECT satellite, app, name, severity, time, message, args FROM events{clauses}"
+            " ORDER BY time, packet_id", args)
+        return [{**dict(row), "args": json.loads(row["args"])} for row in rows]
+
+
+def _filters(**criteria: Any) -> tuple[str, tuple[Any, ...]]:
+    clauses, args = ["1=1"], []
+    for key, value in criteria.items():
+        if value is None:
+            continue
+        if key == "start":
+            clauses.append("time >= ?")
+        elif key == "end":
+            clauses.append("time <= ?")
+        else:
+            clauses.append(f"{key} = ?")
+        args.append(value)
+    return " WHERE " + " AND ".join(clauses), tuple(args)
+
+
+def _sql_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float | str | bytes) or value is None:
+        return value
+    return str(value)
