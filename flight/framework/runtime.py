@@ -1,4 +1,4 @@
-"""The runtime of one flight process: configuration, ZeroMQ context, simulated clock, logging.
+"""Hosting flight apps in a process: one shared runtime, apps started and stopped together.
 
 Several apps may share one runtime (one process): each app keeps its own sockets and state.
 """
@@ -11,47 +11,12 @@ import signal
 from typing import Any
 
 import structlog
-import zmq
 
 from common import logs
-from common.clock import ClockFollower, ClockState, SimClock, read_state
-from common.endpoints import Endpoints
 from common.runconfig import RunConfig
-from common.zmqloop import Readable
+from common.runtime import Runtime, initial_clock_state
 
-
-def initial_clock_state(run: RunConfig) -> ClockState:
-    """The clock as the run directory knows it now, or else the run's first anchor."""
-    state = read_state(run.run_dir)
-    if state is not None:
-        return state
-    anchor = run.clock
-    return ClockState(0, anchor.sim, anchor.wall, anchor.rate, anchor.paused)
-
-
-class Runtime:
-    """What the apps of one process share."""
-
-    def __init__(self, run: RunConfig, context: zmq.Context[Any] | None = None) -> None:
-        self.run = run
-        self.endpoints = Endpoints(run)
-        self.context: zmq.Context[Any] = context or zmq.Context()
-        self.clock = SimClock(initial_clock_state(run), run.timing.timer_resolution_wall_s)
-        self._follower: ClockFollower | None = None
-        self._readable: Readable | None = None
-
-    def follow_clock(self) -> None:
-        """Subscribe to the clock channel (call inside the event loop)."""
-        self._follower = ClockFollower(self.clock, self.context, self.endpoints.clock())
-        self._readable = Readable(self._follower.socket, self._follower.drain)
-
-    def close(self) -> None:
-        """Close the clock subscription and the ZeroMQ context."""
-        if self._readable is not None:
-            self._readable.close()
-        if self._follower is not None:
-            self._follower.close()
-        self.context.term()
+__all__ = ["Runtime", "host_apps", "initial_clock_state", "serve"]
 
 
 def host_apps(run_dir: str, satellite: str, names: list[str]) -> int:
