@@ -17,7 +17,7 @@ from __future__ import annotations
 from common.runconfig import MAX_IPC_PATH, ConfigError, RunConfig
 
 # Run-wide endpoints and their tcp port offsets.
-_RUN_WIDE = {"clock": 0, "control": 1, "ground": 2, "ground.pub": 3, "link": 4}
+_RUN_WIDE = {"clock": 0, "control": 1, "ground": 2, "ground.pub": 3, "link": 4, "link.down": 5}
 _FIRST_SATELLITE_PORT = 10
 # Per-satellite endpoints and their offsets within the satellite's block.
 _PER_SATELLITE = {"bus.in": 0, "bus.out": 1, "uplink": 2, "downlink": 3}
@@ -73,8 +73,12 @@ class Endpoints:
         return self._address("ground.pub", _RUN_WIDE["ground.pub"])
 
     def link(self) -> str:
-        """The space link emulator's ground-side socket."""
+        """The space link emulator's ground-side receiver (PULL): frames to uplink."""
         return self._address("link", _RUN_WIDE["link"])
+
+    def link_down(self) -> str:
+        """The space link emulator's ground-side transmitter (PUB): downlinked frames, stats."""
+        return self._address("link.down", _RUN_WIDE["link.down"])
 
     def bus_in(self, satellite: str) -> str:
         """The satellite bus proxy's XSUB side: publishers connect here."""

@@ -75,6 +75,10 @@ class RunConfig:
     hardware: dict[str, Any] = field(default_factory=dict)
     #: Physics step of the simulated hardware, simulated seconds.
     sim_step_s: float = 1.0
+    #: Ground stations by name (see ground.passes.STATIONS) or network (china, polar, all).
+    stations: tuple[str, ...] = ("china",)
+    #: Overrides of the space link's defaults (field of ground.link.LinkConfig → value).
+    link: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.transport not in ("ipc", "tcp"):
@@ -109,7 +113,9 @@ class RunConfig:
             timing = Timing(**data.pop("timing", {}))
             satellites = tuple(data.pop("satellites"))
             tle = {name: tuple(lines) for name, lines in data.pop("tle", {}).items()}
-            return cls(clock=clock, timing=timing, satellites=satellites, tle=tle, **data)
+            stations = tuple(data.pop("stations", ("china",)))
+            return cls(clock=clock, timing=timing, satellites=satellites, tle=tle,
+                       stations=stations, **data)
         except (KeyError, TypeError) as exc:
             raise ConfigError(f"{RUN_FILE}: {exc}") from None
 
@@ -159,6 +165,8 @@ def new_run(
     tle: dict[str, tuple[str, str]] | None = None,
     hardware: dict[str, Any] | None = None,
     sim_step_s: float = 1.0,
+    stations: tuple[str, ...] = ("china",),
+    link: dict[str, Any] | None = None,
 ) -> RunConfig:
     """A configuration for a new run starting now (wall) at ``sim_start`` (default: now)."""
     path = Path(run_dir)
@@ -176,6 +184,8 @@ def new_run(
         tle=dict(tle or {}),
         hardware=dict(hardware or {}),
         sim_step_s=sim_step_s,
+        stations=tuple(stations),
+        link=dict(link or {}),
     )
     return config
 

@@ -155,7 +155,7 @@ class Archive:
         """Make what was written visible to readers."""
         self.db.commit()
 
-    # --- ingest -----------------------------------------------------------------------------------
+    # --- ingest ----------------------------------------------------------------------------------
 
     def add_packet(self, satellite: str, apid: int, seq: int, type_: str, service: int,
                    subtype: int, time: float, coarse: int, fine: int, received: float, vc: int,
@@ -206,7 +206,7 @@ class Archive:
         )
         self.db.commit()
 
-    # --- commands ---------------------------------------------------------------------------------
+    # --- commands --------------------------------------------------------------------------------
 
     def add_command(self, satellite: str, name: str, args: dict[str, Any], apid: int,
                     created: float, release_at: float | None = None) -> int:
@@ -239,7 +239,7 @@ class Archive:
             (command_id,))
         return [(row["stage"], row["time"], row["detail"]) for row in rows]
 
-    # --- alarms -----------------------------------------------------------------------------------
+    # --- alarms ----------------------------------------------------------------------------------
 
     def raise_alarm(self, satellite: str, param: str, level: str, value: float,
                     time: float) -> int:
@@ -261,7 +261,7 @@ class Archive:
             "WHERE id = ? AND acknowledged IS NULL", (time, by, alarm_id))
         return cursor.rowcount == 1
 
-    # --- queries ----------------------------------------------------------------------------------
+    # --- queries ---------------------------------------------------------------------------------
 
     def query(self, sql: str, *args: Any) -> list[sqlite3.Row]:
         """Run a read-only query."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from scenarios.cli.codec import decode_cmd, dict_cmd, encode_cmd
+from scenarios.cli.groundseg import ground_cmd, link_cmd
 from scenarios.cli.passes import passes_cmd
 from scenarios.cli.satellite import satellite_cmd
 from scenarios.cli.simulator import sim_cmd
@@ -22,3 +23,5 @@ main.add_command(decode_cmd)
 main.add_command(satellite_cmd)
 main.add_command(sim_cmd)
 main.add_command(passes_cmd)
+main.add_command(ground_cmd)
+main.add_command(link_cmd)

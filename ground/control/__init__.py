@@ -1,0 +1,1 @@
+"""Ground control: contact plan, commanding, telemetry ingest, alarms, operator API."""

@@ -1,0 +1,117 @@
+"""Telemetry ingest: every packet that comes down, checked, archived once, understood.
+
+A packet is decoded and stored (idempotently: a packet played back twice is stored once), tagged
+real-time or playback by its virtual channel; housekeeping values go to the parameter archive,
+the latest-value cache and the alarm checks; events go to the event log; verification reports
+move commands along. Real-time streams are watched for sequence gaps. A malformed packet is
+counted and logged, and ingest carries on.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from common.dictionary import DICTIONARY, json_value
+from common.errors import PacketError
+from common.framing import iter_frames
+from common.packets import TmPacket, decode
+from common.radio import REALTIME
+from common.sequence import GapCounter
+from ground.archive import Archive
+from ground.control.alarms import Alarms
+from ground.control.commanding import Commanding
+
+
+class Ingest:
+    """Turns downlinked frames into archive rows, values, events and verification stages."""
+
+    def __init__(self, archive: Archive, commanding: Commanding, alarms: Alarms,
+                 now: Callable[[], float], publish: Callable[[str, dict[str, Any]], None]) -> None:
+        self.archive = archive
+        self.commanding = commanding
+        self.alarms = alarms
+        self.now = now
+        self.publish = publish
+        self.log = structlog.get_logger("ingest")
+        self.latest: dict[tuple[str, str], tuple[float, Any]] = {}
+        self.gaps = GapCounter()
+        self.counters: Counter[str] = Counter()
+
+    def frame(self, satellite: str, vc: int, station: str, payload: bytes) -> None:
+        """Ingest every packet of a downlinked frame."""
+        end = 0
+        received = self.now()
+        for framed in iter_frames(payload):
+            end = framed.offset + len(framed.data)
+            self.packet(satellite, vc, station, framed.data, received)
+        if end != len(payload):
+            self.counters["rejected"] += 1
+            self.counters["rejected_too_short"] += 1
+            self.log.warning("trailing bytes in a frame", satellite=satellite,
+                             bytes=len(payload) - end)
+
+    def packet(self, satellite: str, vc: int, station: str, data: bytes, received: float) -> None:
+        """Ingest one packet."""
+        try:
+            packet = decode(data, DICTIONARY.apids)
+        except PacketError as exc:
+            if exc.reason == "idle":
+                return
+            self.counters["rejected"] += 1
+            self.counters[f"rejected_{exc.reason}"] += 1
+            self.log.warning("packet rejected", satellite=satellite, reason=exc.reason,
+                             error=str(exc), bytes=data[:64].hex())
+            return
+        if not isinstance(packet, TmPacket):
+            self.counters["rejected"] += 1
+            self.counters["rejected_tc_on_downlink"] += 1
+            return
+        time = packet.time.to_unix()
+        packet_id = self.archive.add_packet(
+            satellite, packet.apid, packet.seq_count, "TM", packet.service, packet.subtype,
+            time, packet.time.coarse, packet.time.fine, received, vc, data, station)
+        if packet_id is None:
+            self.counters["duplicates"] += 1
+            return
+        self.counters["packets"] += 1
+        self.counters["playback" if vc != REALTIME else "realtime"] += 1
+        if vc == REALTIME:
+            missing = self.gaps.observe((satellite, packet.apid), packet.seq_count)
+            if missing:
+                self.counters["gap_packets"] += missing
+                self.archive.add_gap(satellite, packet.apid,
+                                     (packet.seq_count - missing) % 16384, missing, time)
+        try:
+            tm = DICTIONARY.decode_tm(packet)
+        except PacketError as exc:
+            self.counters["undecoded"] += 1
+            self.log.warning("telemetry not understood", satellite=satellite,
+                             apid=packet.apid, error=str(exc))
+            return
+        if tm.kind == "hk":
+            self.archive.add_params(packet_id, satellite, time, tm.values)
+            for name, value in tm.values.items():
+                previous = self.latest.get((satellite, name))
+                if previous is None or previous[0] <= time:
+                    self.latest[(satellite, name)] = (time, value)
+            self.alarms.check(satellite, tm.values, time)
+            self.publish(f"tm/{satellite}", {"satellite": satellite, "time": time,
+                                             "structure": tm.name,
+                                             "values": {k: json_value(v)
+                                                        for k, v in tm.values.items()}})
+        elif tm.kind == "event":
+            args = {k: json_value(v) for k, v in tm.values.items()}
+            self.archive.add_event(packet_id, satellite, tm.app, tm.name, tm.severity or 1,
+                                   time, tm.message or "", args)
+            self.publish(f"event/{satellite}", {"satellite": satellite, "time": time,
+                                                "name": tm.name, "severity": tm.severity,
+                                                "message": tm.message, "args": args})
+        elif packet.service == 1:
+            values = tm.values
+            self.commanding.verification(
+                satellite, values["packet_id"] & 0x7FF, values["sequence"] & 0x3FFF,
+                packet.subtype, values.get("code"), time)

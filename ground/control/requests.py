@@ -1,0 +1,158 @@
+"""Answers to operator requests (the ops of :mod:`ground.protocol`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import msgpack
+import structlog
+
+from common.dictionary import DICTIONARY, json_value
+from ground.control.commanding import CommandRefused
+from ground.protocol import RequestError, validate
+
+if TYPE_CHECKING:
+    from ground.control.service import GroundControl
+
+
+class Requests:
+    """Dispatches one request to the op that answers it."""
+
+    def __init__(self, ground: GroundControl) -> None:
+        self.ground = ground
+        self.log = structlog.get_logger("requests")
+
+    def handle(self, body: bytes) -> dict[str, Any]:
+        """The reply to one raw request (never raises)."""
+        self.ground.counters["requests"] += 1
+        request: Any = None
+        try:
+            request = msgpack.unpackb(body, strict_map_key=False)
+            op = validate(request)
+            result = getattr(self, f"op_{op.name}")(request)
+            return {"id": request.get("id"), "ok": True, **result}
+        except (RequestError, CommandRefused, KeyError, ValueError) as exc:
+            self.ground.counters["bad_requests"] += 1
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+            return {"id": request.get("id") if isinstance(request, dict) else None,
+                    "ok": False, "error": str(message)}
+        except Exception as exc:  # a bug here must not take ground control down
+            self.ground.counters["bad_requests"] += 1
+            self.log.exception("request failed", request=repr(request)[:200])
+            return {"id": request.get("id") if isinstance(request, dict) else None,
+                    "ok": False, "error": f"internal error: {exc!r}"}
+
+    # --- commanding ------------------------------------------------------------------------------
+
+    def op_cmd(self, r: dict[str, Any]) -> dict[str, Any]:
+        command = self.ground.commanding.submit(
+            r["satellite"], r["command"], r.get("args") or {}, release_at=r.get("release_at"),
+            timeout_s=r.get("timeout"))
+        return {"command": command.to_dict()}
+
+    def op_command(self, r: dict[str, Any]) -> dict[str, Any]:
+        command = self.ground.commanding.commands.get(r["command_id"])
+        if command is None:
+            raise KeyError(f"no command {r['command_id']}")
+        return {"command": command.to_dict()}
+
+    def op_history(self, r: dict[str, Any]) -> dict[str, Any]:
+        commands = [c for c in self.ground.commanding.commands.values()
+                    if (r.get("satellite") is None or c.satellite == r["satellite"])
+                    and c.id > (r.get("since_id") or 0)]
+        return {"commands": [c.to_dict() for c in commands[-(r.get("limit") or 200):]]}
+
+    def op_retry(self, r: dict[str, Any]) -> dict[str, Any]:
+        return {"command": self.ground.commanding.retry(r["command_id"]).to_dict()}
+
+    def op_cancel(self, r: dict[str, Any]) -> dict[str, Any]:
+        return {"command": self.ground.commanding.cancel(r["command_id"]).to_dict()}
+
+    def op_queue(self, r: dict[str, Any]) -> dict[str, Any]:
+        commanding = self.ground.commanding
+        commanding.set_queue(r["satellite"], r["state"].upper())
+        return {"queue": {"satellite": r["satellite"], "state": commanding.queues[r["satellite"]],
+                          "waiting": len(commanding.waiting[r["satellite"]])}}
+
+    # --- telemetry -------------------------------------------------------------------------------
+
+    def op_tlm(self, r: dict[str, Any]) -> dict[str, Any]:
+        if r["param"] not in DICTIONARY.params:
+            raise KeyError(f"unknown parameter {r['param']!r}")
+        latest = self.ground.ingest.latest.get((r["satellite"], r["param"]))
+        if latest is None:
+            return {"value": None, "time": None}
+        return {"value": json_value(latest[1]), "time": latest[0]}
+
+    def op_series(self, r: dict[str, Any]) -> dict[str, Any]:
+        self.ground.archive.commit()
+        points = self.ground.archive.parameter(r["satellite"], r["param"], r.get("start"),
+                                               r.get("end"))
+        return {"points": [list(p) for p in points]}
+
+    def op_events(self, r: dict[str, Any]) -> dict[str, Any]:
+        self.ground.archive.commit()
+        events = self.ground.archive.events(r.get("satellite"), r.get("since"), None,
+                                            r.get("name"))
+        limit = r.get("limit")
+        return {"events": events[-limit:] if limit else events}
+
+    def op_passes(self, r: dict[str, Any]) -> dict[str, Any]:
+        now = self.ground.clock.now()
+        start = r.get("start", now)
+        end = r.get("end", start + 86400.0)
+        return {"passes": [vars(p) for p in self.ground.passes(start, end, r.get("satellite"))]}
+
+    def op_status(self, r: dict[str, Any]) -> dict[str, Any]:
+        now = self.ground.clock.now()
+        satellites = {}
+        for name, schedule in self.ground.schedules.items():
+            window = schedule.window_at(now)
+            upcoming = schedule.next_window(now)
+            satellites[name] = {
+                "station": window.station if window else None,
+                "los": window.los if window else None,
+                "next_aos": upcoming.aos if upcoming else None,
+                "next_station": upcoming.station if upcoming else None,
+                "queue": self.ground.commanding.queues[name],
+                "waiting": len(self.ground.commanding.waiting[name]),
+            }
+        counters = {**self.ground.counters, **self.ground.ingest.counters,
+                    "unmatched_reports": self.ground.commanding.unmatched_reports,
+                    "duplicates": self.ground.archive.duplicates}
+        return {"time": now, "satellites": satellites, "counters": counters,
+                "link": self.ground.link_stats}
+
+    def op_alarms(self, r: dict[str, Any]) -> dict[str, Any]:
+        return {"alarms": self.ground.alarms.listing(bool(r.get("all")))}
+
+    def op_ack(self, r: dict[str, Any]) -> dict[str, Any]:
+        alarm = self.ground.alarms.acknowledge(r["alarm_id"], self.ground.clock.now(),
+                                               r.get("by") or "operator")
+        return {"alarm": alarm.to_dict()}
+
+    # --- clock -----------------------------------------------------------------------------------
+
+    def op_clock(self, r: dict[str, Any]) -> dict[str, Any]:
+        master = self.ground.master
+        if master is None:
+            raise ValueError("this ground control is not the clock master of the run")
+        action = r["action"]
+        if action == "pause":
+            state = master.pause()
+        elif action == "resume":
+            state = master.resume()
+        elif action == "rate":
+            if r.get("rate") is None:
+                raise ValueError("clock: 'rate' needs a rate")
+            state = master.set_rate(float(r["rate"]))
+        else:
+            raise ValueError(f"clock: action must be pause, resume or rate, not {action!r}")
+        self.ground.clock.apply(state)
+        return {"clock": {"epoch": state.epoch, "sim_anchor": state.sim_anchor,
+                          "wall_anchor": state.wall_anchor, "rate": state.rate,
+                          "paused": state.paused}}
+
+    def op_now(self, r: dict[str, Any]) -> dict[str, Any]:
+        state = self.ground.clock.state
+        return {"time": self.ground.clock.now(), "rate": state.rate, "paused": state.paused}

@@ -1,0 +1,241 @@
+"""Ground control as a process: the link, the archive, commanding, ingest and the operator API.
+
+Talks to the space link (PUSH frames to uplink, SUB to what comes down) and to operators
+(ROUTER for requests, PUB for live updates; the messages are in :mod:`ground.protocol`). It
+predicts contact windows for every satellite, releases queued commands inside them, and writes
+everything to the archive, committing every half second of wall time so readers see it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from typing import Any
+
+import msgpack
+import structlog
+import zmq
+
+from common import logs
+from common.clock import ClockMaster, ClockState
+from common.orbits import elements_from_tle
+from common.radio import REALTIME, RadioFrame
+from common.runconfig import RunConfig
+from common.runtime import Runtime, initial_clock_state
+from common.zmqloop import Readable, drain
+from ground.archive import ARCHIVE_FILE, Archive
+from ground.contacts import RELEASE_MARGIN_S, ContactSchedule
+from ground.control.alarms import Alarms
+from ground.control.commanding import Command, Commanding
+from ground.control.ingest import Ingest
+from ground.control.requests import Requests
+from ground.passes import network
+
+HELLO_WALL_S = 0.5
+CONTACT_HORIZON_H = 24.0
+
+
+class GroundControl:
+    """Everything ground control does, around one event loop."""
+
+    def __init__(self, runtime: Runtime, master: ClockMaster | None = None) -> None:
+        self.runtime = runtime
+        self.run = runtime.run
+        self.clock = runtime.clock
+        self.master = master
+        self.log = structlog.get_logger("ground")
+        self.archive = Archive(self.run.path / ARCHIVE_FILE)
+        stations = network(self.run.stations)
+        self.elements = {name: elements_from_tle(name, *self.run.tle[name])
+                         for name in self.run.satellites}
+        self.schedules = {name: ContactSchedule.of(elements, stations, CONTACT_HORIZON_H * 3600)
+                          for name, elements in self.elements.items()}
+        self.contact: dict[str, str | None] = dict.fromkeys(self.run.satellites)
+        self.link_stats: dict[str, Any] = {}
+        self.counters: dict[str, int] = {"requests": 0, "bad_requests": 0, "link_frames": 0,
+                                         "link_rejected": 0, "sent": 0, "send_failed": 0}
+        self.commanding = Commanding(self.archive, list(self.run.satellites), self.clock.now,
+                                     self._send, self._in_contact, self._command_changed)
+        self.alarms = Alarms(self.archive, self.publish)
+        self.ingest = Ingest(self.archive, self.commanding, self.alarms, self.clock.now,
+                             self.publish)
+        self.requests = Requests(self)
+        self._readers: list[Readable] = []
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    # --- start and stop --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Bind the operator sockets, connect to the link, start the timers."""
+        context, endpoints = self.runtime.context, self.runtime.endpoints
+        self.router = context.socket(zmq.ROUTER)
+        self.router.setsockopt(zmq.LINGER, 0)
+        self.router.bind(endpoints.ground())
+        self.pub = context.socket(zmq.PUB)
+        self.pub.setsockopt(zmq.LINGER, 0)
+        self.pub.setsockopt(zmq.SNDHWM, 100_000)
+        self.pub.bind(endpoints.ground_pub())
+        self.to_link = context.socket(zmq.PUSH)
+        self.to_link.setsockopt(zmq.LINGER, 0)
+        self.to_link.setsockopt(zmq.SNDHWM, 10_000)
+        self.to_link.connect(endpoints.link())
+        self.from_link = context.socket(zmq.SUB)
+        self.from_link.setsockopt(zmq.LINGER, 0)
+        self.from_link.setsockopt(zmq.RCVHWM, 100_000)
+        self.from_link.setsockopt(zmq.SUBSCRIBE, b"")
+        self.from_link.connect(endpoints.link_down())
+        self._readers += [Readable(self.router, self._serve), Readable(self.from_link,
+                                                                          self._downlink)]
+        now = self.clock.now()
+        self.archive.set_contacts(self.passes(now - 3600, now + CONTACT_HORIZON_H * 3600))
+        self.clock.every(1.0, self._tick)
+        self.clock.on_change(lambda state: self.publish("clock", _clock_dict(state)))
+        self._tasks.append(asyncio.ensure_future(self._wall_loop()))
+
+    def close(self) -> None:
+        """Stop timers and sockets, and close the archive."""
+        for task in self._tasks:
+            task.cancel()
+        for reader in self._readers:
+            reader.close()
+        for sock in (self.router, self.pub, self.to_link, self.from_link):
+            sock.close(0)
+        self.archive.close()
+
+    # --- time ------------------------------------------------------------------------------------
+
+    def _tick(self, _due: float) -> None:
+        now = self.clock.now()
+        for name, schedule in self.schedules.items():
+            window = schedule.window_at(now)
+            station = window.station if window is not None else None
+            if station != self.contact[name]:
+                self.contact[name] = station
+                self.publish(f"contact/{name}", {"satellite": name, "station": station,
+                                                 "time": now})
+                self.log.info("contact" if station else "loss of signal", satellite=name,
+                              station=station)
+        self.commanding.pump()
+        self.commanding.check_timeouts()
+
+    async def _wall_loop(self) -> None:
+        while True:
+            self.archive.commit()
+            self.publish("hello", {"time": self.clock.now()})
+            if self.master is not None:
+                self.master.republish_if_due()
+            await asyncio.sleep(HELLO_WALL_S)
+
+    # --- the link --------------------------------------------------------------------------------
+
+    def _in_contact(self, satellite: str, now: float) -> bool:
+        window = self.schedules[satellite].window_at(now)
+        return window is not None and window.los - now > RELEASE_MARGIN_S
+
+    def _send(self, satellite: str, raw: bytes) -> None:
+        frame = RadioFrame(satellite, REALTIME, raw)
+        try:
+            self.to_link.send_multipart(frame.to_multipart(), zmq.NOBLOCK)
+            self.counters["sent"] += 1
+        except zmq.Again:
+            self.counters["send_failed"] += 1
+            self.log.error("the space link is not taking frames", satellite=satellite)
+
+    def _downlink(self) -> None:
+        for message in drain(self.from_link, 500):
+            kind = message[0] if message else b""
+            if kind == b"TM" and len(message) == 5 and len(message[2]) == 1:
+                self.counters["link_frames"] += 1
+                try:
+                    satellite = message[1].decode("ascii")
+                    station = message[3].decode("ascii")
+                except UnicodeDecodeError:
+                    self.counters["link_rejected"] += 1
+                    continue
+                if satellite not in self.contact:
+                    self.counters["link_rejected"] += 1
+                    continue
+                self.ingest.frame(satellite, message[2][0], station, message[4])
+            elif kind == b"STATS" and len(message) == 2:
+                try:
+                    self.link_stats = msgpack.unpackb(message[1])
+                except (ValueError, msgpack.UnpackException):
+                    self.counters["link_rejected"] += 1
+            else:
+                self.counters["link_rejected"] += 1
+                self.log.warning("malformed message from the link", parts=len(message))
+
+    # --- operators -------------------------------------------------------------------------------
+
+    def publish(self, topic: str, message: dict[str, Any]) -> None:
+        """Send a live update to every operator client."""
+        self.pub.send_multipart([topic.encode(), msgpack.packb(message, default=str)])
+
+    def _command_changed(self, command: Command, stage: str) -> None:
+        self.publish(f"cmd/{command.satellite}", {
+            "command_id": command.id, "satellite": command.satellite, "name": command.name,
+            "state": command.state, "stage": stage, "time": self.clock.now(),
+            "failure": command.failure})
+
+    def _serve(self) -> None:
+        for message in drain(self.router, 200):
+            if len(message) < 2:
+                continue
+            identity, body = message[0], message[-1]
+            self.router.send_multipart([identity, msgpack.packb(self.requests.handle(body),
+                                                                default=str)])
+
+    def passes(self, start: float, end: float, satellite: str | None = None) -> list[Any]:
+        """Predicted windows over [start, end]."""
+        out = []
+        for name, schedule in self.schedules.items():
+            if satellite is not None and name != satellite:
+                continue
+            from ground.passes import passes
+
+            for station in schedule.stations:
+                out += passes(schedule.elements, station, start, end)
+        return sorted(out, key=lambda p: p.aos)
+
+
+def _clock_dict(state: ClockState) -> dict[str, Any]:
+    return {"epoch": state.epoch, "sim_anchor": state.sim_anchor,
+            "wall_anchor": state.wall_anchor, "rate": state.rate, "paused": state.paused}
+
+
+def run_ground(run_dir: str, clock_master: bool = False, console: bool = False) -> int:
+    """Process entry point: run ground control until SIGTERM or SIGINT."""
+    run = RunConfig.load(run_dir)
+    log = logs.configure(run.run_dir, "GROUND", console=console)
+    try:
+        return asyncio.run(_main(run, clock_master, log))
+    except Exception:
+        log.exception("ground control failed")
+        return 1
+
+
+async def _main(run: RunConfig, clock_master: bool, log: Any) -> int:
+    runtime = Runtime(run)
+    master = None
+    if clock_master:
+        master = ClockMaster(runtime.context, runtime.endpoints.clock(),
+                             initial_clock_state(run), run.run_dir)
+    runtime.follow_clock()
+    ground = GroundControl(runtime, master)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    ground.start()
+    log.info("ground control up", satellites=list(run.satellites), clock_master=clock_master)
+    started = time.monotonic()
+    try:
+        await stop.wait()
+    finally:
+        ground.close()
+        if master is not None:
+            master.close()
+        runtime.close()
+    log.info("ground control down", wall_s=round(time.monotonic() - started, 1))
+    return 0

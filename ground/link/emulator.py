@@ -1,0 +1,219 @@
+"""The space link emulator process: between ground control and every satellite's radio.
+
+Ground side: a PULL socket (``link``) receives radio frames to uplink; a PUB socket
+(``link.down``) publishes ``[b"TM", spacecraft, vc, station, packets]`` for what came down and
+``[b"STATS", msgpack]`` with every link's counters. Space side: a PUSH to each satellite's uplink
+and a SUB on each satellite's downlink. A packet crosses only while a station sees the
+satellite (above its elevation mask), after the data-rate queue and the light time, unless the
+window closes first; loss and corruption are seeded. Designed as a graph of stations and
+satellites so that relays and inter-satellite links can join it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+from typing import Any
+
+import msgpack
+import structlog
+import zmq
+
+from common import logs
+from common.framing import iter_frames
+from common.orbits import elements_from_tle
+from common.radio import FrameError, RadioFrame
+from common.runconfig import RunConfig
+from common.runtime import Runtime
+from common.zmqloop import Readable, drain
+from ground.contacts import ContactSchedule
+from ground.link.config import LinkConfig
+from ground.link.geometry import light_time_s
+from ground.link.pipe import Pipe
+from ground.passes import network
+
+UP, DOWN = "up", "down"
+
+
+class SpaceLink:
+    """Every satellite's link to the ground stations of the run."""
+
+    def __init__(self, runtime: Runtime, config: LinkConfig) -> None:
+        self.runtime = runtime
+        self.config = config
+        self.clock = runtime.clock
+        self.log = structlog.get_logger("link")
+        run = runtime.run
+        stations = network(run.stations)
+        self.masks = {station.name: station.mask_deg for station in stations}
+        horizon = config.horizon_h * 3600
+        self.visibility = {
+            name: ContactSchedule.of(elements_from_tle(name, *run.tle[name]), stations, horizon)
+            for name in run.satellites
+        }
+        self.altitude = {name: vis.altitude_km() for name, vis in self.visibility.items()}
+        rng = random.Random(config.seed)
+        self.pipes = {
+            (name, direction): Pipe(
+                config.uplink_bps if direction == UP else config.downlink_bps,
+                config.uplink_loss if direction == UP else config.downlink_loss,
+                config.uplink_corruption if direction == UP else config.downlink_corruption,
+                config.uplink_backlog_bytes if direction == UP else config.downlink_backlog_bytes,
+                random.Random(rng.random()),
+            )
+            for name in run.satellites for direction in (UP, DOWN)
+        }
+        self.rejected = 0
+        self._sockets: list[zmq.Socket[Any]] = []
+        self._readers: list[Readable] = []
+
+    # --- sockets ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Bind the ground side, connect to every satellite, start the statistics timer."""
+        context, endpoints = self.runtime.context, self.runtime.endpoints
+        self.ground_in = self._socket(zmq.PULL)
+        self.ground_in.bind(endpoints.link())
+        self.ground_out = self._socket(zmq.PUB)
+        self.ground_out.setsockopt(zmq.SNDHWM, 100_000)
+        self.ground_out.bind(endpoints.link_down())
+        self._readers.append(Readable(self.ground_in, self._from_ground))
+        self.uplinks: dict[str, zmq.Socket[Any]] = {}
+        for name in self.runtime.run.satellites:
+            push = self._socket(zmq.PUSH)
+            push.setsockopt(zmq.SNDHWM, 1000)
+            push.connect(endpoints.uplink(name))
+            self.uplinks[name] = push
+            sub = self._socket(zmq.SUB)
+            sub.setsockopt(zmq.SUBSCRIBE, b"")
+            sub.setsockopt(zmq.RCVHWM, 100_000)
+            sub.connect(endpoints.downlink(name))
+            self._readers.append(Readable(sub, lambda s=sub: self._from_space(s)))
+        del context
+        self.clock.every(self.config.stats_interval_s, self._publish_stats)
+        self._publish_stats(self.clock.now())
+
+    def _socket(self, kind: int) -> zmq.Socket[Any]:
+        sock = self.runtime.context.socket(kind)
+        sock.setsockopt(zmq.LINGER, 0)
+        self._sockets.append(sock)
+        return sock
+
+    def close(self) -> None:
+        """Close every socket."""
+        for reader in self._readers:
+            reader.close()
+        for sock in self._sockets:
+            sock.close(0)
+
+    # --- both directions -------------------------------------------------------------------------
+
+    def _from_ground(self) -> None:
+        for message in drain(self.ground_in, 500):
+            self._carry(message, UP)
+
+    def _from_space(self, sock: zmq.Socket[Any]) -> None:
+        for message in drain(sock, 500):
+            self._carry(message, DOWN)
+
+    def _carry(self, message: list[bytes], direction: str) -> None:
+        try:
+            frame = RadioFrame.from_multipart(message)
+        except FrameError as exc:
+            self.rejected += 1
+            self.log.warning("frame rejected", direction=direction, error=str(exc))
+            return
+        pipe = self.pipes.get((frame.spacecraft, direction))
+        if pipe is None:
+            self.rejected += 1
+            self.log.warning("frame for an unknown satellite", spacecraft=frame.spacecraft)
+            return
+        packets = [framed.data for framed in iter_frames(frame.packets)]
+        now = self.clock.now()
+        window = self.visibility[frame.spacecraft].window_at(now)
+        if window is None:
+            pipe.drop("-", "no_contact", len(packets))
+            return
+        station = window.station
+        delay = light_time_s(window, now, self.masks[station], self.altitude[frame.spacecraft])
+        departures = pipe.offer(packets, now, station)
+        if not departures:
+            return
+        arrive = departures[-1][0] + delay
+        self.clock.call_at(arrive, lambda _due: self._arrive(
+            frame.spacecraft, frame.vc, direction, window.los, delay, departures))
+
+    def _arrive(self, spacecraft: str, vc: int, direction: str, los: float, delay: float,
+                departures: list[tuple[float, bytes]]) -> None:
+        pipe = self.pipes[(spacecraft, direction)]
+        window = self.visibility[spacecraft].window_at(self.clock.now() - delay)
+        station = window.station if window is not None else "-"
+        arrived = [packet for left, packet in departures if left + delay <= los]
+        cut = len(departures) - len(arrived)
+        if cut:
+            pipe.drop(station, "los", cut)
+        if not arrived:
+            return
+        for packet in arrived:
+            pipe.delivered(station, packet)
+        payload = b"".join(arrived)
+        if direction == UP:
+            frame = RadioFrame(spacecraft, vc, payload)
+            try:
+                self.uplinks[spacecraft].send_multipart(frame.to_multipart(), zmq.NOBLOCK)
+            except zmq.Again:
+                pipe.drop(station, "unreachable", len(arrived))
+        else:
+            self.ground_out.send_multipart(
+                [b"TM", spacecraft.encode(), bytes((vc,)), station.encode(), payload])
+
+    # --- statistics ------------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Counters by satellite, direction and station, and the contact state of each."""
+        now = self.clock.now()
+        out: dict[str, Any] = {"time": now, "rejected": self.rejected, "links": []}
+        for (satellite, direction), pipe in self.pipes.items():
+            for station, counters in pipe.stats.items():
+                out["links"].append({"satellite": satellite, "direction": direction,
+                                     "station": station, **counters.to_dict()})
+        out["contact"] = {
+            name: (window.station if (window := vis.window_at(now)) else None)
+            for name, vis in self.visibility.items()
+        }
+        return out
+
+    def _publish_stats(self, _due: float) -> None:
+        self.ground_out.send_multipart([b"STATS", msgpack.packb(self.stats())])
+
+
+def run_link(run_dir: str, console: bool = False) -> int:
+    """Process entry point: carry packets until SIGTERM or SIGINT."""
+    run = RunConfig.load(run_dir)
+    log = logs.configure(run.run_dir, "LINK", console=console)
+    try:
+        config = LinkConfig.from_overrides(run.link, seed=run.seed)
+    except ValueError as exc:
+        log.error("bad link configuration", error=str(exc))
+        return 2
+    return asyncio.run(_main(run, config, log))
+
+
+async def _main(run: RunConfig, config: LinkConfig, log: Any) -> int:
+    runtime = Runtime(run)
+    runtime.follow_clock()
+    link = SpaceLink(runtime, config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    link.start()
+    log.info("link up", satellites=list(run.satellites), stations=list(link.masks))
+    try:
+        await stop.wait()
+    finally:
+        link.close()
+        runtime.close()
+    log.info("link down")
+    return 0
