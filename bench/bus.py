@@ -44,7 +44,7 @@ def _eps_values() -> dict[str, Any]:
     return values
 
 
-# --- processes ------------------------------------------------------------------------------------
+# --- processes -----------------------------------------------------------------------------------
 
 
 def proxy_process(directory: str, ready: Any, stop: Any) -> None:
@@ -210,7 +210,7 @@ def raw_sender(directory: str, count: int, go: Any, result: Any) -> None:
     result.put({"sent": count, "rate": count / elapsed})
 
 
-# --- orchestration --------------------------------------------------------------------------------
+# --- orchestration -------------------------------------------------------------------------------
 
 
 def _wait_for_dataflow(directory: str, kind: str, receiver_ready: Any) -> None:

@@ -80,7 +80,7 @@ def struct_decode(packet: bytes) -> dict:
     return dict(zip(NAMES, values, strict=True))
 
 
-# --- spacepackets -------------------------------------------------------------------------------
+# --- spacepackets --------------------------------------------------------------------------------
 
 _PARAMS_ONLY = struct.Struct(">12f4I")
 
@@ -96,7 +96,7 @@ def spacepackets_decode(packet: bytes) -> dict:
     return dict(zip(NAMES, _PARAMS_ONLY.unpack_from(tm.source_data, 2), strict=True))
 
 
-# --- construct forms of the TM header, to justify the layout path ------------------------------
+# --- construct forms of the TM header, to justify the layout path --------------------------------
 
 
 def header_forms() -> dict[str, Callable[[bytes], object]]:
@@ -127,7 +127,7 @@ def header_forms() -> dict[str, Callable[[bytes], object]]:
     }
 
 
-# --- measurement --------------------------------------------------------------------------------
+# --- measurement ---------------------------------------------------------------------------------
 
 
 def rate(fn: Callable[[], object], seconds: float, repeat: int) -> float:

@@ -79,7 +79,7 @@ def parse_topic(raw: bytes) -> Topic:
     return Topic(parts[0], parts[1], int(parts[2], 16), ())
 
 
-# --- the proxy (owned by the executive) --------------------------------------------------------
+# --- the proxy (owned by the executive) ----------------------------------------------------------
 
 
 class BusProxy:
@@ -162,7 +162,7 @@ class BusProxy:
         self._thread.join(5.0)
 
 
-# --- what apps use --------------------------------------------------------------------------
+# --- what apps use -------------------------------------------------------------------------------
 
 
 class Publisher:

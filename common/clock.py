@@ -148,7 +148,7 @@ class SimClock:
         self.callback_errors = 0
         self._listeners: list[Callable[[ClockState], None]] = []
 
-    # --- time ---------------------------------------------------------------------------------
+    # --- time ------------------------------------------------------------------------------------
 
     def now(self) -> float:
         """Simulated time now (Unix seconds, UTC)."""
@@ -176,7 +176,7 @@ class SimClock:
         """Call ``listener(state)`` after every adopted change."""
         self._listeners.append(listener)
 
-    # --- timers -------------------------------------------------------------------------------
+    # --- timers ----------------------------------------------------------------------------------
 
     def call_at(self, sim_due: float, callback: Callable[[float], Any]) -> Timer:
         """Call ``callback(due)`` once simulated time reaches ``sim_due``."""

@@ -50,7 +50,9 @@ def configure(run_dir: str | Path | None, name: str, *, console: bool = False,
         _handles.append(handle)
         file_handler = logging.StreamHandler(handle)
         file_handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-            processor=structlog.processors.JSONRenderer(),
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                        structlog.processors.format_exc_info,
+                        structlog.processors.JSONRenderer()],
             foreign_pre_chain=shared,
         ))
         root.addHandler(file_handler)

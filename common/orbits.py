@@ -54,7 +54,7 @@ def sun_synchronous_inclination_deg(altitude_km: float, eccentricity: float = 0.
     return math.degrees(math.acos(cos_i))
 
 
-# --- offline data ---------------------------------------------------------------------------------
+# --- offline data --------------------------------------------------------------------------------
 
 
 @functools.cache
@@ -79,7 +79,7 @@ def ephemeris() -> Any:
     return Loader(path, verbose=False)("de421.bsp")
 
 
-# --- element sets ---------------------------------------------------------------------------
+# --- element sets --------------------------------------------------------------------------------
 
 _SGP4_EPOCH = dt.datetime(1949, 12, 31, tzinfo=dt.UTC)
 
@@ -183,7 +183,7 @@ def read_tle_file(text: str) -> list[Elements]:
     return out
 
 
-# --- the constellation generator ------------------------------------------------------------------
+# --- the constellation generator -----------------------------------------------------------------
 
 
 def sun_right_ascension_deg(when: dt.datetime) -> float:
@@ -256,7 +256,7 @@ class Constellation:
         return out
 
 
-# --- where the satellite is, and in what light -----------------------------------------------
+# --- where the satellite is, and in what light ---------------------------------------------------
 
 #: The South Atlantic Anomaly as an ellipse in latitude/longitude (centre, half-axes), degrees:
 #: a rough outline of where LEO upset rates peak.

@@ -12,7 +12,10 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import structlog
 import zmq
+
+_log = structlog.get_logger("zmqloop")
 
 
 class Readable:
@@ -30,6 +33,7 @@ class Readable:
         self._fd = socket.getsockopt(zmq.FD)
         self._scheduled = False
         self._closed = False
+        self.errors = 0
         self.loop.add_reader(self._fd, self._wake)
         self._wake()  # input may already be waiting: the edge came before we listened
 
@@ -44,7 +48,11 @@ class Readable:
         if self._closed:
             return
         if self.socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:
-            self.handler()
+            try:
+                self.handler()
+            except Exception:  # one bad message must not stop this socket being served
+                self.errors += 1
+                _log.exception("handler of a readable socket failed")
             self._wake()
 
     def close(self) -> None:

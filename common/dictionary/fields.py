@@ -46,7 +46,7 @@ class FieldCodec:
         )
         self._strict = tuple(field.type.decode for field in self.fields)
 
-    # --- encoding ---------------------------------------------------------------------------------
+    # --- encoding --------------------------------------------------------------------------------
 
     def check(self, values: Mapping[str, Any]) -> list[Any]:
         """Raw values in field order, each checked; :class:`ArgumentError` names the culprit."""
@@ -80,7 +80,7 @@ class FieldCodec:
         except (KeyError, TypeCheckError, *LAYOUT_ERRORS):
             return self.encode(values)  # raises the precise ArgumentError
 
-    # --- decoding ---------------------------------------------------------------------------------
+    # --- decoding --------------------------------------------------------------------------------
 
     def _raw(self, data: bytes, offset: int) -> tuple[Any, ...]:
         layout = self.layout

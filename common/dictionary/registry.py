@@ -85,13 +85,13 @@ class Dictionary:
         self._report_keys: dict[tuple[int, int, int], Report] = {}
         self._setting_keys: dict[tuple[int, int], Setting] = {}
         self._standard_reports = {(r.service, r.subtype): r for r in STANDARD_REPORTS}
-        self._codecs: dict[str, FieldCodec] = {}
+        self._codecs: dict[tuple[str, str], FieldCodec] = {}
         self._hk_codecs: dict[tuple[int, int], tuple[str, FieldCodec]] = {}
         for app in apps:
             self._add(app)
         self.apids = frozenset(self.by_apid)
 
-    # --- consistency ---------------------------------------------------------------------------
+    # --- consistency -----------------------------------------------------------------------------
 
     def _add(self, app: App) -> None:
         _check_name("app", app.name)
@@ -254,7 +254,8 @@ class Dictionary:
 
     def codec(self, owner: Command | Structure | Event | Report) -> FieldCodec:
         """The field codec of a command, structure, event or report (built on first use)."""
-        codec = self._codecs.get(owner.name)
+        key = (type(owner).__name__, owner.name)  # a command and an event may share a name
+        codec = self._codecs.get(key)
         if codec is None:
             fields: tuple[Arg | Param, ...]
             if isinstance(owner, Structure):
@@ -263,7 +264,7 @@ class Dictionary:
                 fields = owner.fields
             else:
                 fields = owner.args
-            codec = self._codecs[owner.name] = FieldCodec(owner.name, fields)
+            codec = self._codecs[key] = FieldCodec(owner.name, fields)
         return codec
 
     def with_defaults(

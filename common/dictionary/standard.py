@@ -84,7 +84,7 @@ REJECT_REASON = enum_of(RejectReason, bits=8)
 
 _U8, _U16, _U32 = UInt(8), UInt(16), UInt(32)
 
-# --- PUS reports every app may send ----------------------------------------------------------
+# --- PUS reports every app may send --------------------------------------------------------------
 
 _REQUEST = (
     Arg("packet_id", _U16, "version, type, flag and APID word of the verified telecommand"),
@@ -143,7 +143,7 @@ def request_of(packet_id: int, sequence: int) -> tuple[int, int]:
     return packet_id & 0x7FF, sequence & 0x3FFF
 
 
-# --- Standard commands, events and status -----------------------------------------------------
+# --- Standard commands, events and status --------------------------------------------------------
 
 
 def _standard_commands(structures: Enum, settings: Enum | None) -> tuple[Command, ...]:

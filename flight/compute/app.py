@@ -47,7 +47,7 @@ class ComputeManager(FlightApp):
             for node in range(self.node_count):
                 self.node_power[node] = float(values[f"NODES.NODE{node}_POWER"])
 
-    # --- node control ---------------------------------------------------------------------------
+    # --- node control ----------------------------------------------------------------------------
 
     def allowed(self, node: int) -> str:
         """The highest state the shed level lets ``node`` be in."""

@@ -51,7 +51,7 @@ class Executive(FlightApp):
         if self.radio is not None:
             self.radio.close()
 
-    # --- bus traffic ----------------------------------------------------------------------------
+    # --- bus traffic -----------------------------------------------------------------------------
 
     def on_telemetry(self, packet: TmPacket, raw: bytes, kind: str) -> None:
         if self.radio is not None and packet.apid not in ONBOARD_ONLY:
@@ -70,7 +70,7 @@ class Executive(FlightApp):
         """A valid telecommand came up the uplink."""
         self.last_command_sim = self.clock.now()
 
-    # --- housekeeping ---------------------------------------------------------------------------
+    # --- housekeeping ----------------------------------------------------------------------------
 
     def status_values(self) -> dict[str, Any]:
         values = self.supervisor.table()
@@ -85,7 +85,7 @@ class Executive(FlightApp):
         values["BUS_PACKETS"] = packets & 0xFFFFFFFF
         return values
 
-    # --- commands -------------------------------------------------------------------------------
+    # --- commands --------------------------------------------------------------------------------
 
     def _child(self, name: str) -> str:
         if name not in self.supervisor.children:

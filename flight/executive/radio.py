@@ -50,7 +50,7 @@ class Radio:
         self.uplink_rejected = 0
         self.downlink_packets = 0
 
-    # --- uplink ---------------------------------------------------------------------------------
+    # --- uplink ----------------------------------------------------------------------------------
 
     def _receive(self) -> None:
         for message in drain(self.uplink, 500):
@@ -92,7 +92,7 @@ class Radio:
         self.uplink_rejected += 1
         self.exe.reject(reason, detail, event="UPLINK_REJECTED")
 
-    # --- downlink -------------------------------------------------------------------------------
+    # --- downlink --------------------------------------------------------------------------------
 
     def transmit(self, packet: bytes, vc: int = REALTIME) -> None:
         """Queue a packet for the downlink; a frame per virtual channel leaves per iteration."""

@@ -59,7 +59,7 @@ class Supervisor:
         self._pending: set[asyncio.Task[Any]] = set()
         zygote.on_exit(self._exited)
 
-    # --- starting -------------------------------------------------------------------------------
+    # --- starting --------------------------------------------------------------------------------
 
     async def start_all(self) -> None:
         """Start every app."""
@@ -100,7 +100,7 @@ class Supervisor:
             child.last_beat_sim = self.exe.clock.now()
             child.last_beat_wall = time.monotonic()
 
-    # --- exits and restarts ---------------------------------------------------------------------
+    # --- exits and restarts ----------------------------------------------------------------------
 
     def _exited(self, pid: int, status: int) -> None:
         child = self._by_pid.pop(pid, None)
@@ -159,7 +159,7 @@ class Supervisor:
                 self.exe.event("APP_HEARTBEAT_LOST", app=child.name, age=silent_sim)
                 self._signal(child.pid, signal.SIGKILL)
 
-    # --- stopping -------------------------------------------------------------------------------
+    # --- stopping --------------------------------------------------------------------------------
 
     async def stop(self, name: str) -> None:
         """Stop ``name`` and keep it stopped."""
@@ -207,7 +207,7 @@ class Supervisor:
         except ProcessLookupError:
             pass
 
-    # --- reporting ------------------------------------------------------------------------------
+    # --- reporting -------------------------------------------------------------------------------
 
     def table(self) -> dict[str, Any]:
         """The app table for housekeeping (by short parameter name)."""

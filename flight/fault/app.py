@@ -85,7 +85,7 @@ class FaultProtection(FlightApp):
         if self._watch is not None:
             self._watch.cancel()
 
-    # --- inputs ---------------------------------------------------------------------------------
+    # --- inputs ----------------------------------------------------------------------------------
 
     def on_telemetry(self, packet: TmPacket, raw: bytes, kind: str) -> None:
         if kind != bus.TM or packet.service != 3 or packet.subtype != 25:
@@ -219,7 +219,7 @@ class FaultProtection(FlightApp):
                                                   [("COMPUTE.SHED", {"level": 3})]):
                 self._set_mode("SAFE", "COMMAND_LOSS")
 
-    # --- mode -----------------------------------------------------------------------------------
+    # --- mode ------------------------------------------------------------------------------------
 
     def _set_mode(self, mode: str, cause: str) -> None:
         old, self.mode = self.mode, mode
@@ -235,7 +235,7 @@ class FaultProtection(FlightApp):
             "LAST_TC_AGE": max(0.0, self.clock.now() - self.last_ground_tc),
         }
 
-    # --- commands -------------------------------------------------------------------------------
+    # --- commands --------------------------------------------------------------------------------
 
     @handles("SET_MODE")
     def set_mode(self, args: dict[str, Any]) -> None:

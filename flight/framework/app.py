@@ -119,7 +119,7 @@ class FlightApp:
         self._readable: Any = None
         self.running = False
 
-    # --- handler registration ------------------------------------------------------------------
+    # --- handler registration --------------------------------------------------------------------
 
     def _collect_handlers(self) -> dict[str, Handler]:
         found: dict[str, Handler] = {}
@@ -139,7 +139,7 @@ class FlightApp:
             )
         return found
 
-    # --- hooks for subclasses ------------------------------------------------------------------
+    # --- hooks for subclasses --------------------------------------------------------------------
 
     def subscriptions(self) -> list[bytes]:
         """Extra topic prefixes to receive (own telecommands are always received)."""
@@ -170,7 +170,7 @@ class FlightApp:
     async def on_stop(self) -> None:
         """Called when the app stops."""
 
-    # --- life cycle ----------------------------------------------------------------------------
+    # --- life cycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Connect to the bus, prove the subscriptions live, start timers, announce ready."""
@@ -238,7 +238,7 @@ class FlightApp:
         if not task.cancelled() and task.exception() is not None:
             self.log.error("task failed", exc_info=task.exception())
 
-    # --- receiving -----------------------------------------------------------------------------
+    # --- receiving -------------------------------------------------------------------------------
 
     def _drain(self) -> None:
         assert self.subscriber is not None
@@ -325,7 +325,7 @@ class FlightApp:
                 args["count"] = self.counters["PKT_REJECTED"]
             self.event(event, **args)
 
-    # --- telecommands and their verification ---------------------------------------------------
+    # --- telecommands and their verification -----------------------------------------------------
 
     def _handle_command(self, tc: TcPacket) -> None:
         try:
@@ -409,7 +409,7 @@ class FlightApp:
         report = DICTIONARY.standard_report(1, subtype)
         self.send_tm(1, subtype, DICTIONARY.report_app_data(report, values), dest=tc.source_id)
 
-    # --- sending -------------------------------------------------------------------------------
+    # --- sending ---------------------------------------------------------------------------------
 
     def send_tm(self, service: int, subtype: int, app_data: bytes, *,
                 time: float | None = None, dest: int = GROUND_ID) -> bytes:

@@ -64,7 +64,7 @@ class Housekeeping(FlightApp):
         self._flush()
         self.store.close()
 
-    # --- recording ----------------------------------------------------------------------------
+    # --- recording -------------------------------------------------------------------------------
 
     def emit_tm(self, packet: bytes) -> None:
         # Our own packets: on disk before they are on the bus.
@@ -126,7 +126,7 @@ class Housekeeping(FlightApp):
             self.store.set_limit(int(self.params["RECORDER_LIMIT_MB"] * MIB),
                                  self.params["RECORDER_WRAP"] >= 0.5)
 
-    # --- sensors and reports -------------------------------------------------------------------
+    # --- sensors and reports ---------------------------------------------------------------------
 
     def _sensor(self, packet: TmPacket) -> None:
         try:
@@ -156,7 +156,7 @@ class Housekeeping(FlightApp):
             "SENSOR_PACKETS": self.sensor_packets,
         }
 
-    # --- playback -------------------------------------------------------------------------------
+    # --- playback --------------------------------------------------------------------------------
 
     @handles("PLAYBACK")
     async def playback(self, args: dict[str, Any]) -> None:

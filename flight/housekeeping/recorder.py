@@ -111,7 +111,7 @@ class PacketStore:
             segment.last_tai = max(segment.last_tai, tai)
         self.stats.per_apid_last[peek_apid(packet)] = peek_seq_count(packet)
 
-    # --- recording ------------------------------------------------------------------------------
+    # --- recording -------------------------------------------------------------------------------
 
     def append(self, packets: list[bytes]) -> int:
         """Record ``packets`` (whole, valid packets); return how many were stored."""
@@ -154,7 +154,7 @@ class PacketStore:
         if wrap is not None:
             self.wrap = wrap
 
-    # --- playback -------------------------------------------------------------------------------
+    # --- playback --------------------------------------------------------------------------------
 
     def query(self, start_unix: float, end_unix: float) -> Iterator[bytes]:
         """Every recorded TM packet whose time lies in [start, end], in recording order."""

@@ -63,7 +63,7 @@ class SimHardware(FlightApp):
     def structure_values(self, structure: Structure) -> Mapping[str, Any] | None:
         return self.model.readings(self.orbit())
 
-    # --- actuators ------------------------------------------------------------------------------
+    # --- actuators -------------------------------------------------------------------------------
 
     @handles("SET_NODE_POWER")
     def set_node_power(self, args: dict[str, Any]) -> None:
@@ -73,7 +73,7 @@ class SimHardware(FlightApp):
     def set_heater(self, args: dict[str, Any]) -> None:
         self.model.set_heater(bool(args["on"]))
 
-    # --- fault injection ------------------------------------------------------------------------
+    # --- fault injection -------------------------------------------------------------------------
 
     @handles("INJECT_UPSET")
     def inject_upset(self, args: dict[str, Any]) -> None:

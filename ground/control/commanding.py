@@ -213,6 +213,7 @@ class Commanding:
             command.state = stage
         self.archive.add_stage(command.id, stage, time, detail)
         self.archive.set_command(command.id, state=command.state)
+        self.archive.commit()  # the command history is visible to readers at once
         self.notify(command, stage)
 
     def _finish(self, command: Command, state: str, time: float, failure: str | None = None

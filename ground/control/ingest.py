@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from common.dictionary import DICTIONARY, json_value
+from common.dictionary import DICTIONARY, GROUND_ID, json_value
 from common.errors import PacketError
 from common.framing import iter_frames
 from common.packets import TmPacket, decode
@@ -87,7 +87,7 @@ class Ingest:
                                      (packet.seq_count - missing) % 16384, missing, time)
         try:
             tm = DICTIONARY.decode_tm(packet)
-        except PacketError as exc:
+        except (PacketError, KeyError, ValueError) as exc:
             self.counters["undecoded"] += 1
             self.log.warning("telemetry not understood", satellite=satellite,
                              apid=packet.apid, error=str(exc))
@@ -110,7 +110,8 @@ class Ingest:
             self.publish(f"event/{satellite}", {"satellite": satellite, "time": time,
                                                 "name": tm.name, "severity": tm.severity,
                                                 "message": tm.message, "args": args})
-        elif packet.service == 1:
+        elif packet.service == 1 and packet.dest_id == GROUND_ID:
+            # Reports to other sources (a test set, onboard apps) are not about our commands.
             values = tm.values
             self.commanding.verification(
                 satellite, values["packet_id"] & 0x7FF, values["sequence"] & 0x3FFF,

@@ -33,6 +33,8 @@ from ground.control.requests import Requests
 from ground.passes import network
 
 HELLO_WALL_S = 0.5
+#: Wall seconds without a word from the space link after which it is considered down.
+LINK_SILENCE_WALL_S = 2.0
 CONTACT_HORIZON_H = 24.0
 
 
@@ -63,6 +65,7 @@ class GroundControl:
         self.requests = Requests(self)
         self._readers: list[Readable] = []
         self._tasks: list[asyncio.Task[Any]] = []
+        self._link_heard = -1e9
 
     # --- start and stop --------------------------------------------------------------------------
 
@@ -129,7 +132,14 @@ class GroundControl:
 
     # --- the link --------------------------------------------------------------------------------
 
+    @property
+    def link_live(self) -> bool:
+        """True while the space link's half-second statistics keep arriving."""
+        return time.monotonic() - self._link_heard < LINK_SILENCE_WALL_S
+
     def _in_contact(self, satellite: str, now: float) -> bool:
+        if not self.link_live:
+            return False  # a command sent now would be lost: hold it
         window = self.schedules[satellite].window_at(now)
         return window is not None and window.los - now > RELEASE_MARGIN_S
 
@@ -144,6 +154,7 @@ class GroundControl:
 
     def _downlink(self) -> None:
         for message in drain(self.from_link, 500):
+            self._link_heard = time.monotonic()
             kind = message[0] if message else b""
             if kind == b"TM" and len(message) == 5 and len(message[2]) == 1:
                 self.counters["link_frames"] += 1

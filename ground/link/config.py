@@ -23,8 +23,6 @@ class LinkConfig:
     #: Bytes a direction may hold waiting for the radio before it drops.
     uplink_backlog_bytes: int = 1 << 20
     downlink_backlog_bytes: int = 256 << 20
-    #: Simulated seconds between statistics reports.
-    stats_interval_s: float = 10.0
     #: How far ahead (simulated hours) visibility windows are computed at a time.
     horizon_h: float = 6.0
     seed: int = 0

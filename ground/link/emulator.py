@@ -34,6 +34,7 @@ from ground.link.pipe import Pipe
 from ground.passes import network
 
 UP, DOWN = "up", "down"
+STATS_WALL_S = 0.5
 
 
 class SpaceLink:
@@ -91,8 +92,7 @@ class SpaceLink:
             sub.connect(endpoints.downlink(name))
             self._readers.append(Readable(sub, lambda s=sub: self._from_space(s)))
         del context
-        self.clock.every(self.config.stats_interval_s, self._publish_stats)
-        self._publish_stats(self.clock.now())
+        self._stats_task = asyncio.ensure_future(self._stats_loop())
 
     def _socket(self, kind: int) -> zmq.Socket[Any]:
         sock = self.runtime.context.socket(kind)
@@ -102,6 +102,7 @@ class SpaceLink:
 
     def close(self) -> None:
         """Close every socket."""
+        self._stats_task.cancel()
         for reader in self._readers:
             reader.close()
         for sock in self._sockets:
@@ -184,8 +185,12 @@ class SpaceLink:
         }
         return out
 
-    def _publish_stats(self, _due: float) -> None:
-        self.ground_out.send_multipart([b"STATS", msgpack.packb(self.stats())])
+    async def _stats_loop(self) -> None:
+        # Every half second of wall time: the statistics double as the link's heartbeat, by
+        # which ground control knows its connection to the link is live.
+        while True:
+            self.ground_out.send_multipart([b"STATS", msgpack.packb(self.stats())])
+            await asyncio.sleep(STATS_WALL_S)
 
 
 def run_link(run_dir: str, console: bool = False) -> int:

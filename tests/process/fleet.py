@@ -26,20 +26,25 @@ MARCH = dt.datetime(2026, 3, 20, 12, 0, tzinfo=dt.UTC)
 
 @dataclass
 class Fleet:
-    """Running satellites with their simulated hardware."""
+    """Running satellites with their simulated hardware (and, if asked, the ground segment).
+
+    Without the ground segment the test owns the clock (``clock``) and talks to each radio
+    directly (``ground``); with it, ground control owns the clock and the test uses a client.
+    """
 
     run: RunConfig
     satellites: dict[str, subprocess.Popen[bytes]]
     sim: subprocess.Popen[bytes] | None
     ground: dict[str, GroundSide]
-    clock: ClockMaster
+    clock: ClockMaster | None
     context: zmq.Context[Any]
     extra: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def stop(self) -> None:
         for side in self.ground.values():
             side.close()
-        self.clock.close()
+        if self.clock is not None:
+            self.clock.close()
         self.context.destroy(0)
         for process in [*self.extra, *([self.sim] if self.sim else []),
                         *self.satellites.values()]:
@@ -48,22 +53,37 @@ class Fleet:
 
 def launch(run_dir: Path, *, satellites: int = 1, epoch: dt.datetime = MARCH, rate: float = 50.0,
            hardware: dict[str, Any] | None = None, timing: Timing | None = None,
-           with_sim: bool = True, seed: int = 1) -> Fleet:
-    """Start ``satellites`` satellites (SAT-01...) and, when asked, their simulated hardware.
+           with_sim: bool = True, seed: int = 1, start: float | None = None,
+           with_ground: bool = False, stations: tuple[str, ...] = ("china",),
+           link: dict[str, Any] | None = None) -> Fleet:
+    """Start ``satellites`` satellites (SAT-01...), their simulated hardware when asked, and
+    the ground segment (link emulator, ground control as clock master) when asked.
 
-    Returns once every satellite answers a ping; the caller must ``stop()`` it (in a finally).
+    Orbits are generated at ``epoch``; simulated time starts at ``start`` (default: epoch).
+    Returns once every satellite answers a ping (without ground) or ground control is up (with
+    it); the caller must ``stop()`` the fleet in a finally.
     """
     constellation = Constellation(epoch, per_plane=satellites)
     tle = {e.name: e.to_tle() for e in constellation.elements()}
-    run = new_run(run_dir, tuple(constellation.names()), rate=rate, sim_start=epoch.timestamp(),
-                  timing=timing, tle=tle, hardware=hardware, seed=seed)
+    run = new_run(run_dir, tuple(constellation.names()), rate=rate,
+                  sim_start=epoch.timestamp() if start is None else start, timing=timing,
+                  tle=tle, hardware=hardware, seed=seed, stations=stations, link=link)
     run.save()
     context = zmq.Context()
-    clock = ClockMaster(context, Endpoints(run).clock(), initial_clock_state(run), run.run_dir)
+    clock = None
+    if not with_ground:
+        clock = ClockMaster(context, Endpoints(run).clock(), initial_clock_state(run),
+                            run.run_dir)
     fleet = Fleet(run, {}, None, {}, clock, context)
     try:
+        if with_ground:
+            fleet.extra.append(_spawn(run, ["ground", "--clock-master"], "ground"))
         for name in run.satellites:
             fleet.satellites[name] = _spawn(run, ["sat", name, "--no-clock-master"], name)
+        if with_ground:
+            fleet.extra.append(_spawn(run, ["link"], "link"))
+        # Readiness, not sleep: every satellite answers a ping on its own radio (a side door
+        # next to the space link, which it does not disturb).
         for name in run.satellites:
             fleet.ground[name] = GroundSide(run, name)
             fleet.ground[name].ping_until_alive()

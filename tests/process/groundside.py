@@ -20,6 +20,10 @@ from common.radio import RadioFrame
 from common.runconfig import RunConfig
 from common.sequence import SequenceCounter
 
+#: Source ID of this test set's telecommands: not ground control's, so that verification
+#: reports addressed to one are never taken for the other's.
+TEST_SET_ID = 2
+
 
 class Received:
     """One telemetry packet that came down, decoded."""
@@ -63,7 +67,8 @@ class GroundSide:
 
     def send(self, name: str, **args: Any) -> TcPacket:
         command = DICTIONARY.command(name)
-        tc = DICTIONARY.encode_command(name, args, seq_count=self.seq.next(command.apid))
+        tc = DICTIONARY.encode_command(name, args, seq_count=self.seq.next(command.apid),
+                                       source_id=TEST_SET_ID)
         self.send_raw(encode(tc))
         return tc
 

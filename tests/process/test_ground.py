@@ -1,0 +1,196 @@
+"""The ground segment with real processes: windows, verification, loss, playback, alarms."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from common.orbits import Constellation
+from ground.archive import ARCHIVE_FILE, Archive
+from ground.client import Client
+from ground.passes import network, passes
+from tests.process.fleet import MARCH, Fleet, launch
+
+pytestmark = pytest.mark.process
+
+
+def polar_passes(hours: float = 12.0) -> list:
+    elements = Constellation(MARCH, per_plane=1).elements()[0]
+    start = MARCH.timestamp()
+    found = [p for station in network(["polar"])
+             for p in passes(elements, station, start, start + hours * 3600)]
+    return sorted(found, key=lambda p: p.aos)
+
+
+def outside_a_window() -> tuple[float, float]:
+    """A start time 60 s after a loss of signal, and the next AOS after it."""
+    found = polar_passes()
+    for before in found:
+        merged_los = max(p.los for p in found if p.aos <= before.los)
+        nxt = min((p.aos for p in found if p.aos > merged_los + 60), default=None)
+        if nxt is not None and 600 < nxt - merged_los < 3600:
+            return merged_los + 60, nxt
+    raise AssertionError("no suitable gap between polar passes")
+
+
+def inside_a_long_window() -> float:
+    longest = max(polar_passes(), key=lambda p: p.duration_s)
+    return longest.aos + 5
+
+
+@pytest.fixture
+def segment(request, tmp_path):
+    fleet: Fleet = launch(tmp_path / "run", stations=("polar",), with_ground=True,
+                          **getattr(request, "param", {}))
+    try:
+        yield fleet
+    finally:
+        fleet.stop()
+
+
+def run(coroutine):
+    return asyncio.run(asyncio.wait_for(coroutine, 240))
+
+
+START, NEXT_AOS = outside_a_window()
+
+
+@pytest.mark.parametrize("segment", [dict(rate=300.0, start=START, with_sim=False)],
+                         indirect=True)
+def test_command_queued_outside_a_window_is_released_at_aos_and_completes(segment) -> None:
+    async def scenario() -> None:
+        async with Client(segment.run) as ground:
+            status = await ground.status()
+            assert status["satellites"]["SAT-01"]["station"] is None
+            handle = await ground.cmd("SAT-01", "EXEC.PING", timeout=600)
+            assert handle.state == "QUEUED"
+            await handle.await_complete(timeout=7200)
+            assert handle.is_success(), handle.record
+            names = [name for name, _ in handle.stages]
+            assert names == ["QUEUED", "RELEASED", "SENT", "ACCEPTED", "STARTED", "COMPLETED"]
+            times = [when for _, when in handle.stages]
+            assert times == sorted(times)
+            released = dict(handle.stages)["RELEASED"]
+            assert NEXT_AOS - 5 <= released <= NEXT_AOS + 30, (released - NEXT_AOS)
+    run(scenario())
+    archive = Archive(segment.run.path / ARCHIVE_FILE, readonly=True)
+    try:
+        stages = archive.stages(1)
+        assert [s for s, _, _ in stages] == ["QUEUED", "RELEASED", "SENT", "ACCEPTED", "STARTED",
+                                            "COMPLETED"]
+    finally:
+        archive.db.close()
+
+
+LOSSY = dict(rate=40.0, start=inside_a_long_window(), with_sim=False, seed=7,
+             link={"uplink_loss": 0.1, "downlink_loss": 0.1})
+
+
+@pytest.mark.parametrize("segment", [LOSSY], indirect=True)
+def test_with_ten_percent_loss_every_command_completes_or_times_out_and_none_runs_twice(
+        segment) -> None:
+    async def scenario() -> None:
+        async with Client(segment.run) as ground:
+            # HK: the test's side-door pings (to EXEC) do not touch its counters.
+            handles = [await ground.cmd("SAT-01", "HK.NOOP", timeout=60) for _ in range(30)]
+            for handle in handles:
+                await handle.await_complete(timeout=300)
+            states = [h.state for h in handles]
+            assert set(states) <= {"COMPLETED", "TIMEOUT"}, states
+            completed = states.count("COMPLETED")
+            assert completed >= 15, states
+            assert "TIMEOUT" in states or completed == 30
+            for handle in handles:
+                if handle.state == "TIMEOUT":
+                    assert "no completion" in (handle.error or "")
+            # Housekeeping counts what it executed: never more than was sent, once each.
+            executed = await ground.wait_check("SAT-01", f"HK.CMD_COUNT >= {completed}", 600)
+            assert completed <= executed <= 30
+    run(scenario())
+
+
+@pytest.mark.parametrize("segment", [dict(rate=40.0, start=inside_a_long_window(),
+                                          with_sim=False)], indirect=True)
+def test_playback_of_a_span_already_received_adds_no_rows(segment) -> None:
+    async def scenario() -> tuple[float, float, int]:
+        async with Client(segment.run) as ground:
+            t0 = ground.now()
+            await ground.wait_check("SAT-01", "EXEC.UPTIME > 30", 600)
+            t1 = ground.now()
+            await asyncio.sleep(1.0)  # the archive commits every half second
+            before = count(segment, t0, t1)
+            assert before > 0
+            handle = await ground.cmd("SAT-01", "HK.PLAYBACK", start=t0, end=t1)
+            await handle.await_complete(timeout=300)
+            assert handle.is_success(), handle.record
+            done = await ground.events("SAT-01", name="HK.PLAYBACK_DONE")
+            for _ in range(50):
+                if done:
+                    break
+                await asyncio.sleep(0.2)
+                done = await ground.events("SAT-01", name="HK.PLAYBACK_DONE")
+            assert done and done[-1]["args"]["packets"] >= before
+            await asyncio.sleep(1.0)
+            status = await ground.status()
+            assert status["counters"]["duplicates"] >= before
+            return t0, t1, before
+    t0, t1, before = run(scenario())
+    assert count(segment, t0, t1) == before
+
+
+def count(segment, t0: float, t1: float) -> int:
+    archive = Archive(segment.run.path / ARCHIVE_FILE, readonly=True)
+    try:
+        return archive.query("SELECT COUNT(*) FROM packets WHERE time BETWEEN ? AND ?",
+                             t0, t1)[0][0]
+    finally:
+        archive.db.close()
+
+
+@pytest.mark.parametrize("segment", [dict(rate=40.0, start=inside_a_long_window(),
+                                          with_sim=False,
+                                          link={"downlink_corruption": 0.3})], indirect=True)
+def test_malformed_packets_from_the_link_are_counted_and_ground_keeps_running(segment) -> None:
+    async def scenario() -> None:
+        async with Client(segment.run) as ground:
+            for _ in range(100):
+                status = await ground.status()
+                if status["counters"].get("rejected_crc_mismatch", 0) >= 3:
+                    break
+                await asyncio.sleep(0.2)
+            counters = status["counters"]
+            assert counters["rejected_crc_mismatch"] >= 3
+            assert counters["packets"] > 0
+            handle = await ground.cmd("SAT-01", "EXEC.PING", timeout=120)
+            await handle.await_complete(timeout=300)
+            assert handle.state in ("COMPLETED", "TIMEOUT")
+    run(scenario())
+
+
+def test_bad_requests_are_refused_with_a_reason(tmp_path) -> None:
+    fleet = launch(tmp_path / "run", stations=("polar",), with_ground=True, with_sim=False,
+                   rate=20.0, start=inside_a_long_window())
+    try:
+        async def scenario() -> None:
+            async with Client(fleet.run) as ground:
+                from ground.client import GroundError
+                with pytest.raises(GroundError, match="watts=-1"):
+                    await ground.cmd("SAT-01", "COMPUTE.SET_POWER_CAP", watts=-1)
+                with pytest.raises(GroundError, match="unknown op"):
+                    await ground.request("fly")
+                with pytest.raises(GroundError, match="unknown satellite"):
+                    await ground.cmd("SAT-99", "EXEC.PING")
+                handle = await ground.cmd("SAT-01", "EXEC.PING")
+                await handle.await_complete(timeout=300)
+                retry = await ground.request("retry", command_id=handle.id)
+                assert retry["command"]["retry_of"] == handle.id
+                status = await ground.status()
+                assert status["counters"]["bad_requests"] >= 3
+        run(scenario())
+    finally:
+        fleet.stop()
+
+
+del dt
