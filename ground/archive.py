@@ -100,6 +100,25 @@ CREATE TABLE IF NOT EXISTS alarms (
     acknowledged_by TEXT
 );
 CREATE INDEX IF NOT EXISTS alarms_by_sat ON alarms (satellite, time);
+CREATE TABLE IF NOT EXISTS transfers (
+    satellite TEXT NOT NULL,
+    job_id INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    size INTEGER,
+    sha256 TEXT,
+    started REAL,
+    finished REAL,
+    PRIMARY KEY (satellite, job_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS transfer_pieces (
+    satellite TEXT NOT NULL,
+    job_id INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    time REAL NOT NULL,
+    duplicate INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pieces_by_job ON transfer_pieces (satellite, job_id, offset);
 CREATE TABLE IF NOT EXISTS gaps (
     satellite TEXT NOT NULL,
     apid INTEGER NOT NULL,
@@ -196,6 +215,27 @@ class Archive:
         """Record packets found missing from a stream."""
         self.db.execute("INSERT INTO gaps VALUES (?,?,?,?,?)",
                         (satellite, apid, first_seq, missing, time))
+
+    def transfer(self, satellite: str, job_id: int, *, state: str | None = None,
+                 size: int | None = None, sha256: str | None = None,
+                 time: float | None = None) -> None:
+        """Create or update a result transfer's record."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO transfers (satellite, job_id, state, started) VALUES (?,?,?,?)",
+            (satellite, job_id, state or "RECEIVING", time))
+        updates = {"state": state, "size": size, "sha256": sha256}
+        if state in ("VERIFIED", "CONFIRMED"):
+            updates["finished"] = time
+        for column, value in updates.items():
+            if value is not None:
+                self.db.execute(f"UPDATE transfers SET {column} = ? WHERE satellite = ? AND "
+                                "job_id = ?", (value, satellite, job_id))
+
+    def transfer_piece(self, satellite: str, job_id: int, offset: int, length: int, time: float,
+                       duplicate: bool) -> None:
+        """Log one piece of a result file as it came down."""
+        self.db.execute("INSERT INTO transfer_pieces VALUES (?,?,?,?,?,?)",
+                        (satellite, job_id, offset, length, time, int(duplicate)))
 
     def set_contacts(self, passes: Iterable[Any]) -> None:
         """Store the contact plan (``ground.passes.Pass`` objects)."""

@@ -308,6 +308,10 @@ class Client:
         """Command records."""
         return list((await self.request("history", satellite=satellite))["commands"])
 
+    async def transfers(self, satellite: str | None = None) -> list[dict[str, Any]]:
+        """Result files coming down or arrived."""
+        return list((await self.request("transfers", satellite=satellite))["transfers"])
+
     async def status(self) -> dict[str, Any]:
         """Contact, queues and counters."""
         return await self.request("status")

@@ -104,6 +104,10 @@ OPS: dict[str, Op] = {op.name: op for op in (
        {"action": _f(str, "pause, resume or rate", True), "rate": _f(_NUMBER, "new rate")},
        "clock: {epoch, sim_anchor, wall_anchor, rate, paused}"),
     Op("now", "Simulated time now, as ground control sees it.", {}, "time, rate, paused"),
+    Op("transfers", "Result files coming down or arrived, with their progress.",
+       {"satellite": _f(str, "only this satellite")},
+       "transfers: [{satellite, job_id, state, size, pieces, chunks, duplicates, requests, "
+       "path}]"),
 )}
 
 

@@ -1,22 +1,33 @@
-"""The compute manager. So far: node power control and load shedding; jobs come next.
+"""The compute manager: the data centre on board.
 
-Node power states are commanded to the hardware with SIM.SET_NODE_POWER actuator packets, so
-that the physics sees the load. A shed level from fault protection caps what nodes may do:
-1 no node busy, 2 only the first half of the nodes powered, 3 every node off.
+Every scheduler tick (simulated seconds, ``TICK_S``) running jobs do their work — real SHA-256
+chains — and checkpoint on their interval; then the scheduler places jobs on nodes by priority
+within the power budget (the cap, less in eclipse, nothing under a shed) and the thermal budget
+(nodes above ``THROTTLE_TEMP_C`` take no work). Jobs that lose their place are checkpointed and
+PREEMPTED; they resume when the budget returns. A node upset rolls its job back to its
+checkpoint (the work lost is counted) and power-cycles the node. Node power states go to the
+hardware as SIM.SET_NODE_POWER actuator packets, so the physics sees the load. Finished jobs'
+results wait in the result store until the ground confirms it received them whole.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from common import bus
 from common.dictionary import DICTIONARY, FailureCode
 from common.dictionary.apps.sim import APID as SIM_APID
 from common.packets import TmPacket
-from flight.framework.app import CommandFailed, FlightApp, handles, not_yet
+from flight.compute.jobs import Job, JobError, load_jobs, parse_job, result_bytes, save_jobs
+from flight.compute.results import ResultStore
+from flight.compute.scheduler import plan
+from flight.compute.transfer import Transfers
+from flight.framework.app import CommandFailed, FlightApp, handles
 from flight.framework.runtime import Runtime
 
 _RANK = {"OFF": 0, "IDLE": 1, "BUSY": 2}
+FINAL = ("DONE", "FAILED", "CANCELLED")
 
 
 class ComputeManager(FlightApp):
@@ -26,28 +37,79 @@ class ComputeManager(FlightApp):
 
     def __init__(self, runtime: Runtime, satellite: str) -> None:
         super().__init__(runtime, satellite)
+        home = Path(runtime.run.satellite_dir(satellite))
+        self.jobs_file = home / "jobs.msgpack"
+        home.mkdir(parents=True, exist_ok=True)
+        self.jobs: dict[int, Job] = {job.job_id: job for job in load_jobs(self.jobs_file)}
+        for job in self.jobs.values():
+            if job.state == "RUNNING":
+                job.state, job.node = "PREEMPTED", None  # resumed from its checkpoint
+        self.results = ResultStore(home / "results")
+        self.transfers = Transfers(self)
         self.node_count = 0
-        self.commanded: dict[int, str] = {}
+        self.sensor_state: dict[int, str] = {}
+        self.node_temp: dict[int, float] = {}
         self.node_power: dict[int, float] = {}
+        self.sunlit = True
+        self.commanded: dict[int, str] = {}
+        self.manual_off: set[int] = set()
         self.shed_level = 0
         self.power_cap = self.params["POWER_CAP_W"]
+        self.budget = 0.0
+        self.work_lost = 0.0
+        self.counts = {"DONE": 0, "FAILED": 0, "CANCELLED": 0}
+        self._ticker: Any = None
+        self._last_tick: float | None = None
 
     def subscriptions(self) -> list[bytes]:
         return [bus.topic(self.satellite, bus.TM, SIM_APID)]
 
+    async def on_start(self) -> None:
+        self._ticker = self.clock.every(self.params["TICK_S"], self.tick)
+
+    async def on_stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        self._save()
+
+    # --- the hardware's view ----------------------------------------------------------------------
+
     def on_telemetry(self, packet: TmPacket, raw: bytes, kind: str) -> None:
-        if kind != bus.TM or (packet.service, packet.subtype) != (3, 25):
+        if kind != bus.TM:
             return
         try:
-            values = DICTIONARY.decode_tm(packet).values
+            decoded = DICTIONARY.decode_tm(packet)
         except Exception:
+            from common.dictionary import RejectReason
+
+            self.reject(RejectReason.BAD_ARGUMENTS, "unreadable hardware packet")
             return
+        values = decoded.values
+        if decoded.name == "SIM.NODE_UPSET":
+            self._upset(int(values["node"]))
         if "NODES.COUNT" in values:
             self.node_count = int(values["NODES.COUNT"])
             for node in range(self.node_count):
+                self.sensor_state[node] = values[f"NODES.NODE{node}_STATE"]
+                self.node_temp[node] = float(values[f"NODES.NODE{node}_TEMP"])
                 self.node_power[node] = float(values[f"NODES.NODE{node}_POWER"])
+        if "ORBIT.SUNLIT" in values:
+            self.sunlit = bool(values["ORBIT.SUNLIT"])
 
-    # --- node control ----------------------------------------------------------------------------
+    def _upset(self, node: int) -> None:
+        for job in self.jobs.values():
+            if job.state == "RUNNING" and job.node == node:
+                lost = job.roll_back()
+                self.work_lost += lost
+                self.event("JOB_ROLLED_BACK", job_id=job.job_id, lost=lost)
+                self._set_state(job, "PREEMPTED")
+                job.node = None
+        # Power-cycle the node to clear the fault; the scheduler may use it again after.
+        self.command_node(node, "OFF")
+        self.command_node(node, "IDLE")
+        self.schedule()
+
+    # --- the budget -----------------------------------------------------------------------------
 
     def allowed(self, node: int) -> str:
         """The highest state the shed level lets ``node`` be in."""
@@ -59,30 +121,163 @@ class ComputeManager(FlightApp):
             return "IDLE"
         return "BUSY"
 
+    def usable_nodes(self) -> list[int]:
+        """Nodes that may run a job now (power, shed, thermal, faults, operator)."""
+        limit = self.params["THROTTLE_TEMP_C"]
+        return [node for node in range(self.node_count)
+                if self.allowed(node) == "BUSY" and node not in self.manual_off
+                and self.sensor_state.get(node) != "FAULT"
+                and self.node_temp.get(node, 0.0) < limit]
+
+    def current_budget(self) -> float:
+        """Power compute may draw now."""
+        if self.shed_level > 0:
+            return 0.0
+        if not self.sunlit:
+            return min(self.power_cap, self.params["ECLIPSE_BUDGET_W"])
+        return self.power_cap
+
+    # --- the scheduler tick ---------------------------------------------------------------------
+
+    def tick(self, due: float) -> None:
+        """Advance running jobs to ``due``, then place jobs for what comes next."""
+        dt = 0.0 if self._last_tick is None else max(0.0, due - self._last_tick)
+        self._last_tick = due
+        changed = False
+        for job in list(self.jobs.values()):
+            if job.state != "RUNNING":
+                continue
+            job.advance(dt)
+            if job.done - job.checkpoint_done >= job.checkpoint_interval:
+                job.checkpoint()
+                changed = True
+            if job.remaining <= 0:
+                self._finish(job, due)
+                changed = True
+            elif job.deadline is not None and due > job.deadline:
+                self.event("JOB_FAILED", job_id=job.job_id, code=1)
+                self._release(job)
+                self._end(job, "FAILED", due)
+                changed = True
+        self.schedule()
+        if changed:
+            self._save()
+
+    def schedule(self) -> None:
+        """Put the right jobs on the right nodes now."""
+        self.budget = self.current_budget()
+        assignment = plan(self.jobs.values(), self.usable_nodes(), self.budget,
+                          self.params["NODE_BUSY_EXTRA_W"])
+        for job in self.jobs.values():
+            if job.state == "RUNNING" and job.job_id not in assignment:
+                job.checkpoint()
+                self._release(job)
+                self._set_state(job, "PREEMPTED")
+        for job_id, node in assignment.items():
+            job = self.jobs[job_id]
+            if job.state != "RUNNING" or job.node != node:
+                job.node = node
+                self._set_state(job, "RUNNING")
+                self.command_node(node, "BUSY")
+        busy = set(assignment.values())
+        for node in range(self.node_count):
+            target = "IDLE" if node not in busy else "BUSY"
+            if _RANK[target] > _RANK[self.allowed(node)] or node in self.manual_off:
+                target = "OFF" if node in self.manual_off or self.allowed(node) == "OFF" \
+                    else "IDLE"
+            if self.commanded.get(node) != target and node not in busy:
+                self.command_node(node, target)
+
+    def _release(self, job: Job) -> None:
+        if job.node is not None and job.node not in self.manual_off:
+            self.command_node(job.node, "IDLE" if self.allowed(job.node) != "OFF" else "OFF")
+        job.node = None
+
+    def _finish(self, job: Job, now: float) -> None:
+        data = result_bytes(job.digest, job.output_size)
+        self.results.save(job.job_id, data)
+        self._release(job)
+        self._end(job, "DONE", now)
+        self.event("RESULT_READY", job_id=job.job_id, size=len(data))
+
+    def _end(self, job: Job, state: str, now: float) -> None:
+        job.finished = now
+        self._set_state(job, state)
+        self.counts[state] += 1
+
+    def _set_state(self, job: Job, state: str) -> None:
+        if job.state == state:
+            return
+        job.state = state
+        job.history.append((self.clock.now(), state))
+        self.event("JOB_STATE", job_id=job.job_id, state=state)
+
+    def _save(self) -> None:
+        save_jobs(self.jobs_file, list(self.jobs.values()))
+
     def command_node(self, node: int, state: str) -> None:
         """Tell the hardware to put ``node`` in ``state``."""
         self.commanded[node] = state
         self.send_command("SIM.SET_NODE_POWER", node=node, state=state)
 
-    def apply_shed(self) -> None:
-        """Bring every node within what the shed level allows."""
-        nodes = range(self.node_count) if self.node_count else sorted(self.commanded)
-        for node in nodes:
-            allowed = self.allowed(node)
-            current = self.commanded.get(node, "BUSY")
-            if _RANK[current] > _RANK[allowed]:
-                self.command_node(node, allowed)
+    # --- housekeeping -----------------------------------------------------------------------------
 
     def status_values(self) -> dict[str, Any]:
+        states = [job.state for job in self.jobs.values()]
         busy = sum(1 for state in self.commanded.values() if state == "BUSY")
         powered = sum(1 for state in self.commanded.values() if state != "OFF")
+        pending = self.results.pending()
         return {
-            "JOBS_QUEUED": 0, "JOBS_RUNNING": 0, "JOBS_PREEMPTED": 0, "JOBS_DONE": 0,
-            "JOBS_FAILED": 0, "JOBS_CANCELLED": 0,
+            "JOBS_QUEUED": states.count("QUEUED"), "JOBS_RUNNING": states.count("RUNNING"),
+            "JOBS_PREEMPTED": states.count("PREEMPTED"), "JOBS_DONE": self.counts["DONE"],
+            "JOBS_FAILED": self.counts["FAILED"], "JOBS_CANCELLED": self.counts["CANCELLED"],
             "NODE_UTILISATION": 100.0 * busy / powered if powered else 0.0,
             "POWER_DRAW": sum(self.node_power.values()), "POWER_CAP": self.power_cap,
-            "WORK_LOST": 0.0, "RESULT_BYTES_PENDING": 0, "SHED_LEVEL": self.shed_level,
+            "WORK_LOST": self.work_lost, "RESULT_BYTES_PENDING": min(sum(pending.values()),
+                                                                     0xFFFFFFFF),
+            "SHED_LEVEL": self.shed_level, "NODES_BUSY": busy, "BUDGET": self.budget,
+            **self.transfers.counters(),
         }
+
+    # --- commands ---------------------------------------------------------------------------------
+
+    @handles("SUBMIT_JOB")
+    def submit_job(self, args: dict[str, Any]) -> None:
+        try:
+            job = parse_job(args["job"], self.clock.now())
+        except JobError as exc:
+            raise CommandFailed(FailureCode.INVALID_JOB, str(exc), int(exc.code), "start") \
+                from None
+        if job.job_id in self.jobs:
+            raise CommandFailed(FailureCode.INVALID_JOB, f"job {job.job_id} exists", 6, "start")
+        self.jobs[job.job_id] = job
+        job.history.append((self.clock.now(), "QUEUED"))
+        self.event("JOB_STATE", job_id=job.job_id, state="QUEUED")
+        self.schedule()
+        self._save()
+
+    @handles("CANCEL_JOB")
+    def cancel_job(self, args: dict[str, Any]) -> None:
+        job = self._job(args["job_id"])
+        if job.state in FINAL:
+            raise CommandFailed(FailureCode.NOT_ALLOWED_IN_MODE,
+                                f"job {job.job_id} is already {job.state}", 0, "start")
+        self._release(job)
+        self._end(job, "CANCELLED", self.clock.now())
+        self.schedule()
+        self._save()
+
+    @handles("LIST_JOBS")
+    def list_jobs(self, args: dict[str, Any]) -> None:
+        report = self.definition.reports[0]
+        summaries = [job.summary() for job in self.jobs.values()][-200:]
+        self.send_tm(report.service, report.subtype,
+                     DICTIONARY.report_app_data(report, {"jobs": summaries}))
+
+    @handles("SET_POWER_CAP")
+    def set_power_cap(self, args: dict[str, Any]) -> None:
+        self.power_cap = args["watts"]
+        self.schedule()
 
     @handles("SET_NODE_STATE")
     def set_node_state(self, args: dict[str, Any]) -> None:
@@ -94,29 +289,52 @@ class ComputeManager(FlightApp):
             raise CommandFailed(FailureCode.NOT_ALLOWED_IN_MODE,
                                 f"shed level {self.shed_level} allows node {node} at most "
                                 f"{self.allowed(node)}", self.shed_level, "start")
+        if state == "OFF":
+            self.manual_off.add(node)
+        else:
+            self.manual_off.discard(node)
+        for job in self.jobs.values():
+            if job.state == "RUNNING" and job.node == node and state != "BUSY":
+                job.checkpoint()
+                job.node = None
+                self._set_state(job, "PREEMPTED")
         self.command_node(node, state)
+        self.schedule()
 
     @handles("SHED")
     def shed(self, args: dict[str, Any]) -> None:
         self.shed_level = args["level"]
-        self.apply_shed()
-
-    @handles("SET_POWER_CAP")
-    def set_power_cap(self, args: dict[str, Any]) -> None:
-        self.power_cap = args["watts"]
-
-    @handles("SUBMIT_JOB")
-    def submit_job(self, args: dict[str, Any]) -> None:
-        raise not_yet("job submission")
-
-    @handles("CANCEL_JOB")
-    def cancel_job(self, args: dict[str, Any]) -> None:
-        raise not_yet("job cancellation")
-
-    @handles("LIST_JOBS")
-    def list_jobs(self, args: dict[str, Any]) -> None:
-        raise not_yet("job listing")
+        self.schedule()
 
     @handles("DOWNLINK_RESULT")
-    def downlink_result(self, args: dict[str, Any]) -> None:
-        raise not_yet("result downlink")
+    async def downlink_result(self, args: dict[str, Any]) -> None:
+        await self.transfers.send_all(self._owed(args["job_id"]))
+
+    @handles("RESEND_RESULT")
+    async def resend_result(self, args: dict[str, Any]) -> None:
+        ranges = args["ranges"]
+        if not isinstance(ranges, list) or not all(
+                isinstance(r, list | tuple) and len(r) == 2 and all(isinstance(x, int) for x in r)
+                for r in ranges):
+            raise CommandFailed(FailureCode.INVALID_ARGUMENT,
+                                "ranges must be a list of [offset, length]", 2, "start")
+        await self.transfers.send_ranges(self._owed(args["job_id"]), ranges)
+
+    @handles("RESULT_RECEIVED")
+    def result_received(self, args: dict[str, Any]) -> None:
+        job_id = self._owed(args["job_id"])
+        self.results.delete(job_id)
+        self.transfers.delivered(job_id)
+        self.event("RESULT_DELIVERED", job_id=job_id)
+
+    def _job(self, job_id: int) -> Job:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise CommandFailed(FailureCode.UNKNOWN_JOB, f"no job {job_id}", job_id, "start")
+        return job
+
+    def _owed(self, job_id: int) -> int:
+        if self.results.load(job_id) is None:
+            raise CommandFailed(FailureCode.UNKNOWN_JOB, f"no stored result for job {job_id}",
+                                job_id, "start")
+        return job_id

@@ -24,14 +24,18 @@ from common.sequence import GapCounter
 from ground.archive import Archive
 from ground.control.alarms import Alarms
 from ground.control.commanding import Commanding
+from ground.control.files import FileReceiver
 
 
 class Ingest:
     """Turns downlinked frames into archive rows, values, events and verification stages."""
 
     def __init__(self, archive: Archive, commanding: Commanding, alarms: Alarms,
-                 now: Callable[[], float], publish: Callable[[str, dict[str, Any]], None]) -> None:
+                 now: Callable[[], float], publish: Callable[[str, dict[str, Any]], None],
+                 files: FileReceiver | None = None, auto_downlink: bool = True) -> None:
         self.archive = archive
+        self.files = files
+        self.auto_downlink = auto_downlink
         self.commanding = commanding
         self.alarms = alarms
         self.now = now
@@ -53,6 +57,19 @@ class Ingest:
             self.counters["rejected_too_short"] += 1
             self.log.warning("trailing bytes in a frame", satellite=satellite,
                              bytes=len(payload) - end)
+
+    def _results(self, satellite: str, name: str, args: dict[str, Any]) -> None:
+        """Follow result files: fetch new ones, close confirmed ones."""
+        if self.files is None:
+            return
+        if name == "COMPUTE.RESULT_READY" and self.auto_downlink:
+            key = (satellite, args["job_id"])
+            if key not in self.files.transfers:
+                self.files._transfer(*key)
+                self.commanding.submit(satellite, "COMPUTE.DOWNLINK_RESULT",
+                                       {"job_id": args["job_id"]})
+        elif name == "COMPUTE.RESULT_DELIVERED":
+            self.files.confirmed(satellite, args["job_id"])
 
     def packet(self, satellite: str, vc: int, station: str, data: bytes, received: float) -> None:
         """Ingest one packet."""
@@ -110,6 +127,9 @@ class Ingest:
             self.publish(f"event/{satellite}", {"satellite": satellite, "time": time,
                                                 "name": tm.name, "severity": tm.severity,
                                                 "message": tm.message, "args": args})
+            self._results(satellite, tm.name, args)
+        elif tm.name.startswith("COMPUTE.FILE_") and self.files is not None:
+            self.files.report(satellite, tm.name, tm.values, time)
         elif packet.service == 1 and packet.dest_id == GROUND_ID:
             # Reports to other sources (a test set, onboard apps) are not about our commands.
             values = tm.values

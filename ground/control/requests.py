@@ -153,6 +153,10 @@ class Requests:
                           "wall_anchor": state.wall_anchor, "rate": state.rate,
                           "paused": state.paused}}
 
+    def op_transfers(self, r: dict[str, Any]) -> dict[str, Any]:
+        return {"transfers": [t.to_dict() for t in self.ground.files.transfers.values()
+                              if r.get("satellite") in (None, t.satellite)]}
+
     def op_now(self, r: dict[str, Any]) -> dict[str, Any]:
         state = self.ground.clock.state
         return {"time": self.ground.clock.now(), "rate": state.rate, "paused": state.paused}

@@ -28,6 +28,7 @@ from ground.archive import ARCHIVE_FILE, Archive
 from ground.contacts import RELEASE_MARGIN_S, ContactSchedule
 from ground.control.alarms import Alarms
 from ground.control.commanding import Command, Commanding
+from ground.control.files import FileReceiver
 from ground.control.ingest import Ingest
 from ground.control.requests import Requests
 from ground.passes import network
@@ -60,8 +61,10 @@ class GroundControl:
         self.commanding = Commanding(self.archive, list(self.run.satellites), self.clock.now,
                                      self._send, self._in_contact, self._command_changed)
         self.alarms = Alarms(self.archive, self.publish)
+        self.files = FileReceiver(self.run.path / "downlink", self.archive, self.commanding,
+                                  self.clock.now, self._in_contact)
         self.ingest = Ingest(self.archive, self.commanding, self.alarms, self.clock.now,
-                             self.publish)
+                             self.publish, self.files)
         self.requests = Requests(self)
         self._readers: list[Readable] = []
         self._tasks: list[asyncio.Task[Any]] = []
@@ -119,6 +122,7 @@ class GroundControl:
                                                  "time": now})
                 self.log.info("contact" if station else "loss of signal", satellite=name,
                               station=station)
+        self.files.tick()
         self.commanding.pump()
         self.commanding.check_timeouts()
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from common.dictionary.apps.sim import MAX_NODES, NODE_COMMAND
 from common.dictionary.model import Arg, Event, Param, Report, Setting, Severity, function
 from common.dictionary.standard import define_app
-from common.dictionary.types import Enum, Float, Msgpack, UInt
+from common.dictionary.types import Blob, Enum, Float, Msgpack, UInt
 
 APID = 0x030
 #: Mission-specific PUS service for compute reports.
 COMPUTE_SERVICE = 140
+#: Bytes of a result file per FILE_DATA packet.
+CHUNK_BYTES = 1024
 
 JOB_STATE = Enum(
     {"QUEUED": 0, "RUNNING": 1, "PREEMPTED": 2, "DONE": 3, "FAILED": 4, "CANCELLED": 5}
@@ -50,6 +52,15 @@ COMPUTE = define_app(
             "nodes idle, 2 half the nodes off, 3 every node off.",
             Arg("level", UInt(8, 0, 3), "shed level"),
         ),
+        function(
+            "RESEND_RESULT", 23,
+            "Send parts of a result file again: a msgpack list of [offset, length] ranges "
+            "(an empty list resends the end-of-file report).",
+            _job_id, Arg("ranges", Msgpack(2048), "byte ranges missing on the ground"),
+        ),
+        function("RESULT_RECEIVED", 24,
+                 "The ground holds the result file whole, with the right digest: free it.",
+                 _job_id),
     ),
     status=(
         Param("COMPUTE", "JOBS_QUEUED", _U16, "jobs waiting for a node"),
@@ -64,6 +75,12 @@ COMPUTE = define_app(
         Param("COMPUTE", "WORK_LOST", _F32, "work lost to upsets since start", "node-s"),
         Param("COMPUTE", "RESULT_BYTES_PENDING", _U32, "result bytes awaiting downlink", "B"),
         Param("COMPUTE", "SHED_LEVEL", UInt(8, 0, 3), "shed level in force"),
+        Param("COMPUTE", "NODES_BUSY", UInt(8), "nodes running a job"),
+        Param("COMPUTE", "BUDGET", _F32, "power compute may draw now (cap, eclipse, shed)", "W"),
+        Param("COMPUTE", "TRANSFERS_ACTIVE", _U16, "result files being downlinked"),
+        Param("COMPUTE", "TRANSFER_BYTES_SENT", _U32, "result bytes sent (resends included)",
+              "B"),
+        Param("COMPUTE", "RESULTS_DELIVERED", _U32, "result files the ground confirmed"),
     ),
     events=(
         Event(
@@ -73,6 +90,14 @@ COMPUTE = define_app(
         Event(
             17, "JOB_FAILED", Severity.LOW, "job {job_id} failed: {code}",
             (_job_id, Arg("code", UInt(16), "failure reason")),
+        ),
+        Event(
+            19, "RESULT_READY", Severity.INFO, "job {job_id} result stored: {size} bytes",
+            (_job_id, Arg("size", _U32, "file size", "B")),
+        ),
+        Event(
+            20, "RESULT_DELIVERED", Severity.INFO, "job {job_id} result confirmed by the ground",
+            (_job_id,),
         ),
         Event(
             18, "JOB_ROLLED_BACK", Severity.LOW,
@@ -85,10 +110,30 @@ COMPUTE = define_app(
             "JOB_LIST", COMPUTE_SERVICE, 1, "Every job known to the compute manager.",
             (Arg("jobs", Msgpack(60_000), "list of job summaries"),),
         ),
+        Report(
+            "FILE_METADATA", COMPUTE_SERVICE, 2, "A result file's transfer begins.",
+            (_job_id, Arg("size", _U32, "file size", "B"),
+             Arg("sha256", Blob(32), "SHA-256 of the whole file")),
+        ),
+        Report(
+            "FILE_DATA", COMPUTE_SERVICE, 3, "A piece of a result file.",
+            (_job_id, Arg("offset", _U32, "position in the file", "B"),
+             Arg("data", Blob(CHUNK_BYTES), "the bytes")),
+        ),
+        Report(
+            "FILE_EOF", COMPUTE_SERVICE, 4, "Every piece asked for has been sent.",
+            (_job_id, Arg("size", _U32, "file size", "B"),
+             Arg("sha256", Blob(32), "SHA-256 of the whole file")),
+        ),
     ),
     settings=(
         Setting(1, "POWER_CAP_W", "default compute power cap", 3000.0, 0.0, 100_000.0, "W"),
         Setting(2, "THROTTLE_TEMP_C", "node temperature that halts new work", 85.0, 0.0, 120.0,
                 "degC"),
+        Setting(3, "NODE_BUSY_EXTRA_W", "power a busy node draws beyond idle", 550.0, 1.0,
+                5000.0, "W"),
+        Setting(4, "ECLIPSE_BUDGET_W", "compute power allowed in eclipse", 550.0, 0.0,
+                100_000.0, "W"),
+        Setting(5, "TICK_S", "scheduler period", 10.0, 1.0, 600.0, "s"),
     ),
 )
