@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from common import bus
+from common import bus, control
 from common.dictionary import DICTIONARY, SUPERVISED
 from common.packets import TmPacket
 from common.radio import PLAYBACK, REALTIME
@@ -31,6 +31,7 @@ class Executive(FlightApp):
         self.radio: Radio | None = None
         self._watchdog: Any = None
         self.last_command_sim: float | None = None
+        self._reported_ready = False
 
     def subscriptions(self) -> list[bytes]:
         return [bus.topic(self.satellite, bus.TM), bus.topic(self.satellite, bus.PB),
@@ -65,6 +66,13 @@ class Executive(FlightApp):
             self.supervisor.beat(str(message.get("app")), int(message.get("pid", 0)))
         elif kind == "READY":
             self.supervisor.ready(str(message.get("app")), int(message.get("pid", 0)))
+
+    def all_running(self) -> None:
+        """Every supervised app is up: the satellite is ready (told once to the launcher)."""
+        if not self._reported_ready:
+            self._reported_ready = True
+            control.report(self.runtime.context, self.runtime.endpoints,
+                           f"{self.satellite}", apps=list(self.supervisor.children))
 
     def command_received(self) -> None:
         """A valid telecommand came up the uplink."""

@@ -92,6 +92,8 @@ class Supervisor:
         if child is not None and child.pid == pid:
             child.state = "RUNNING"
             self.beat(name, pid)
+            if all(c.state == "RUNNING" for c in self.children.values()):
+                self.exe.all_running()
 
     def beat(self, name: str, pid: int) -> None:
         """A heartbeat from ``name``."""

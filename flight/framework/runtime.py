@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from common import logs
+from common import control, logs
 from common.runconfig import RunConfig
 from common.runtime import Runtime, initial_clock_state
 
@@ -38,7 +38,8 @@ async def _host(run: RunConfig, satellite: str, classes: list[type[Any]],
     return await serve(run, lambda runtime: [klass(runtime, satellite) for klass in classes], log)
 
 
-async def serve(run: RunConfig, make_apps: Any, log: structlog.stdlib.BoundLogger) -> int:
+async def serve(run: RunConfig, make_apps: Any, log: structlog.stdlib.BoundLogger,
+                ready_as: str | None = None) -> int:
     """Run the apps ``make_apps(runtime)`` builds until SIGTERM or SIGINT, then stop them."""
     runtime = Runtime(run)
     runtime.follow_clock()
@@ -51,6 +52,8 @@ async def serve(run: RunConfig, make_apps: Any, log: structlog.stdlib.BoundLogge
     try:
         for app in apps:
             await app.start()
+        if ready_as is not None:
+            control.report(runtime.context, runtime.endpoints, ready_as)
         await stopping.wait()
     finally:
         for app in apps:

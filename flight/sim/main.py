@@ -39,7 +39,8 @@ def run_sim(run_dir: str, exclude: tuple[str, ...] = (), console: bool = False) 
     satellites = [name for name in run.satellites if name not in exclude]
     log = logs.configure(run.run_dir, "SIM", console=console)
     try:
-        return asyncio.run(serve(run, lambda runtime: build(runtime, satellites), log))
+        return asyncio.run(serve(run, lambda runtime: build(runtime, satellites), log,
+                                 ready_as="SIM"))
     except Exception:
         log.exception("simulated hardware failed")
         return 1

@@ -17,7 +17,7 @@ import msgpack
 import structlog
 import zmq
 
-from common import logs
+from common import control, logs
 from common.clock import ClockMaster, ClockState
 from common.orbits import elements_from_tle
 from common.radio import REALTIME, RadioFrame
@@ -243,6 +243,7 @@ async def _main(run: RunConfig, clock_master: bool, log: Any) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     ground.start()
+    control.report(runtime.context, runtime.endpoints, "GROUND")
     log.info("ground control up", satellites=list(run.satellites), clock_master=clock_master)
     started = time.monotonic()
     try:

@@ -20,7 +20,7 @@ import msgpack
 import structlog
 import zmq
 
-from common import logs
+from common import control, logs
 from common.framing import iter_frames
 from common.orbits import elements_from_tle
 from common.radio import FrameError, RadioFrame
@@ -214,6 +214,7 @@ async def _main(run: RunConfig, config: LinkConfig, log: Any) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     link.start()
+    control.report(runtime.context, runtime.endpoints, "LINK")
     log.info("link up", satellites=list(run.satellites), stations=list(link.masks))
     try:
         await stop.wait()

@@ -7,6 +7,7 @@ import click
 from scenarios.cli.codec import decode_cmd, dict_cmd, encode_cmd
 from scenarios.cli.groundseg import ground_cmd, link_cmd
 from scenarios.cli.passes import passes_cmd
+from scenarios.cli.runs import report_cmd, run_cmd, up_cmd
 from scenarios.cli.satellite import satellite_cmd
 from scenarios.cli.simulator import sim_cmd
 
@@ -25,3 +26,6 @@ main.add_command(sim_cmd)
 main.add_command(passes_cmd)
 main.add_command(ground_cmd)
 main.add_command(link_cmd)
+main.add_command(run_cmd)
+main.add_command(up_cmd)
+main.add_command(report_cmd)

@@ -1,0 +1,58 @@
+"""``dawndusk run``, ``up`` and ``report``: scenarios, fleets for operators, and reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from common.runconfig import ConfigError
+
+
+@click.command("run")
+@click.argument("scenario")
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to put the run (default: runs/<scenario>-<time>).")
+@click.option("--hours", type=click.FloatRange(min=0, min_open=True),
+              help="Simulated hours to play instead of the configuration's.")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True),
+              help="Clock rate instead of the configuration's.")
+@click.option("--no-progress", is_flag=True, help="No progress bar (for logs and CI).")
+def run_cmd(scenario: str, run_dir: Path | None, hours: float | None, rate: float | None,
+            no_progress: bool) -> None:
+    """Play SCENARIO (a script, or the name of one shipped in scenarios/)."""
+    from scenarios.mission import load_scenario
+    from scenarios.runner import default_run_dir, play
+
+    try:
+        loaded = load_scenario(scenario)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    config = loaded.config.with_changes(duration_h=hours, rate=rate)
+    raise SystemExit(play(loaded, run_dir or default_run_dir(loaded.name), config,
+                          progress=not no_progress))
+
+
+@click.command("up")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True))
+def up_cmd(config: Path, run_dir: Path | None, rate: float | None) -> None:
+    """Launch the fleet of CONFIG and keep it running for operators until Ctrl-C."""
+    from scenarios.config import load
+    from scenarios.runner import default_run_dir, up
+
+    try:
+        fleet = load(config).with_changes(rate=rate)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    raise SystemExit(up(fleet, run_dir or default_run_dir(config.stem)))
+
+
+@click.command("report")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def report_cmd(run_dir: Path) -> None:
+    """Rebuild the report of RUN_DIR from its archive."""
+    from scenarios.report import build
+
+    click.echo(build(run_dir))

@@ -1,0 +1,194 @@
+"""Launching a whole fleet, gating on readiness, and making sure every process ends.
+
+The launcher imports everything the fleet runs, forks a zygote (before any ZeroMQ context), and
+has it fork ground control (the clock master), one executive per satellite, the space link and
+the simulated hardware — each sharing the preloaded image. Every process reports ready on the
+run's control socket; a process that has not when the timeout hits is named. If the launcher
+dies, even by ``kill -9``, the kernel's parent-death signals take the zygote down and, through
+it, every process of the fleet; ``stop()`` (and Ctrl-C, an exception, or a process that fails)
+ends them all explicitly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import structlog
+import zmq
+
+from common.endpoints import Endpoints
+from common.logs import log_path
+from common.runconfig import RunConfig
+from common.zmqloop import Readable, drain
+from common.zygote import Zygote
+
+TARGETS = {
+    "GROUND": "ground.control.service:run_ground",
+    "LINK": "ground.link.emulator:run_link",
+    "SIM": "flight.sim.main:run_sim",
+    "SATELLITE": "flight.executive.main:run_satellite",
+}
+#: Wall seconds processes get to stop on SIGTERM before SIGKILL.
+STOP_GRACE_WALL_S = 5.0
+
+
+class LaunchError(RuntimeError):
+    """The fleet could not be brought up (the message names what is missing or failed)."""
+
+
+def preload() -> None:
+    """Import what every process of a fleet needs, so the zygote's children share it."""
+    import common.orbits
+    import flight.registry
+    import flight.sim.main
+    import ground.control.service
+    import ground.link.emulator  # noqa: F401
+
+    flight.registry.preload()
+    common.orbits.timescale()
+    common.orbits.ephemeris()
+
+
+@dataclass
+class Process:
+    """One process the launcher started."""
+
+    name: str
+    pid: int
+    ready: bool = False
+    exit_status: int | None = None
+
+
+@dataclass
+class Launcher:
+    """The processes of one run."""
+
+    run: RunConfig
+    with_sim: bool = True
+    processes: dict[str, Process] = field(default_factory=dict)
+    log: Any = field(default_factory=lambda: structlog.get_logger("launcher"))
+
+    def __post_init__(self) -> None:
+        self.zygote: Zygote | None = None
+        self.context: zmq.Context[Any] | None = None
+        self._ready = asyncio.Event()
+        self._failed: list[str] = []
+        self._reader: Readable | None = None
+
+    # --- start ----------------------------------------------------------------------------------
+
+    def fork_zygote(self) -> None:
+        """Preload and fork the zygote; call before any ZeroMQ context exists in this process."""
+        preload()
+        self.zygote = Zygote.fork()
+
+    async def start(self, timeout_wall_s: float = 60.0) -> None:
+        """Start every process and wait until each has reported ready."""
+        if self.zygote is None:
+            raise LaunchError("fork_zygote() must come first (before any ZeroMQ context)")
+        self.run.save()
+        self.context = zmq.Context()
+        control = self.context.socket(zmq.PULL)
+        control.setsockopt(zmq.LINGER, 0)
+        control.bind(Endpoints(self.run).control())
+        self._control = control
+        self._reader = Readable(control, self._reports)
+        self.zygote.attach()
+        self.zygote.on_exit(self._exited)
+        run_dir = self.run.run_dir
+        await self._spawn("GROUND", TARGETS["GROUND"], [run_dir, True])
+        for satellite in self.run.satellites:
+            await self._spawn(satellite, TARGETS["SATELLITE"], [run_dir, satellite])
+        await self._spawn("LINK", TARGETS["LINK"], [run_dir])
+        if self.with_sim:
+            await self._spawn("SIM", TARGETS["SIM"], [run_dir])
+        try:
+            await asyncio.wait_for(self._all_ready(), timeout_wall_s)
+        except TimeoutError:
+            missing = [p.name for p in self.processes.values() if not p.ready]
+            raise LaunchError(f"not ready within {timeout_wall_s} s: {', '.join(missing)}; "
+                              f"see {Path(run_dir) / 'logs'}") from None
+        self.log.info("fleet ready", processes=len(self.processes))
+
+    async def _spawn(self, name: str, target: str, args: list[Any]) -> None:
+        assert self.zygote is not None
+        stdio = str(log_path(self.run.run_dir, name).with_suffix(".stderr"))
+        pid = await self.zygote.spawn(target, args, stdio)
+        self.processes[name] = Process(name, pid)
+
+    async def _all_ready(self) -> None:
+        while True:
+            if self._failed:
+                raise LaunchError(f"failed while starting: {', '.join(self._failed)}; see "
+                                  f"{Path(self.run.run_dir) / 'logs'}")
+            if all(p.ready for p in self.processes.values()):
+                return
+            self._ready.clear()
+            await self._ready.wait()
+
+    def _reports(self) -> None:
+        for (body,) in drain(self._control, 100):
+            try:
+                message = msgpack.unpackb(body)
+            except (ValueError, msgpack.UnpackException):
+                continue
+            process = self.processes.get(str(message.get("process")))
+            if process is not None and message.get("state") == "ready":
+                process.ready = True
+                self._ready.set()
+
+    def _exited(self, pid: int, status: int) -> None:
+        for process in self.processes.values():
+            if process.pid == pid:
+                process.exit_status = status
+                self._failed.append(f"{process.name} (exit {status})")
+                self.log.error("process ended", process=process.name, status=status)
+                self._ready.set()
+
+    @property
+    def failures(self) -> list[str]:
+        """Processes that ended on their own."""
+        return list(self._failed)
+
+    # --- stop -----------------------------------------------------------------------------------
+
+    async def stop(self) -> None:
+        """SIGTERM every process, SIGKILL what remains after the grace period, reap all."""
+        alive = [p for p in self.processes.values() if p.exit_status is None]
+        for process in alive:
+            _signal(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_WALL_S
+        while time.monotonic() < deadline and any(p.exit_status is None for p in alive):
+            await asyncio.sleep(0.05)
+        for process in alive:
+            if process.exit_status is None:
+                _signal(process.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and any(p.exit_status is None for p in alive):
+            await asyncio.sleep(0.05)
+        if self._reader is not None:
+            self._reader.close()
+        if self.context is not None:
+            self.context.destroy(0)
+        if self.zygote is not None:
+            self.zygote.close()
+            self.zygote = None
+
+    def pids(self) -> list[int]:
+        """Every process id the launcher started (the zygote's included)."""
+        own = [p.pid for p in self.processes.values()]
+        return [*own, self.zygote.pid] if self.zygote is not None else own
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass

@@ -1,0 +1,188 @@
+"""Playing a scenario: launch the fleet, run the script, show progress, stop, report.
+
+Ctrl-C, an exception in the script, or a process of the fleet that fails all end the run the
+same way: every process is stopped (by pid), the report is written from what the archive holds,
+and the exit status says whether every expectation held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import signal
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from common import logs
+from ground.client import Client
+from scenarios import report
+from scenarios.config import FleetConfig
+from scenarios.launcher import Launcher, LaunchError
+from scenarios.mission import Expectation, Mission, Scenario
+
+console = Console(stderr=True)
+
+
+def default_run_dir(name: str) -> Path:
+    """``runs/<scenario>-<UTC timestamp>`` under the working directory."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{name}-{stamp}"
+
+
+def play(scenario: Scenario, run_dir: Path, config: FleetConfig | None = None,
+         progress: bool = True, make_report: bool = True) -> int:
+    """Play ``scenario`` in ``run_dir``; return the exit status (0 when every expectation held)."""
+    config = config or scenario.config
+    run = config.run_config(run_dir)
+    logs.configure(run.run_dir, "RUNNER", console=False)
+    launcher = Launcher(run)
+    launcher.fork_zygote()  # before any ZeroMQ context in this process
+    started = time.monotonic()
+    mission: Mission | None = None
+    error: str | None = None
+    try:
+        mission = asyncio.run(_play(scenario, config, launcher, progress))
+    except LaunchError as exc:
+        error = str(exc)
+    except KeyboardInterrupt:
+        error = "interrupted"
+    finally:
+        if launcher.zygote is not None:  # the async part did not get to stop everything
+            asyncio.run(launcher.stop())
+    wall = time.monotonic() - started
+    expectations = mission.expectations if mission else []
+    if error:
+        expectations = [*expectations, Expectation(f"the run: {error}", False, time.time())]
+    (Path(run.run_dir) / "expectations.json").write_text(
+        json.dumps([asdict(e) for e in expectations], indent=1))
+    html_path = None
+    if make_report:
+        try:
+            html_path = report.build(run.run_dir, [asdict(e) for e in expectations],
+                                     mission.notes if mission else [], f"dawndusk: "
+                                     f"{scenario.name}")
+        except Exception as exc:  # a missing plot must not hide the run's verdict
+            console.print(f"[yellow]report not written: {exc!r}[/]")
+    _summary(scenario, run.run_dir, expectations, wall, config, html_path)
+    return 0 if expectations and all(e.ok for e in expectations) else 1
+
+
+async def _play(scenario: Scenario, config: FleetConfig, launcher: Launcher,
+                progress: bool) -> Mission:
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    assert main is not None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, main.cancel)
+    try:
+        await launcher.start()
+        async with Client(launcher.run, "scenario") as ground:
+            mission = Mission(ground, config, launcher.run)
+            script = asyncio.ensure_future(scenario.play(mission))
+            watcher = asyncio.ensure_future(_watch(launcher))
+            bar = asyncio.ensure_future(_progress(mission, progress))
+            try:
+                done, _ = await asyncio.wait({script, watcher},
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if script in done and script.exception() is not None:
+                    exc = script.exception()
+                    mission.expect(False, f"the scenario script ran to its end: {exc!r}")
+                if watcher in done:
+                    mission.expect(False, f"every process stayed up: {watcher.result()}")
+            finally:
+                for task in (script, watcher, bar):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+            return mission
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None
+    finally:
+        await launcher.stop()
+
+
+async def _watch(launcher: Launcher) -> str:
+    while not launcher.failures:
+        await asyncio.sleep(0.2)
+    return ", ".join(launcher.failures)
+
+
+async def _progress(mission: Mission, show: bool) -> None:
+    if not show:
+        while True:
+            await asyncio.sleep(3600)
+    total = mission.end - mission.start
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(),
+               TextColumn("{task.fields[sim]}"), TextColumn("rate {task.fields[rate]}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task("simulated", total=total, sim="", rate="")
+        while True:
+            done = max(0.0, min(total, mission.now() - mission.start))
+            bar.update(task, completed=done, sim=mission.iso(),
+                       rate=f"{mission.ground.clock.rate:.0f}×")
+            await asyncio.sleep(0.25)
+
+
+def _summary(scenario: Scenario, run_dir: str, expectations: list[Expectation], wall: float,
+             config: FleetConfig, html_path: Path | None) -> None:
+    table = Table(title=f"{scenario.name}: {len(expectations)} expectations", show_lines=False)
+    table.add_column("")
+    table.add_column("simulated time")
+    table.add_column("expectation")
+    for item in expectations:
+        when = dt.datetime.fromtimestamp(item.time, dt.UTC).strftime("%d %H:%M:%S")
+        mark = "[green]✔[/]" if item.ok else "[red]✘[/]"
+        table.add_row(mark, when, item.what + (f" — {item.detail}" if item.detail else ""))
+    console.print(table)
+    failed = sum(not e.ok for e in expectations)
+    simulated_h = config.duration_h
+    console.print(f"{simulated_h:g} simulated hours in {wall:.0f} s of wall time "
+                  f"({simulated_h * 3600 / max(wall, 1e-9):.0f}× overall); run directory "
+                  f"{run_dir}")
+    if html_path is not None:
+        console.print(f"report: {html_path}")
+    console.print("[green]all expectations held[/]" if failed == 0 and expectations
+                  else f"[red]{failed} expectation(s) failed[/]")
+
+
+def up(config: FleetConfig, run_dir: Path) -> int:
+    """Launch a fleet and keep it running for operators until Ctrl-C."""
+    run = config.run_config(run_dir)
+    logs.configure(run.run_dir, "RUNNER", console=False)
+    launcher = Launcher(run)
+    launcher.fork_zygote()
+
+    async def keep() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await launcher.start()
+            console.print(f"fleet up: {', '.join(run.satellites)}; run directory {run.run_dir}"
+                          f"\n  attach: dawndusk console --run-dir {run.run_dir}"
+                          f"\n  Ctrl-C stops every process")
+            watcher = asyncio.ensure_future(_watch(launcher))
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({watcher, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if watcher.done():
+                console.print(f"[red]a process failed: {watcher.result()}[/]")
+            for task in (watcher, stopper):
+                task.cancel()
+        finally:
+            await launcher.stop()
+
+    try:
+        asyncio.run(keep())
+    except LaunchError as exc:
+        console.print(f"[red]{exc}[/]")
+        return 1
+    return 0
