@@ -54,6 +54,8 @@ class Timing:
     restart_backoff_wall_s: float = 0.2
     #: How long (wall) a starting app may take to prove its bus subscriptions live.
     ready_timeout_wall_s: float = 20.0
+    #: How often the simulated hardware sends its sensor readings.
+    sensor_interval_s: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -308,6 +308,11 @@ class Client:
         """Command records."""
         return list((await self.request("history", satellite=satellite))["commands"])
 
+    async def outage(self, station: str, start: float, end: float) -> dict[str, Any]:
+        """Take a ground station out of service for [start, end] (simulated)."""
+        return dict((await self.request("outage", station=station, start=start,
+                                         end=end))["outage"])
+
     async def transfers(self, satellite: str | None = None) -> list[dict[str, Any]]:
         """Result files coming down or arrived."""
         return list((await self.request("transfers", satellite=satellite))["transfers"])

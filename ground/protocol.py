@@ -104,6 +104,10 @@ OPS: dict[str, Op] = {op.name: op for op in (
        {"action": _f(str, "pause, resume or rate", True), "rate": _f(_NUMBER, "new rate")},
        "clock: {epoch, sim_anchor, wall_anchor, rate, paused}"),
     Op("now", "Simulated time now, as ground control sees it.", {}, "time, rate, paused"),
+    Op("outage", "Take a ground station out of service for a span (a test or exercise act; "
+       "ground control's predictions do not know it).",
+       {"station": _f(str, "station name", True), "start": _f(_NUMBER, "from", True),
+        "end": _f(_NUMBER, "until", True)}, "outage: {station, start, end}"),
     Op("transfers", "Result files coming down or arrived, with their progress.",
        {"satellite": _f(str, "only this satellite")},
        "transfers: [{satellite, job_id, state, size, pieces, chunks, duplicates, requests, "

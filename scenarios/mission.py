@@ -26,7 +26,7 @@ from types import ModuleType
 from typing import Any
 
 from common.runconfig import ConfigError, RunConfig
-from ground.client import Client
+from ground.client import CheckFailed, Client
 from scenarios.config import FleetConfig, load, parse
 
 
@@ -93,6 +93,24 @@ class Mission:
     async def until_end(self) -> None:
         """Wait until the scenario's simulated end."""
         await self.until(self.end)
+
+    async def check(self, satellite: str, condition: str, timeout: float, what: str) -> Any:
+        """Wait for a telemetry condition; record an expectation either way; return the value
+        that satisfied it (None if it never did)."""
+        try:
+            value = await self.ground.wait_check(satellite, condition, timeout)
+        except CheckFailed as exc:
+            self.expect(False, what, str(exc))
+            return None
+        self.expect(True, what, f"{condition.split()[0]} = {value}")
+        return value
+
+    async def complete(self, satellite: str, command: str, what: str,
+                       timeout: float = 12 * 3600, **args: Any) -> bool:
+        """Send a command through ground control and wait for its end; record the outcome."""
+        handle = await self.ground.cmd(satellite, command, timeout=3600, **args)
+        await handle.await_complete(timeout)
+        return self.expect(handle.is_success(), what, handle.error or "")
 
     async def within(self, awaitable: Awaitable[Any], what: str, timeout: float) -> Any:
         """Await with a simulated-time timeout, recording an expectation either way."""

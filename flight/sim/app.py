@@ -37,6 +37,11 @@ class SimHardware(FlightApp):
         self.steps = 0
 
     async def on_start(self) -> None:
+        interval = self.runtime.run.timing.sensor_interval_s
+        for sid in self._hk_interval:
+            if sid != 1:  # the sensor structures; STATUS keeps its own rate
+                self._hk_interval[sid] = interval
+                self._arm_hk(sid)
         self._stepper = self.clock.every(self.step_s, self._step)
 
     async def on_stop(self) -> None:

@@ -153,6 +153,18 @@ class Requests:
                           "wall_anchor": state.wall_anchor, "rate": state.rate,
                           "paused": state.paused}}
 
+    def op_outage(self, r: dict[str, Any]) -> dict[str, Any]:
+        from ground.passes import STATIONS
+
+        station = r["station"].upper()
+        if station not in STATIONS:
+            raise ValueError(f"unknown station {r['station']!r}")
+        if r["end"] <= r["start"]:
+            raise ValueError("outage: end must come after start")
+        self.ground.send_link_control({"op": "outage", "station": station,
+                                       "start": r["start"], "end": r["end"]})
+        return {"outage": {"station": station, "start": r["start"], "end": r["end"]}}
+
     def op_transfers(self, r: dict[str, Any]) -> dict[str, Any]:
         return {"transfers": [t.to_dict() for t in self.ground.files.transfers.values()
                               if r.get("satellite") in (None, t.satellite)]}

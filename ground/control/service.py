@@ -156,6 +156,10 @@ class GroundControl:
             self.counters["send_failed"] += 1
             self.log.error("the space link is not taking frames", satellite=satellite)
 
+    def send_link_control(self, message: dict[str, Any]) -> None:
+        """A control message to the space link (an exercise act, such as a station outage)."""
+        self.to_link.send_multipart([b"CTL", msgpack.packb(message)], zmq.NOBLOCK)
+
     def _downlink(self) -> None:
         for message in drain(self.from_link, 500):
             self._link_heard = time.monotonic()

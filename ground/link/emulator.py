@@ -1,6 +1,7 @@
 """The space link emulator process: between ground control and every satellite's radio.
 
-Ground side: a PULL socket (``link``) receives radio frames to uplink; a PUB socket
+Ground side: a PULL socket (``link``) receives radio frames to uplink (and ``[b"CTL",
+msgpack]`` control messages: ``{"op": "outage", "station", "start", "end"}``); a PUB socket
 (``link.down``) publishes ``[b"TM", spacecraft, vc, station, packets]`` for what came down and
 ``[b"STATS", msgpack]`` with every link's counters. Space side: a PUSH to each satellite's uplink
 and a SUB on each satellite's downlink. A packet crosses only while a station sees the
@@ -66,6 +67,7 @@ class SpaceLink:
             for name in run.satellites for direction in (UP, DOWN)
         }
         self.rejected = 0
+        self.outages: list[tuple[str, float, float]] = []
         self._sockets: list[zmq.Socket[Any]] = []
         self._readers: list[Readable] = []
 
@@ -112,7 +114,41 @@ class SpaceLink:
 
     def _from_ground(self) -> None:
         for message in drain(self.ground_in, 500):
-            self._carry(message, UP)
+            if message and message[0] == b"CTL":
+                self._control(message)
+            else:
+                self._carry(message, UP)
+
+    def _control(self, message: list[bytes]) -> None:
+        """A control message from ground control: ``[b"CTL", msgpack]``."""
+        try:
+            request = msgpack.unpackb(message[1])
+            if request.get("op") == "outage":
+                self.outages.append((str(request["station"]), float(request["start"]),
+                                     float(request["end"])))
+                self.log.info("station outage", station=request["station"],
+                              start=request["start"], end=request["end"])
+            else:
+                raise ValueError(f"unknown op {request.get('op')!r}")
+        except (IndexError, KeyError, TypeError, ValueError, msgpack.UnpackException) as exc:
+            self.rejected += 1
+            self.log.warning("control message rejected", error=str(exc))
+
+    def station_down(self, station: str, now: float) -> bool:
+        """True while ``station`` is out of service."""
+        return any(name == station and start <= now < end for name, start, end in self.outages)
+
+    def window(self, satellite: str, now: float) -> Any:
+        """The window in which ``satellite`` is seen now by a working station (or None)."""
+        schedule = self.visibility[satellite]
+        window = schedule.window_at(now)
+        if window is None or not self.station_down(window.station, now):
+            return window
+        # The best station is down: is another one seeing the satellite?
+        for other in schedule.windows:
+            if other.aos <= now <= other.los and not self.station_down(other.station, now):
+                return other
+        return None
 
     def _from_space(self, sock: zmq.Socket[Any]) -> None:
         for message in drain(sock, 500):
@@ -132,7 +168,7 @@ class SpaceLink:
             return
         packets = [framed.data for framed in iter_frames(frame.packets)]
         now = self.clock.now()
-        window = self.visibility[frame.spacecraft].window_at(now)
+        window = self.window(frame.spacecraft, now)
         if window is None:
             pipe.drop("-", "no_contact", len(packets))
             return
@@ -148,7 +184,7 @@ class SpaceLink:
     def _arrive(self, spacecraft: str, vc: int, direction: str, los: float, delay: float,
                 departures: list[tuple[float, bytes]]) -> None:
         pipe = self.pipes[(spacecraft, direction)]
-        window = self.visibility[spacecraft].window_at(self.clock.now() - delay)
+        window = self.window(spacecraft, self.clock.now() - delay)
         station = window.station if window is not None else "-"
         arrived = [packet for left, packet in departures if left + delay <= los]
         cut = len(departures) - len(arrived)
@@ -180,9 +216,10 @@ class SpaceLink:
                 out["links"].append({"satellite": satellite, "direction": direction,
                                      "station": station, **counters.to_dict()})
         out["contact"] = {
-            name: (window.station if (window := vis.window_at(now)) else None)
-            for name, vis in self.visibility.items()
+            name: (window.station if (window := self.window(name, now)) else None)
+            for name in self.visibility
         }
+        out["outages"] = [list(o) for o in self.outages if o[2] > now]
         return out
 
     async def _stats_loop(self) -> None:

@@ -1,0 +1,83 @@
+"""First light: commission four satellites, run real jobs, bring the results home, and ride
+out a fault.
+
+* At each satellite's first contact: ping every app and check that housekeeping flows.
+* Submit SHA-256 jobs to every satellite; results come down across contacts and are checked
+  against an independent computation on the ground.
+* Degrade SAT-02's radiator (a test-set fault): its nodes overheat, fault protection throttles
+  and powers nodes off and enters DEGRADED; operators restore the radiator and command NOMINAL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flight.compute.jobs import expected_result
+from scenarios.faults import inject
+from scenarios.mission import Mission
+
+CONFIG = "first_light.toml"
+APPS = ("EXEC", "HK", "COMPUTE", "FP")
+JOB_WORK_NODE_S = 1800.0
+RESULT_BYTES = 32 * 1024
+
+
+async def commission(mission: Mission, satellite: str) -> None:
+    ground = mission.ground
+    pings = [await ground.cmd(satellite, f"{app}.PING", timeout=900) for app in APPS]
+    for handle in pings:
+        await handle.await_complete(timeout=12 * 3600)
+    mission.expect(all(h.is_success() for h in pings),
+                   f"{satellite}: every app answers its first ping")
+    await mission.check(satellite, "EPS.BATTERY_SOC > 20", 6 * 3600,
+                        f"{satellite}: housekeeping flows, battery healthy")
+
+
+async def play(mission: Mission) -> None:
+    ground = mission.ground
+    satellites = list(mission.satellites)
+    for satellite in satellites:
+        await commission(mission, satellite)
+    mission.note("every satellite commissioned")
+
+    jobs: dict[int, tuple[str, str]] = {}
+    for index, satellite in enumerate(satellites):
+        for slot in range(2):
+            job_id = 100 * (index + 1) + slot
+            seed = f"first-light-{job_id}"
+            jobs[job_id] = (satellite, seed)
+            await mission.complete(satellite, "COMPUTE.SUBMIT_JOB",
+                                   f"{satellite}: job {job_id} accepted", job={
+                                       "id": job_id, "kind": "sha256-chain",
+                                       "work": JOB_WORK_NODE_S, "priority": 100 + slot,
+                                       "checkpoint_interval": 300, "seed": seed,
+                                       "output_size": RESULT_BYTES})
+
+    # The fault: SAT-02's radiator loses most of its emissivity while its nodes work.
+    await inject(mission.run, "SAT-02", "SIM.DEGRADE_RADIATOR", factor=0.15)
+    mission.note("SAT-02 radiator degraded to 15 %")
+    await mission.check("SAT-02", "FP.MODE == DEGRADED", 6 * 3600,
+                        "SAT-02: fault protection degrades on over-temperature")
+    events = await ground.events("SAT-02", name="FP.ACTION_FIRED")
+    mission.expect(any(e["args"]["action"] in ("THROTTLE_NODE", "POWER_OFF_NODE")
+                       for e in events), "SAT-02: nodes throttled or powered off")
+    await inject(mission.run, "SAT-02", "SIM.DEGRADE_RADIATOR", factor=1.0)
+    await mission.sleep(1800)  # let it cool
+    await mission.complete("SAT-02", "FP.SET_MODE", "SAT-02: NOMINAL commanded", mode="NOMINAL")
+    await mission.check("SAT-02", "FP.MODE == NOMINAL", 6 * 3600,
+                        "SAT-02: operators bring it back to NOMINAL")
+
+    # Results come home across contacts and check out.
+    await mission.until(mission.end - 600)
+    transfers = {(t["satellite"], t["job_id"]): t for t in await ground.transfers()}
+    for job_id, (satellite, seed) in sorted(jobs.items()):
+        transfer = transfers.get((satellite, job_id))
+        ok = False
+        if transfer is not None and transfer["state"] in ("VERIFIED", "CONFIRMED"):
+            with open(transfer["path"], "rb") as handle_file:
+                got = hashlib.sha256(handle_file.read()).digest()
+            want = hashlib.sha256(expected_result(seed, JOB_WORK_NODE_S, RESULT_BYTES)).digest()
+            ok = got == want
+        state = transfer["state"] if transfer else "not started"
+        mission.expect(ok, f"{satellite}: job {job_id} result downlinked and verified", state)
+    await mission.until_end()
