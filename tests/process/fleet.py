@@ -40,6 +40,16 @@ class Fleet:
     context: zmq.Context[Any]
     extra: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
+    def stop_ground(self) -> None:
+        """End ground control (SIGTERM) and wait for it."""
+        ground = self.extra[0]
+        ground.terminate()
+        ground.wait(10)
+
+    def start_ground(self) -> None:
+        """Start ground control again on the same run."""
+        self.extra[0] = _spawn(self.run, ["ground", "--clock-master"], "ground")
+
     def stop(self) -> None:
         for side in self.ground.values():
             side.close()
