@@ -313,6 +313,13 @@ class Client:
         return dict((await self.request("outage", station=station, start=start,
                                          end=end))["outage"])
 
+    async def impair(self, satellite: str, start: float, end: float, *, loss: float = 0.0,
+                     corruption: float = 0.0, direction: str = "both") -> dict[str, Any]:
+        """Add loss or corruption to a satellite's link for [start, end]; loss 1 cuts it."""
+        reply = await self.request("impair", satellite=satellite, start=start, end=end,
+                                   loss=loss, corruption=corruption, direction=direction)
+        return dict(reply["impairment"])
+
     async def transfers(self, satellite: str | None = None) -> list[dict[str, Any]]:
         """Result files coming down or arrived."""
         return list((await self.request("transfers", satellite=satellite))["transfers"])

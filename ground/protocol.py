@@ -108,6 +108,14 @@ OPS: dict[str, Op] = {op.name: op for op in (
        "ground control's predictions do not know it).",
        {"station": _f(str, "station name", True), "start": _f(_NUMBER, "from", True),
         "end": _f(_NUMBER, "until", True)}, "outage: {station, start, end}"),
+    Op("impair", "Add loss or corruption to a satellite's link for a span; loss 1 cuts it "
+       "(a test or exercise act).",
+       {"satellite": _f(str, "satellite name, or * for every one", True),
+        "direction": _f(str, "up, down or both (default both)"),
+        "loss": _f(_NUMBER, "probability a packet is lost"),
+        "corruption": _f(_NUMBER, "probability a packet gets a flipped bit"),
+        "start": _f(_NUMBER, "from", True), "end": _f(_NUMBER, "until", True)},
+       "impairment: {...}"),
     Op("transfers", "Result files coming down or arrived, with their progress.",
        {"satellite": _f(str, "only this satellite")},
        "transfers: [{satellite, job_id, state, size, pieces, chunks, duplicates, requests, "

@@ -27,6 +27,7 @@ Every section and field is optional; an unknown or mistyped one is an error nami
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -185,12 +186,15 @@ def _check_hardware(hardware: dict[str, Any], source: str) -> None:
 
 
 def load(path: str | Path) -> FleetConfig:
-    """Read a fleet configuration file."""
+    """Read a fleet configuration file (TOML; JSON in the same shape is accepted too)."""
     target = Path(path)
     try:
-        data = tomllib.loads(target.read_text(encoding="utf-8"))
+        text = target.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"no configuration file {target}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{target}: not valid TOML ({exc})") from None
+    try:
+        data = json.loads(text) if target.suffix == ".json" else tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{target}: not valid {target.suffix[1:].upper() or 'TOML'} "
+                          f"({exc})") from None
     return parse(data, str(target))

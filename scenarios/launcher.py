@@ -72,6 +72,8 @@ class Launcher:
 
     run: RunConfig
     with_sim: bool = True
+    #: Satellites whose hardware someone else plays (a rig): the simulator leaves them out.
+    hil: tuple[str, ...] = ()
     processes: dict[str, Process] = field(default_factory=dict)
     log: Any = field(default_factory=lambda: structlog.get_logger("launcher"))
 
@@ -108,7 +110,7 @@ class Launcher:
             await self._spawn(satellite, TARGETS["SATELLITE"], [run_dir, satellite])
         await self._spawn("LINK", TARGETS["LINK"], [run_dir])
         if self.with_sim:
-            await self._spawn("SIM", TARGETS["SIM"], [run_dir])
+            await self._spawn("SIM", TARGETS["SIM"], [run_dir, list(self.hil)])
         try:
             await asyncio.wait_for(self._all_ready(), timeout_wall_s)
         except TimeoutError:

@@ -153,11 +153,15 @@ def _summary(scenario: Scenario, run_dir: str, expectations: list[Expectation], 
                   else f"[red]{failed} expectation(s) failed[/]")
 
 
-def up(config: FleetConfig, run_dir: Path) -> int:
-    """Launch a fleet and keep it running for operators until Ctrl-C."""
+def up(config: FleetConfig, run_dir: Path, hil: tuple[str, ...] = ()) -> int:
+    """Launch a fleet and keep it running for operators until Ctrl-C (or SIGTERM)."""
     run = config.run_config(run_dir)
     logs.configure(run.run_dir, "RUNNER", console=False)
-    launcher = Launcher(run)
+    unknown = sorted(set(hil) - set(run.satellites))
+    if unknown:
+        console.print(f"[red]--hil: not in the fleet: {', '.join(unknown)}[/]")
+        return 2
+    launcher = Launcher(run, hil=hil)
     launcher.fork_zygote()
 
     async def keep() -> None:

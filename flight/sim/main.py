@@ -33,7 +33,7 @@ def build(runtime: Runtime, satellites: list[str]) -> list[SimHardware]:
     return apps
 
 
-def run_sim(run_dir: str, exclude: tuple[str, ...] = (), console: bool = False) -> int:
+def run_sim(run_dir: str, exclude: tuple[str, ...] | list[str] = (), console: bool = False) -> int:
     """Process entry point: simulate the hardware of every satellite not in ``exclude``."""
     run = RunConfig.load(run_dir)
     satellites = [name for name in run.satellites if name not in exclude]

@@ -165,6 +165,24 @@ class Requests:
                                        "start": r["start"], "end": r["end"]})
         return {"outage": {"station": station, "start": r["start"], "end": r["end"]}}
 
+    def op_impair(self, r: dict[str, Any]) -> dict[str, Any]:
+        if r["satellite"] != "*" and r["satellite"] not in self.ground.schedules:
+            raise ValueError(f"unknown satellite {r['satellite']!r}")
+        direction = r.get("direction") or "both"
+        if direction not in ("up", "down", "both"):
+            raise ValueError("impair: direction must be up, down or both")
+        for name in ("loss", "corruption"):
+            if not 0.0 <= float(r.get(name) or 0.0) <= 1.0:
+                raise ValueError(f"impair: {name} must be a probability")
+        if r["end"] <= r["start"]:
+            raise ValueError("impair: end must come after start")
+        impairment = {"op": "impair", "satellite": r["satellite"], "direction": direction,
+                      "loss": float(r.get("loss") or 0.0),
+                      "corruption": float(r.get("corruption") or 0.0),
+                      "start": r["start"], "end": r["end"]}
+        self.ground.send_link_control(impairment)
+        return {"impairment": impairment}
+
     def op_transfers(self, r: dict[str, Any]) -> dict[str, Any]:
         return {"transfers": [t.to_dict() for t in self.ground.files.transfers.values()
                               if r.get("satellite") in (None, t.satellite)]}

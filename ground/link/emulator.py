@@ -1,7 +1,8 @@
 """The space link emulator process: between ground control and every satellite's radio.
 
 Ground side: a PULL socket (``link``) receives radio frames to uplink (and ``[b"CTL",
-msgpack]`` control messages: ``{"op": "outage", "station", "start", "end"}``); a PUB socket
+msgpack]`` control messages: ``{"op": "outage", "station", "start", "end"}`` and ``{"op":
+"impair", "satellite", "direction", "loss", "corruption", "start", "end"}``); a PUB socket
 (``link.down``) publishes ``[b"TM", spacecraft, vc, station, packets]`` for what came down and
 ``[b"STATS", msgpack]`` with every link's counters. Space side: a PUSH to each satellite's uplink
 and a SUB on each satellite's downlink. A packet crosses only while a station sees the
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
+from dataclasses import dataclass
 from typing import Any
 
 import msgpack
@@ -35,6 +37,20 @@ from ground.link.pipe import Pipe
 from ground.passes import network
 
 UP, DOWN = "up", "down"
+
+
+@dataclass(frozen=True)
+class Impairment:
+    """Extra loss or corruption on one satellite's link (loss 1 cuts it) for a span."""
+
+    satellite: str
+    direction: str
+    loss: float
+    corruption: float
+    start: float
+    end: float
+
+
 STATS_WALL_S = 0.5
 
 
@@ -68,6 +84,7 @@ class SpaceLink:
         }
         self.rejected = 0
         self.outages: list[tuple[str, float, float]] = []
+        self.impairments: list[Impairment] = []
         self._sockets: list[zmq.Socket[Any]] = []
         self._readers: list[Readable] = []
 
@@ -128,6 +145,12 @@ class SpaceLink:
                                      float(request["end"])))
                 self.log.info("station outage", station=request["station"],
                               start=request["start"], end=request["end"])
+            elif request.get("op") == "impair":
+                self.impairments.append(Impairment(
+                    str(request["satellite"]), str(request.get("direction", "both")),
+                    float(request.get("loss", 0.0)), float(request.get("corruption", 0.0)),
+                    float(request["start"]), float(request["end"])))
+                self.log.info("link impaired", **{k: v for k, v in request.items() if k != "op"})
             else:
                 raise ValueError(f"unknown op {request.get('op')!r}")
         except (IndexError, KeyError, TypeError, ValueError, msgpack.UnpackException) as exc:
@@ -137,6 +160,13 @@ class SpaceLink:
     def station_down(self, station: str, now: float) -> bool:
         """True while ``station`` is out of service."""
         return any(name == station and start <= now < end for name, start, end in self.outages)
+
+    def impairment(self, satellite: str, direction: str, now: float) -> Impairment | None:
+        """The impairment of a satellite's link in force now, if any (the worst)."""
+        found = [i for i in self.impairments
+                 if i.satellite in (satellite, "*") and i.direction in (direction, "both")
+                 and i.start <= now < i.end]
+        return max(found, key=lambda i: (i.loss, i.corruption)) if found else None
 
     def window(self, satellite: str, now: float) -> Any:
         """The window in which ``satellite`` is seen now by a working station (or None)."""
@@ -173,8 +203,13 @@ class SpaceLink:
             pipe.drop("-", "no_contact", len(packets))
             return
         station = window.station
+        impairment = self.impairment(frame.spacecraft, direction, now)
+        if impairment is not None and impairment.loss >= 1.0:
+            pipe.drop(station, "cut", len(packets))
+            return
         delay = light_time_s(window, now, self.masks[station], self.altitude[frame.spacecraft])
-        departures = pipe.offer(packets, now, station)
+        departures = pipe.offer(packets, now, station, impairment.loss if impairment else None,
+                                impairment.corruption if impairment else None)
         if not departures:
             return
         arrive = departures[-1][0] + delay

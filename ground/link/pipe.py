@@ -53,21 +53,26 @@ class Pipe:
         """Count packets dropped for ``cause``."""
         self.counters(station).dropped[cause] += count
 
-    def offer(self, packets: list[bytes], now: float, station: str
-              ) -> list[tuple[float, bytes]]:
-        """Queue ``packets``; return (time each leaves the radio, bytes as they will arrive)."""
+    def offer(self, packets: list[bytes], now: float, station: str, loss: float | None = None,
+              corruption: float | None = None) -> list[tuple[float, bytes]]:
+        """Queue ``packets``; return (time each leaves the radio, bytes as they will arrive).
+
+        ``loss`` and ``corruption``, when given, replace the pipe's own probabilities.
+        """
         stats = self.counters(station)
+        loss = self.loss if loss is None else loss
+        corruption = self.corruption if corruption is None else corruption
         out: list[tuple[float, bytes]] = []
         start = max(now, self.busy_until)
         queued = (start - now) * self.rate_bps / 8
         for packet in packets:
-            if self.loss and self.rng.random() < self.loss:
+            if loss and self.rng.random() < loss:
                 stats.dropped["loss"] += 1
                 continue
             if queued + len(packet) > self.backlog_bytes:
                 stats.dropped["overflow"] += 1
                 continue
-            if self.corruption and self.rng.random() < self.corruption:
+            if corruption and self.rng.random() < corruption:
                 flipped = bytearray(packet)
                 bit = self.rng.randrange(len(flipped) * 8)
                 flipped[bit // 8] ^= 1 << (bit % 8)

@@ -37,7 +37,9 @@ def run_cmd(scenario: str, run_dir: Path | None, hours: float | None, rate: floa
 @click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True))
-def up_cmd(config: Path, run_dir: Path | None, rate: float | None) -> None:
+@click.option("--hil", multiple=True, metavar="SATELLITE",
+              help="Leave this satellite's hardware to an external rig; repeatable.")
+def up_cmd(config: Path, run_dir: Path | None, rate: float | None, hil: tuple[str, ...]) -> None:
     """Launch the fleet of CONFIG and keep it running for operators until Ctrl-C."""
     from scenarios.config import load
     from scenarios.runner import default_run_dir, up
@@ -46,7 +48,7 @@ def up_cmd(config: Path, run_dir: Path | None, rate: float | None) -> None:
         fleet = load(config).with_changes(rate=rate)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    raise SystemExit(up(fleet, run_dir or default_run_dir(config.stem)))
+    raise SystemExit(up(fleet, run_dir or default_run_dir(config.stem), hil))
 
 
 @click.command("report")
