@@ -69,7 +69,10 @@ CREATE TABLE IF NOT EXISTS commands (
     release_at REAL,
     path TEXT,
     created REAL NOT NULL,
-    raw BLOB
+    raw BLOB,
+    timeout REAL,
+    retry_of INTEGER,
+    sent_at REAL
 );
 CREATE INDEX IF NOT EXISTS commands_by_sat ON commands (satellite, id);
 CREATE TABLE IF NOT EXISTS command_stages (
@@ -249,13 +252,14 @@ class Archive:
     # --- commands --------------------------------------------------------------------------------
 
     def add_command(self, satellite: str, name: str, args: dict[str, Any], apid: int,
-                    created: float, release_at: float | None = None) -> int:
+                    created: float, release_at: float | None = None,
+                    timeout: float | None = None, retry_of: int | None = None) -> int:
         """A new command in the history; returns its id."""
         cursor = self.db.execute(
-            "INSERT INTO commands (satellite, name, args, apid, state, release_at, created) "
-            "VALUES (?,?,?,?,?,?,?)",
+            "INSERT INTO commands (satellite, name, args, apid, state, release_at, created, "
+            "timeout, retry_of) VALUES (?,?,?,?,?,?,?,?,?)",
             (satellite, name, json.dumps(args, default=str), apid, "QUEUED", release_at,
-             created),
+             created, timeout, retry_of),
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
@@ -271,6 +275,11 @@ class Archive:
         """Time-stamp a verification stage of a command (the first time it is reached)."""
         self.db.execute("INSERT OR IGNORE INTO command_stages VALUES (?,?,?,?)",
                         (command_id, stage, time, detail))
+
+    def commands(self) -> list[dict[str, Any]]:
+        """Every command record (for ground control to resume after a restart)."""
+        rows = self.db.execute("SELECT * FROM commands ORDER BY id")
+        return [{**dict(row), "args": json.loads(row["args"])} for row in rows]
 
     def stages(self, command_id: int) -> list[tuple[str, float, str | None]]:
         """A command's stages in the order they were reached."""

@@ -98,12 +98,12 @@ class Commanding:
         except Exception as exc:  # UnknownCommand is a PacketError
             raise CommandRefused(str(exc)) from None
         now = self.now()
+        timeout = DEFAULT_TIMEOUT_S if timeout_s is None else timeout_s
         command_id = self.archive.add_command(satellite, definition.name, dict(args or {}),
-                                              definition.apid, now, release_at)
+                                              definition.apid, now, release_at, timeout,
+                                              retry_of)
         command = Command(command_id, satellite, definition.name, dict(args or {}),
-                          definition.apid, now, release_at,
-                          DEFAULT_TIMEOUT_S if timeout_s is None else timeout_s,
-                          retry_of=retry_of)
+                          definition.apid, now, release_at, timeout, retry_of=retry_of)
         self.commands[command_id] = command
         self.waiting[satellite].append(command)
         self._stage(command, "QUEUED", now)
@@ -166,11 +166,13 @@ class Commanding:
                       AckFlags.ALL)
         raw = encode_tc(tc)
         command.seq = seq
-        self.archive.set_command(command.id, seq=seq, raw=raw)
-        self.in_flight[(command.satellite, command.apid, seq)] = command
-        self.send(command.satellite, raw)
         command.sent_at = now
+        # On disk before it goes: after a crash, a command is either still QUEUED/RELEASED
+        # (never sent: safe to send) or SENT (perhaps sent: never sent again by itself).
+        self.archive.set_command(command.id, seq=seq, raw=raw, sent_at=now)
+        self.in_flight[(command.satellite, command.apid, seq)] = command
         self._stage(command, "SENT", now)
+        self.send(command.satellite, raw)
 
     # --- verification ----------------------------------------------------------------------------
 
@@ -201,6 +203,41 @@ class Commanding:
                              f"no completion within {command.timeout_s:g} s (last stage "
                              f"{command.state})")
                 self.in_flight.pop(key, None)
+
+    # --- after a restart -------------------------------------------------------------------------
+
+    def restore(self) -> int:
+        """Take up the commands of a previous life from the archive; return how many.
+
+        Unfinished commands that were never sent go back to their queue; sent ones wait for
+        their verification (or their timeout) again. Sequence counts continue after the
+        highest used, so that no telecommand repeats one.
+        """
+        restored = 0
+        highest: dict[tuple[str, int], int] = {}
+        for row in self.archive.commands():
+            if row["satellite"] not in self.queues:
+                continue
+            command = Command(
+                row["id"], row["satellite"], row["name"], row["args"], row["apid"],
+                row["created"], row["release_at"], row["timeout"] or DEFAULT_TIMEOUT_S,
+                state=row["state"], seq=row["seq"], failure=row["failure"],
+                stages=[(stage, when) for stage, when, _ in self.archive.stages(row["id"])],
+                sent_at=row["sent_at"], retry_of=row["retry_of"])
+            self.commands[command.id] = command
+            if command.seq is not None:
+                highest[(command.satellite, command.apid)] = command.seq
+            if command.final:
+                continue
+            restored += 1
+            if command.state in ("QUEUED", "RELEASED"):
+                command.state = "QUEUED"
+                self.waiting[command.satellite].append(command)
+            else:
+                self.in_flight[(command.satellite, command.apid, command.seq)] = command
+        for (satellite, apid), seq in highest.items():
+            self.sequences[satellite].set(apid, seq + 1)
+        return restored
 
     # --- bookkeeping -----------------------------------------------------------------------------
 

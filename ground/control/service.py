@@ -66,6 +66,9 @@ class GroundControl:
         self.ingest = Ingest(self.archive, self.commanding, self.alarms, self.clock.now,
                              self.publish, self.files)
         self.requests = Requests(self)
+        restored = self.commanding.restore()
+        if restored:
+            self.log.info("commands taken up after a restart", commands=restored)
         self._readers: list[Readable] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self._link_heard = -1e9
