@@ -81,6 +81,8 @@ class RunConfig:
     stations: tuple[str, ...] = ("china",)
     #: Overrides of the space link's defaults (field of ground.link.LinkConfig → value).
     link: dict[str, Any] = field(default_factory=dict)
+    #: Telecommand keys (see common.sdls); empty: telecommands are not authenticated.
+    key_file: str = ""
 
     def __post_init__(self) -> None:
         if self.transport not in ("ipc", "tcp"):
@@ -169,6 +171,7 @@ def new_run(
     sim_step_s: float = 1.0,
     stations: tuple[str, ...] = ("china",),
     link: dict[str, Any] | None = None,
+    key_file: str = "",
 ) -> RunConfig:
     """A configuration for a new run starting now (wall) at ``sim_start`` (default: now)."""
     path = Path(run_dir)
@@ -188,6 +191,7 @@ def new_run(
         sim_step_s=sim_step_s,
         stations=tuple(stations),
         link=dict(link or {}),
+        key_file=key_file,
     )
     return config
 

@@ -7,6 +7,7 @@ Every section and field is optional; an unknown or mistyped one is an error nami
     duration_h = 24.0                # simulated hours a scenario plays
     rate = 600.0                     # simulated seconds per wall second
     seed = 1                         # every random process of the run (loss, upsets)
+    security = false                 # authenticate telecommands (keys in RUN_DIR/keys)
 
     [constellation]
     altitude_km = 750.0              # 700–800 km dawn-dusk
@@ -46,6 +47,8 @@ class FleetConfig:
     rate: float = 600.0
     seed: int = 1
     transport: str = "ipc"
+    #: Authenticate telecommands (keys made for the run in RUN_DIR/keys, owner-only).
+    security: bool = False
     altitude_km: float = 750.0
     ltan_h: float = 18.0
     planes: int = 1
@@ -66,12 +69,20 @@ class FleetConfig:
         """A new run of this fleet, starting now (wall) at ``start`` (simulated)."""
         constellation = self.constellation()
         elements = constellation.elements()
+        key_file = ""
+        if self.security:
+            from common.sdls import KEY_FILE, generate_keys, write_key_file
+
+            target = Path(run_dir) / "keys" / KEY_FILE
+            if not target.exists():
+                write_key_file(target, generate_keys(constellation.names()))
+            key_file = str(target.resolve())
         return new_run(
             run_dir, tuple(constellation.names()), rate=self.rate,
             sim_start=self.start.timestamp(), transport=self.transport,
             timing=Timing(**self.timing), seed=self.seed,
             tle={e.name: e.to_tle() for e in elements}, hardware=self.hardware,
-            stations=self.stations, link=self.link,
+            stations=self.stations, link=self.link, key_file=key_file,
         )
 
     @property
@@ -89,7 +100,7 @@ class FleetConfig:
 _SECTIONS: dict[str, dict[str, tuple[type | tuple[type, ...], str]]] = {
     "run": {"start": (str, "start"), "duration_h": ((int, float), "duration_h"),
             "rate": ((int, float), "rate"), "seed": (int, "seed"),
-            "transport": (str, "transport")},
+            "transport": (str, "transport"), "security": (bool, "security")},
     "constellation": {"altitude_km": ((int, float), "altitude_km"),
                       "ltan_h": ((int, float), "ltan_h"), "planes": (int, "planes"),
                       "per_plane": (int, "per_plane"), "phasing": (int, "phasing"),
@@ -128,7 +139,7 @@ def parse(data: dict[str, Any], source: str = "configuration") -> FleetConfig:
             if spec is None:
                 raise ConfigError(f"{where}: unknown field; known: {', '.join(known)}")
             types, target = spec
-            if isinstance(value, bool) or not isinstance(value, types):
+            if (isinstance(value, bool) and types is not bool) or not isinstance(value, types):
                 raise ConfigError(f"{where}: expected {_names(types)}, got {value!r}")
             values[target] = _parse_time(value, where) if target == "start" else value
     if "stations" in values:

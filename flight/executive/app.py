@@ -83,7 +83,8 @@ class Executive(FlightApp):
     def status_values(self) -> dict[str, Any]:
         values = self.supervisor.table()
         values.update(self.radio.counters() if self.radio else
-                      {"UPLINK_PACKETS": 0, "UPLINK_REJECTED": 0, "DOWNLINK_PACKETS": 0})
+                      {"UPLINK_PACKETS": 0, "UPLINK_REJECTED": 0, "DOWNLINK_PACKETS": 0,
+                       "AUTH_REJECTED": 0, "ACTIVE_SPI": 0})
         packets = 0
         if self.proxy is not None:
             try:
@@ -111,3 +112,16 @@ class Executive(FlightApp):
     @handles("START_APP")
     async def start_app(self, args: dict[str, Any]) -> None:
         await self.supervisor.start(self._child(args["app"]))
+
+    @handles("ACTIVATE_KEY")
+    def activate_key(self, args: dict[str, Any]) -> None:
+        verifier = self.radio.verifier if self.radio is not None else None
+        if verifier is None:
+            raise CommandFailed(FailureCode.NOT_ALLOWED_IN_MODE,
+                                "telecommand authentication is not configured", 0, "start")
+        try:
+            verifier.activate(args["spi"])
+        except KeyError:
+            raise CommandFailed(FailureCode.INVALID_ARGUMENT, f"no key SPI {args['spi']}", 1,
+                                "start") from None
+        self.event("KEY_ACTIVATED", spi=args["spi"])

@@ -10,6 +10,7 @@ is counted and evented, never forwarded.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import zmq
@@ -20,6 +21,7 @@ from common.errors import PacketError
 from common.framing import iter_frames
 from common.packets import decode
 from common.radio import REALTIME, FrameError, RadioFrame
+from common.sdls import SecurityError, Verifier, read_key_file
 from common.zmqloop import Readable, drain
 
 if TYPE_CHECKING:
@@ -44,6 +46,8 @@ class Radio:
         self.downlink_socket.setsockopt(zmq.SNDHWM, DOWNLINK_HWM)
         self.downlink_socket.bind(endpoints.downlink(executive.satellite))
         self._readable = Readable(self.uplink, self._receive)
+        self.verifier = _verifier(executive)
+        self.auth_rejected = 0
         self._batch: dict[int, list[bytes]] = {}
         self._flush_scheduled = False
         self.uplink_packets = 0
@@ -65,12 +69,22 @@ class Radio:
         if frame.spacecraft != self.exe.satellite:
             self._reject(RejectReason.BAD_TOPIC, f"frame for {frame.spacecraft!r}")
             return
+        payload = frame.packets
+        if self.verifier is not None:
+            # Authentication comes before anything else: one protected telecommand per frame.
+            try:
+                _spi, _arsn, payload = self.verifier.verify(payload)
+            except SecurityError as exc:
+                self.auth_rejected += 1
+                self.exe.reject(RejectReason.NOT_AUTHENTICATED, str(exc), event="AUTH_REJECTED",
+                                reason_arg=exc.reason.name, count=self.auth_rejected)
+                return
         end = 0
-        for framed in iter_frames(frame.packets):
+        for framed in iter_frames(payload):
             end = framed.offset + len(framed.data)
             self._packet(framed.data)
-        if end != len(frame.packets):
-            self._reject(RejectReason.TOO_SHORT, f"{len(frame.packets) - end} trailing bytes")
+        if end != len(payload):
+            self._reject(RejectReason.TOO_SHORT, f"{len(payload) - end} trailing bytes")
 
     def _packet(self, data: bytes) -> None:
         try:
@@ -123,4 +137,15 @@ class Radio:
     def counters(self) -> dict[str, Any]:
         """Radio counters for housekeeping."""
         return {"UPLINK_PACKETS": self.uplink_packets, "UPLINK_REJECTED": self.uplink_rejected,
-                "DOWNLINK_PACKETS": self.downlink_packets}
+                "DOWNLINK_PACKETS": self.downlink_packets, "AUTH_REJECTED": self.auth_rejected,
+                "ACTIVE_SPI": self.verifier.active if self.verifier else 0}
+
+
+def _verifier(executive: Executive) -> Verifier | None:
+    """The satellite's telecommand verifier, when the run has keys."""
+    run = executive.runtime.run
+    if not run.key_file:
+        return None
+    keys = read_key_file(Path(run.key_file))[executive.satellite]
+    return Verifier(executive.satellite, keys, active=min(keys),
+                    state_file=run.satellite_dir(executive.satellite) / "security.json")

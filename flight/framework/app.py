@@ -310,19 +310,22 @@ class FlightApp:
             apid = stream[0] if isinstance(stream, tuple) else stream
             self.event("SEQUENCE_GAP", apid=apid, missing=missing)
 
-    def reject(self, reason: RejectReason, detail: str, event: str = "PACKET_REJECTED") -> None:
+    def reject(self, reason: RejectReason, detail: str, event: str = "PACKET_REJECTED",
+               reason_arg: str | None = None, count: int | None = None) -> None:
         """Count a packet or message dropped as malformed, log it, and raise ``event`` about it
         (at most one per reason every 0.1 wall seconds; the count in it says how many)."""
         self.counters["PKT_REJECTED"] += 1
         self.rejections[reason.name] = self.rejections.get(reason.name, 0) + 1
         self.log.warning("packet rejected", reason=reason.name, detail=detail)
         now = asyncio.get_running_loop().time()
-        key = f"{event}/{reason.name}"
+        key = f"{event}/{reason_arg or reason.name}"
         if now - self._last_reject_event.get(key, -1e9) >= _REJECT_EVENT_GAP_WALL_S:
             self._last_reject_event[key] = now
-            args: dict[str, Any] = {"reason": reason.name}
+            args: dict[str, Any] = {"reason": reason_arg or reason.name}
             if event == "PACKET_REJECTED":
                 args["count"] = self.counters["PKT_REJECTED"]
+            elif count is not None:
+                args["count"] = count
             self.event(event, **args)
 
     # --- telecommands and their verification -----------------------------------------------------

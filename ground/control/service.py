@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 import msgpack
@@ -23,6 +24,7 @@ from common.orbits import elements_from_tle
 from common.radio import REALTIME, RadioFrame
 from common.runconfig import RunConfig
 from common.runtime import Runtime, initial_clock_state
+from common.sdls import Signer, read_key_file
 from common.zmqloop import Readable, drain
 from ground.archive import ARCHIVE_FILE, Archive
 from ground.contacts import RELEASE_MARGIN_S, ContactSchedule
@@ -66,6 +68,7 @@ class GroundControl:
         self.ingest = Ingest(self.archive, self.commanding, self.alarms, self.clock.now,
                              self.publish, self.files)
         self.requests = Requests(self)
+        self.signers = _signers(self.run)
         restored = self.commanding.restore()
         if restored:
             self.log.info("commands taken up after a restart", commands=restored)
@@ -151,6 +154,9 @@ class GroundControl:
         return window is not None and window.los - now > RELEASE_MARGIN_S
 
     def _send(self, satellite: str, raw: bytes) -> None:
+        signer = self.signers.get(satellite)
+        if signer is not None:
+            raw = signer.sign(raw)
         frame = RadioFrame(satellite, REALTIME, raw)
         try:
             self.to_link.send_multipart(frame.to_multipart(), zmq.NOBLOCK)
@@ -195,6 +201,12 @@ class GroundControl:
         self.pub.send_multipart([topic.encode(), msgpack.packb(message, default=str)])
 
     def _command_changed(self, command: Command, stage: str) -> None:
+        if command.name == "EXEC.ACTIVATE_KEY" and stage == "COMPLETED":
+            signer = self.signers.get(command.satellite)
+            if signer is not None:
+                signer.use(int(command.args["spi"]))
+                self.log.info("telecommand key rotated", satellite=command.satellite,
+                              spi=command.args["spi"])
         self.publish(f"cmd/{command.satellite}", {
             "command_id": command.id, "satellite": command.satellite, "name": command.name,
             "state": command.state, "stage": stage, "time": self.clock.now(),
@@ -219,6 +231,16 @@ class GroundControl:
             for station in schedule.stations:
                 out += passes(schedule.elements, station, start, end)
         return sorted(out, key=lambda p: p.aos)
+
+
+def _signers(run: RunConfig) -> dict[str, Signer]:
+    """A telecommand signer per satellite, when the run has keys (ARSNs kept across restarts)."""
+    if not run.key_file:
+        return {}
+    keys = read_key_file(Path(run.key_file))
+    home = run.path / "ground"
+    return {name: Signer(name, keys[name], min(keys[name]), home / f"security-{name}.json")
+            for name in run.satellites}
 
 
 def _clock_dict(state: ClockState) -> dict[str, Any]:

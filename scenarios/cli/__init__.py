@@ -6,6 +6,7 @@ import click
 
 from scenarios.cli.codec import decode_cmd, dict_cmd, encode_cmd
 from scenarios.cli.groundseg import ground_cmd, link_cmd
+from scenarios.cli.keys import keys_cmd
 from scenarios.cli.operator import cmd_cmd, console_cmd, events_cmd, history_cmd, tlm_cmd
 from scenarios.cli.passes import passes_cmd
 from scenarios.cli.runs import report_cmd, run_cmd, up_cmd
@@ -30,5 +31,5 @@ main.add_command(link_cmd)
 main.add_command(run_cmd)
 main.add_command(up_cmd)
 main.add_command(report_cmd)
-for _command in (console_cmd, cmd_cmd, tlm_cmd, events_cmd, history_cmd):
+for _command in (console_cmd, cmd_cmd, tlm_cmd, events_cmd, history_cmd, keys_cmd):
     main.add_command(_command)

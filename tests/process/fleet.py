@@ -15,6 +15,7 @@ from common.clock import ClockMaster
 from common.endpoints import Endpoints
 from common.orbits import Constellation
 from common.runconfig import RunConfig, Timing, new_run
+from common.sdls import KEY_FILE, generate_keys, write_key_file
 from flight.framework.runtime import initial_clock_state
 from tests.process.conftest import stop_tree
 from tests.process.groundside import GroundSide
@@ -65,7 +66,7 @@ def launch(run_dir: Path, *, satellites: int = 1, epoch: dt.datetime = MARCH, ra
            hardware: dict[str, Any] | None = None, timing: Timing | None = None,
            with_sim: bool = True, seed: int = 1, start: float | None = None,
            with_ground: bool = False, stations: tuple[str, ...] = ("china",),
-           link: dict[str, Any] | None = None) -> Fleet:
+           link: dict[str, Any] | None = None, security: bool = False) -> Fleet:
     """Start ``satellites`` satellites (SAT-01...), their simulated hardware when asked, and
     the ground segment (link emulator, ground control as clock master) when asked.
 
@@ -75,9 +76,14 @@ def launch(run_dir: Path, *, satellites: int = 1, epoch: dt.datetime = MARCH, ra
     """
     constellation = Constellation(epoch, per_plane=satellites)
     tle = {e.name: e.to_tle() for e in constellation.elements()}
+    key_file = ""
+    if security:
+        key_file = str(write_key_file(Path(run_dir) / "keys" / KEY_FILE,
+                                      generate_keys(constellation.names())))
     run = new_run(run_dir, tuple(constellation.names()), rate=rate,
                   sim_start=epoch.timestamp() if start is None else start, timing=timing,
-                  tle=tle, hardware=hardware, seed=seed, stations=stations, link=link)
+                  tle=tle, hardware=hardware, seed=seed, stations=stations, link=link,
+                  key_file=key_file)
     run.save()
     context = zmq.Context()
     clock = None

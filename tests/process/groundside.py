@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import zmq
@@ -18,6 +19,7 @@ from common.framing import iter_frames
 from common.packets import TcPacket, TmPacket, decode, encode
 from common.radio import RadioFrame
 from common.runconfig import RunConfig
+from common.sdls import Signer, read_key_file
 from common.sequence import SequenceCounter
 
 #: Source ID of this test set's telecommands: not ground control's, so that verification
@@ -46,6 +48,10 @@ class GroundSide:
 
     def __init__(self, run: RunConfig, satellite: str) -> None:
         self.satellite = satellite
+        self.signer: Signer | None = None
+        if run.key_file:
+            keys = read_key_file(Path(run.key_file))[satellite]
+            self.signer = Signer(satellite, keys, min(keys))
         self.context = zmq.Context()
         endpoints = Endpoints(run)
         self.up = self.context.socket(zmq.PUSH)
@@ -69,7 +75,8 @@ class GroundSide:
         command = DICTIONARY.command(name)
         tc = DICTIONARY.encode_command(name, args, seq_count=self.seq.next(command.apid),
                                        source_id=TEST_SET_ID)
-        self.send_raw(encode(tc))
+        raw = encode(tc)
+        self.send_raw(self.signer.sign(raw) if self.signer else raw)
         return tc
 
     def poll(self, wall_s: float = 0.05) -> list[Received]:

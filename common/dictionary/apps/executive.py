@@ -11,6 +11,9 @@ from common.dictionary.types import Enum, Float, Int, UInt
 APID = 0x010
 
 APP_STATE = Enum({"STOPPED": 0, "STARTING": 1, "RUNNING": 2, "BACKOFF": 3, "FAILED": 4})
+#: Why a protected telecommand was refused (see common.sdls.Reason).
+AUTH_REASON = Enum({"TOO_SHORT": 1, "UNKNOWN_SPI": 2, "INACTIVE_SPI": 3, "BAD_MAC": 4,
+                    "REPLAY": 5, "OUT_OF_WINDOW": 6})
 
 
 def define(supervised: Sequence[App]) -> App:
@@ -39,6 +42,11 @@ def define(supervised: Sequence[App]) -> App:
             function("RESTART_APP", 16, "Stop an app and start it again.", app_arg),
             function("STOP_APP", 17, "Stop an app and keep it stopped.", app_arg),
             function("START_APP", 18, "Start a stopped app.", app_arg),
+            function(
+                "ACTIVATE_KEY", 19,
+                "Telecommand authentication: accept only key SPI from now on (key rotation).",
+                Arg("spi", UInt(16, 1, 255), "security parameter index of the key"),
+            ),
         ),
         status=(
             Param("EXEC", "UPLINK_PACKETS", _U32, "telecommands received from the uplink"),
@@ -46,6 +54,8 @@ def define(supervised: Sequence[App]) -> App:
             Param("EXEC", "DOWNLINK_PACKETS", _U32, "telemetry packets sent to the downlink"),
             Param("EXEC", "BUS_PACKETS", _U32, "packets through the software bus"),
             Param("EXEC", "APPS_RUNNING", UInt(8), "supervised apps running"),
+            Param("EXEC", "AUTH_REJECTED", _U32, "uplinked telecommands failing authentication"),
+            Param("EXEC", "ACTIVE_SPI", UInt(16), "key accepted for telecommands (0: none)"),
             *table,
         ),
         status_interval_s=10.0,
@@ -73,6 +83,15 @@ def define(supervised: Sequence[App]) -> App:
             Event(
                 21, "UPLINK_REJECTED", Severity.MEDIUM, "uplinked packet rejected: {reason}",
                 (Arg("reason", REJECT_REASON, "why"),),
+            ),
+            Event(
+                22, "AUTH_REJECTED", Severity.HIGH,
+                "telecommand refused by authentication: {reason} ({count} so far)",
+                (Arg("reason", AUTH_REASON, "why"), Arg("count", _U32, "refusals so far")),
+            ),
+            Event(
+                23, "KEY_ACTIVATED", Severity.MEDIUM, "telecommand key SPI {spi} now active",
+                (Arg("spi", UInt(16), "security parameter index"),),
             ),
         ),
     )
