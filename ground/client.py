@@ -29,6 +29,7 @@ import msgpack
 import zmq
 
 from common.clock import ClockFollower, SimClock
+from common.curve import Curve
 from common.endpoints import Endpoints
 from common.runconfig import RunConfig
 from common.runtime import initial_clock_state
@@ -159,9 +160,12 @@ class CommandHandle:
 class Client:
     """Async operator client of ground control."""
 
-    def __init__(self, run: RunConfig | str | Path, name: str = "operator") -> None:
+    def __init__(self, run: RunConfig | str | Path, name: str = "operator",
+                 identity: str = "operator") -> None:
         self.run = run if isinstance(run, RunConfig) else RunConfig.load(run)
         self.name = name
+        #: Whose CURVE key the client presents over tcp (it must be authorized).
+        self.identity = identity
         self.endpoints = Endpoints(self.run)
         self.clock = SimClock(initial_clock_state(self.run))
         self.context: zmq.Context[Any] | None = None
@@ -179,13 +183,16 @@ class Client:
     async def connect(self, wall_timeout: float = 30.0) -> Client:
         """Connect and wait until ground control is heard (its hello)."""
         self.context = zmq.Context()
+        curve = Curve(self.run, self.identity)
         self.dealer = self.context.socket(zmq.DEALER)
         self.dealer.setsockopt(zmq.LINGER, 0)
+        curve.connect_to(self.dealer, "GROUND")
         self.dealer.connect(self.endpoints.ground())
         self.sub = self.context.socket(zmq.SUB)
         self.sub.setsockopt(zmq.LINGER, 0)
         self.sub.setsockopt(zmq.RCVHWM, 100_000)
         self.sub.setsockopt(zmq.SUBSCRIBE, b"")
+        curve.connect_to(self.sub, "GROUND")
         self.sub.connect(self.endpoints.ground_pub())
         self._follower = ClockFollower(self.clock, self.context, self.endpoints.clock())
         self._readers = [Readable(self.dealer, self._replies), Readable(self.sub, self._updates),

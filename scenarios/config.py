@@ -77,6 +77,10 @@ class FleetConfig:
             if not target.exists():
                 write_key_file(target, generate_keys(constellation.names()))
             key_file = str(target.resolve())
+        if self.transport == "tcp":
+            from common.curve import make_keys
+
+            make_keys(run_dir, ["GROUND", "LINK", "operator", *constellation.names()])
         return new_run(
             run_dir, tuple(constellation.names()), rate=self.rate,
             sim_start=self.start.timestamp(), transport=self.transport,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import zmq
 
 from common import bus
+from common.curve import Curve
 from common.dictionary import DICTIONARY, RejectReason
 from common.errors import PacketError
 from common.framing import iter_frames
@@ -38,12 +39,15 @@ class Radio:
         self.exe = executive
         context = executive.runtime.context
         endpoints = executive.runtime.endpoints
+        self.curve = Curve(executive.runtime.run, executive.satellite)
         self.uplink = context.socket(zmq.PULL)
         self.uplink.setsockopt(zmq.LINGER, 0)
+        self.curve.serve(context, self.uplink)
         self.uplink.bind(endpoints.uplink(executive.satellite))
         self.downlink_socket = context.socket(zmq.PUB)
         self.downlink_socket.setsockopt(zmq.LINGER, 0)
         self.downlink_socket.setsockopt(zmq.SNDHWM, DOWNLINK_HWM)
+        self.curve.serve(context, self.downlink_socket)
         self.downlink_socket.bind(endpoints.downlink(executive.satellite))
         self._readable = Readable(self.uplink, self._receive)
         self.verifier = _verifier(executive)
@@ -133,6 +137,7 @@ class Radio:
         self.flush()
         self.uplink.close(0)
         self.downlink_socket.close(0)
+        self.curve.close()
 
     def counters(self) -> dict[str, Any]:
         """Radio counters for housekeeping."""

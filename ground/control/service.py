@@ -20,6 +20,7 @@ import zmq
 
 from common import control, logs
 from common.clock import ClockMaster, ClockState
+from common.curve import Curve
 from common.orbits import elements_from_tle
 from common.radio import REALTIME, RadioFrame
 from common.runconfig import RunConfig
@@ -81,21 +82,26 @@ class GroundControl:
     def start(self) -> None:
         """Bind the operator sockets, connect to the link, start the timers."""
         context, endpoints = self.runtime.context, self.runtime.endpoints
+        self.curve = Curve(self.run, "GROUND")
         self.router = context.socket(zmq.ROUTER)
         self.router.setsockopt(zmq.LINGER, 0)
+        self.curve.serve(context, self.router)
         self.router.bind(endpoints.ground())
         self.pub = context.socket(zmq.PUB)
         self.pub.setsockopt(zmq.LINGER, 0)
         self.pub.setsockopt(zmq.SNDHWM, 100_000)
+        self.curve.serve(context, self.pub)
         self.pub.bind(endpoints.ground_pub())
         self.to_link = context.socket(zmq.PUSH)
         self.to_link.setsockopt(zmq.LINGER, 0)
         self.to_link.setsockopt(zmq.SNDHWM, 10_000)
+        self.curve.connect_to(self.to_link, "LINK")
         self.to_link.connect(endpoints.link())
         self.from_link = context.socket(zmq.SUB)
         self.from_link.setsockopt(zmq.LINGER, 0)
         self.from_link.setsockopt(zmq.RCVHWM, 100_000)
         self.from_link.setsockopt(zmq.SUBSCRIBE, b"")
+        self.curve.connect_to(self.from_link, "LINK")
         self.from_link.connect(endpoints.link_down())
         self._readers += [Readable(self.router, self._serve), Readable(self.from_link,
                                                                           self._downlink)]
@@ -113,6 +119,7 @@ class GroundControl:
             reader.close()
         for sock in (self.router, self.pub, self.to_link, self.from_link):
             sock.close(0)
+        self.curve.close()
         self.archive.close()
 
     # --- time ------------------------------------------------------------------------------------

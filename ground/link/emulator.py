@@ -24,6 +24,7 @@ import structlog
 import zmq
 
 from common import control, logs
+from common.curve import Curve
 from common.framing import iter_frames
 from common.orbits import elements_from_tle
 from common.radio import FrameError, RadioFrame
@@ -93,21 +94,26 @@ class SpaceLink:
     def start(self) -> None:
         """Bind the ground side, connect to every satellite, start the statistics timer."""
         context, endpoints = self.runtime.context, self.runtime.endpoints
+        self.curve = Curve(self.runtime.run, "LINK")
         self.ground_in = self._socket(zmq.PULL)
+        self.curve.serve(context, self.ground_in)
         self.ground_in.bind(endpoints.link())
         self.ground_out = self._socket(zmq.PUB)
         self.ground_out.setsockopt(zmq.SNDHWM, 100_000)
+        self.curve.serve(context, self.ground_out)
         self.ground_out.bind(endpoints.link_down())
         self._readers.append(Readable(self.ground_in, self._from_ground))
         self.uplinks: dict[str, zmq.Socket[Any]] = {}
         for name in self.runtime.run.satellites:
             push = self._socket(zmq.PUSH)
             push.setsockopt(zmq.SNDHWM, 1000)
+            self.curve.connect_to(push, name)
             push.connect(endpoints.uplink(name))
             self.uplinks[name] = push
             sub = self._socket(zmq.SUB)
             sub.setsockopt(zmq.SUBSCRIBE, b"")
             sub.setsockopt(zmq.RCVHWM, 100_000)
+            self.curve.connect_to(sub, name)
             sub.connect(endpoints.downlink(name))
             self._readers.append(Readable(sub, lambda s=sub: self._from_space(s)))
         del context
@@ -126,6 +132,7 @@ class SpaceLink:
             reader.close()
         for sock in self._sockets:
             sock.close(0)
+        self.curve.close()
 
     # --- both directions -------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from typing import Any
 import zmq
 
 from common.clock import ClockMaster
+from common.curve import make_keys
 from common.endpoints import Endpoints
 from common.orbits import Constellation
 from common.runconfig import RunConfig, Timing, new_run
@@ -66,7 +67,8 @@ def launch(run_dir: Path, *, satellites: int = 1, epoch: dt.datetime = MARCH, ra
            hardware: dict[str, Any] | None = None, timing: Timing | None = None,
            with_sim: bool = True, seed: int = 1, start: float | None = None,
            with_ground: bool = False, stations: tuple[str, ...] = ("china",),
-           link: dict[str, Any] | None = None, security: bool = False) -> Fleet:
+           link: dict[str, Any] | None = None, security: bool = False,
+           transport: str = "ipc") -> Fleet:
     """Start ``satellites`` satellites (SAT-01...), their simulated hardware when asked, and
     the ground segment (link emulator, ground control as clock master) when asked.
 
@@ -83,8 +85,10 @@ def launch(run_dir: Path, *, satellites: int = 1, epoch: dt.datetime = MARCH, ra
     run = new_run(run_dir, tuple(constellation.names()), rate=rate,
                   sim_start=epoch.timestamp() if start is None else start, timing=timing,
                   tle=tle, hardware=hardware, seed=seed, stations=stations, link=link,
-                  key_file=key_file)
+                  key_file=key_file, transport=transport)
     run.save()
+    if transport == "tcp":
+        make_keys(run.run_dir, ["GROUND", "LINK", "operator", *run.satellites])
     context = zmq.Context()
     clock = None
     if not with_ground:

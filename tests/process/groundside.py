@@ -13,6 +13,7 @@ from typing import Any
 
 import zmq
 
+from common.curve import Curve
 from common.dictionary import DICTIONARY, DecodedTm
 from common.endpoints import Endpoints
 from common.framing import iter_frames
@@ -54,12 +55,15 @@ class GroundSide:
             self.signer = Signer(satellite, keys, min(keys))
         self.context = zmq.Context()
         endpoints = Endpoints(run)
+        curve = Curve(run, "operator")
         self.up = self.context.socket(zmq.PUSH)
         self.up.setsockopt(zmq.LINGER, 0)
+        curve.connect_to(self.up, satellite)
         self.up.connect(endpoints.uplink(satellite))
         self.down = self.context.socket(zmq.SUB)
         self.down.setsockopt(zmq.LINGER, 0)
         self.down.setsockopt(zmq.SUBSCRIBE, b"")
+        curve.connect_to(self.down, satellite)
         self.down.connect(endpoints.downlink(satellite))
         self.seq = SequenceCounter()
         self.received: list[Received] = []
