@@ -190,6 +190,8 @@ class Launcher:
 
 
 def _signal(pid: int, sig: int) -> None:
+    if pid <= 0:  # 0 or -1 would signal a whole process group
+        return
     try:
         os.kill(pid, sig)
     except ProcessLookupError:

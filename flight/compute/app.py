@@ -12,6 +12,8 @@ results wait in the result store until the ground confirms it received them whol
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,7 @@ class ComputeManager(FlightApp):
         super().__init__(runtime, satellite)
         home = Path(runtime.run.satellite_dir(satellite))
         self.jobs_file = home / "jobs.msgpack"
+        self.state_file = home / "compute.json"
         home.mkdir(parents=True, exist_ok=True)
         self.jobs: dict[int, Job] = {job.job_id: job for job in load_jobs(self.jobs_file)}
         for job in self.jobs.values():
@@ -60,6 +63,23 @@ class ComputeManager(FlightApp):
         self.counts = {"DONE": 0, "FAILED": 0, "CANCELLED": 0}
         self._ticker: Any = None
         self._last_tick: float | None = None
+        self._load_state()
+
+    def _load_state(self) -> None:
+        """What fault protection and operators set survives a restart of this app."""
+        try:
+            saved = json.loads(self.state_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return
+        self.shed_level = int(saved.get("shed_level", 0))
+        self.power_cap = float(saved.get("power_cap", self.power_cap))
+        self.manual_off = set(saved.get("manual_off", []))
+
+    def _save_state(self) -> None:
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"shed_level": self.shed_level, "power_cap": self.power_cap,
+                                   "manual_off": sorted(self.manual_off)}))
+        os.replace(tmp, self.state_file)
 
     def subscriptions(self) -> list[bytes]:
         return [bus.topic(self.satellite, bus.TM, SIM_APID)]
@@ -277,6 +297,7 @@ class ComputeManager(FlightApp):
     @handles("SET_POWER_CAP")
     def set_power_cap(self, args: dict[str, Any]) -> None:
         self.power_cap = args["watts"]
+        self._save_state()
         self.schedule()
 
     @handles("SET_NODE_STATE")
@@ -293,6 +314,7 @@ class ComputeManager(FlightApp):
             self.manual_off.add(node)
         else:
             self.manual_off.discard(node)
+        self._save_state()
         for job in self.jobs.values():
             if job.state == "RUNNING" and job.node == node and state != "BUSY":
                 job.checkpoint()
@@ -304,6 +326,7 @@ class ComputeManager(FlightApp):
     @handles("SHED")
     def shed(self, args: dict[str, Any]) -> None:
         self.shed_level = args["level"]
+        self._save_state()
         self.schedule()
 
     @handles("DOWNLINK_RESULT")

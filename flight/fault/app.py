@@ -64,6 +64,7 @@ class FaultProtection(FlightApp):
         self.watched = [app.name for app in SUPERVISED if app.name != self.NAME]
         self.beats: dict[str, tuple[float, float]] = {}
         self.stopped_on_purpose: set[str] = set()
+        self.restarting: dict[str, float] = {}
         self.node_throttled: set[int] = set()
         self.node_off: set[int] = set()
         self._watch: Any = None
@@ -133,6 +134,8 @@ class FaultProtection(FlightApp):
             app = message.get("app")
             if app in self.watched:
                 self.beats[app] = (self.clock.now(), time.monotonic())
+                if topic.rest[0] == "READY":
+                    self.restarting.pop(app, None)
 
     # --- PUS 12 monitoring ----------------------------------------------------------------------
 
@@ -202,14 +205,18 @@ class FaultProtection(FlightApp):
         now_sim, now_wall = self.clock.now(), time.monotonic()
         timeout = self.params["HEARTBEAT_TIMEOUT_S"]
         floor = self.runtime.run.timing.heartbeat_timeout_wall_s
+        ready_wall = self.runtime.run.timing.ready_timeout_wall_s
         for app in self.watched:
             if app in self.stopped_on_purpose:
                 continue
+            asked = self.restarting.get(app)
+            if asked is not None and now_wall - asked < ready_wall:
+                continue  # a new process is on its way: judge it once it speaks
             sim, wall = self.beats.get(app, (now_sim, now_wall))
             if now_sim - sim > timeout and now_wall - wall > floor:
                 self.event("HEARTBEAT_LOST", app=app, age=now_sim - sim)
-                self._fire("RESTART_APP", [("EXEC.RESTART_APP", {"app": app})])
-                # Give the new process its time to start before judging it again.
+                if self._fire("RESTART_APP", [("EXEC.RESTART_APP", {"app": app})]):
+                    self.restarting[app] = now_wall
                 self.beats[app] = (now_sim, now_wall)
         age = now_sim - self.last_ground_tc
         if age > self.params["COMMAND_LOSS_S"] and not self.command_loss_fired:

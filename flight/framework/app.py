@@ -508,8 +508,9 @@ class FlightApp:
             {"app": self.NAME, "pid": os.getpid(), "seq": self._heartbeats,
              "sim": self.clock.now()},
         )
-        # On simulated time, but never more often than once a wall second.
-        period = max(timing.heartbeat_s, self.clock.rate * 1.0)
+        # On simulated time, but at high rates no more often than four times per wall-clock
+        # silence a watchdog tolerates (a heartbeat per wall millisecond would be waste).
+        period = max(timing.heartbeat_s, self.clock.rate * timing.heartbeat_timeout_wall_s / 4)
         self._heartbeat_timer = self.clock.call_later(period, self._heartbeat)
 
     # --- standard commands -----------------------------------------------------------------------

@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flight.sim.models.satellite import SatelliteModel
-
 from common.dictionary.model import Structure
 from common.orbits import OrbitSample, OrbitTrack
 from flight.framework.app import FlightApp, handles
 from flight.framework.runtime import Runtime
+from flight.sim.models.satellite import SatelliteModel
 
 
 class SimHardware(FlightApp):

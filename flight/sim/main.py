@@ -9,13 +9,12 @@ from __future__ import annotations
 import asyncio
 import random
 
-from flight.sim.models.satellite import HardwareConfig, SatelliteModel
-
 from common import logs
 from common.orbits import OrbitTrack, elements_from_tle
 from common.runconfig import ConfigError, RunConfig
 from flight.framework.runtime import Runtime, serve
 from flight.sim.app import SimHardware
+from flight.sim.models.satellite import HardwareConfig, SatelliteModel
 
 
 def build(runtime: Runtime, satellites: list[str]) -> list[SimHardware]:

@@ -62,6 +62,8 @@ def wait_gone(pids: set[int], wall_s: float) -> set[int]:
 def kill_all(pids: set[int]) -> None:
     """SIGKILL every pid given (only ever pids this test started or their descendants)."""
     for pid in pids:
+        if pid <= 0:
+            continue
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:

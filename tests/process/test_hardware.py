@@ -46,6 +46,18 @@ def command(ground: GroundSide, name: str, **args) -> Received:
 FAST = Timing(heartbeat_timeout_wall_s=1.0)
 
 
+def running_pid(ground: GroundSide, app: str) -> int:
+    """The pid of a running app (never 0: os.kill(0, ...) would signal our own group)."""
+    deadline = time.monotonic() + 20
+    while True:
+        values = report(ground, "EXEC.STATUS")
+        pid = values[f"EXEC.{app}_PID"]
+        if values[f"EXEC.{app}_STATE"] == "RUNNING" and pid > 0:
+            return int(pid)
+        assert time.monotonic() < deadline, f"{app} is not running: {values}"
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def fleet(request, tmp_path):
     options = getattr(request, "param", {})
@@ -96,16 +108,21 @@ def test_draining_battery_walks_degraded_then_safe_and_sheds_compute(fleet: Flee
     status = report(ground, "FP.STATUS")
     assert status["FP.MODE"] == "SAFE" and status["FP.SHED_LEVEL"] == 3
     assert report(ground, "COMPUTE.STATUS")["COMPUTE.SHED_LEVEL"] == 3
-    # Operators bring it back by command.
+    # With compute off the battery recharges; operators then bring it back by command.
+    deadline = time.monotonic() + 60
+    while report(ground, "HK.EPS")["EPS.BATTERY_SOC"] < 35.0:
+        assert time.monotonic() < deadline, report(ground, "HK.EPS")
+        time.sleep(0.2)
     assert command(ground, "FP.SET_MODE", mode="NOMINAL").kind == (1, 7)
     assert report(ground, "FP.STATUS")["FP.MODE"] == "NOMINAL"
+    assert report(ground, "COMPUTE.STATUS")["COMPUTE.SHED_LEVEL"] == 0
 
 
 @pytest.mark.parametrize("fleet", [dict(rate=50.0, timing=FAST)], indirect=True)
 def test_hung_app_is_found_by_fault_protection_and_restarted(fleet: Fleet) -> None:
     ground = fleet.ground["SAT-01"]
     sensors_flowing(ground)
-    pid = report(ground, "EXEC.STATUS")["EXEC.HK_PID"]
+    pid = running_pid(ground, "HK")
     start = len(ground.received)
     os.kill(pid, signal.SIGSTOP)  # alive but silent: only its heartbeat can tell
     try:
@@ -136,7 +153,7 @@ def test_recorder_loses_nothing_when_housekeeping_is_killed(fleet: Fleet) -> Non
     sensors_flowing(ground)
     t0 = fleet.clock.state.sim_at(time.time())
     for _ in range(2):
-        pid = report(ground, "EXEC.STATUS")["EXEC.HK_PID"]
+        pid = running_pid(ground, "HK")
         time.sleep(1.0)  # HK records and reports meanwhile (wall time: the stream is the point)
         os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 20

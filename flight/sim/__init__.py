@@ -1,0 +1,1 @@
+"""The simulated hardware: orbit, power, thermal and compute nodes, behind sensor packets."""

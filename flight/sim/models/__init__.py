@@ -1,0 +1,1 @@
+"""Physics of one satellite: pure models, time only as arguments, no I/O."""

@@ -1,0 +1,73 @@
+"""A lumped thermal model: compute nodes and the platform conduct to one radiator, which
+radiates to space (εσA(T⁴ − T_space⁴)) and absorbs Earth infrared.
+
+Integrated with sub-steps short enough to be stable for any step up to a minute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STEFAN_BOLTZMANN = 5.670374419e-8
+KELVIN = 273.15
+#: Deep space, K.
+T_SPACE_K = 3.0
+#: Sub-step, s: well under the shortest time constant (~90 s for the radiator).
+SUB_STEP_S = 5.0
+
+
+@dataclass
+class ThermalModel:
+    """Temperatures (K) of the radiator, the platform, the battery and each node."""
+
+    nodes: int = 4
+    radiator_area_m2: float = 8.0
+    emissivity: float = 0.9
+    earth_ir_w_m2: float = 60.0
+    radiator_capacity_j_k: float = 20_000.0
+    node_capacity_j_k: float = 5_000.0
+    node_conductance_w_k: float = 30.0
+    bus_capacity_j_k: float = 50_000.0
+    bus_conductance_w_k: float = 40.0
+    battery_capacity_j_k: float = 10_000.0
+    battery_conductance_w_k: float = 5.0
+    initial_c: float = 20.0
+    efficiency: float = 1.0
+    radiator_k: float = field(init=False)
+    bus_k: float = field(init=False)
+    battery_k: float = field(init=False)
+    node_k: list[float] = field(init=False)
+
+    def __post_init__(self) -> None:
+        start = self.initial_c + KELVIN
+        self.radiator_k = self.bus_k = self.battery_k = start
+        self.node_k = [start] * self.nodes
+
+    def step(self, dt_s: float, node_w: list[float], bus_w: float, battery_w: float) -> None:
+        """Advance ``dt_s`` with the heat each node, the platform and the battery dissipate."""
+        remaining = dt_s
+        while remaining > 0:
+            h = min(SUB_STEP_S, remaining)
+            remaining -= h
+            emissivity = self.emissivity * self.efficiency
+            to_radiator = 0.0
+            for index, power in enumerate(node_w):
+                flow = self.node_conductance_w_k * (self.node_k[index] - self.radiator_k)
+                self.node_k[index] += h * (power - flow) / self.node_capacity_j_k
+                to_radiator += flow
+            bus_flow = self.bus_conductance_w_k * (self.bus_k - self.radiator_k)
+            battery_flow = self.battery_conductance_w_k * (self.battery_k - self.bus_k)
+            self.bus_k += h * (bus_w + battery_flow - bus_flow) / self.bus_capacity_j_k
+            self.battery_k += h * (battery_w - battery_flow) / self.battery_capacity_j_k
+            to_radiator += bus_flow
+            absorbed = self.earth_ir_w_m2 * self.radiator_area_m2 * emissivity
+            emitted = emissivity * STEFAN_BOLTZMANN * self.radiator_area_m2 * (
+                self.radiator_k**4 - T_SPACE_K**4)
+            self.radiator_k += h * (to_radiator + absorbed - emitted) / \
+                self.radiator_capacity_j_k
+
+    def celsius(self) -> dict[str, float]:
+        """Every temperature in °C."""
+        return {"radiator": self.radiator_k - KELVIN, "bus": self.bus_k - KELVIN,
+                "battery": self.battery_k - KELVIN,
+                **{f"node{i}": t - KELVIN for i, t in enumerate(self.node_k)}}
