@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/dawndusk dict
+	$(VENV)/bin/dawndusk run first_light
 
 test: $(STAMP)
 	$(PYTHON) -m pytest

@@ -52,11 +52,15 @@ async def play(mission: Mission) -> None:
                                        "work": JOB_WORK_NODE_S, "priority": 100 + slot,
                                        "checkpoint_interval": 300, "seed": seed,
                                        "output_size": RESULT_BYTES})
-
-    # The fault: SAT-02's radiator loses most of its emissivity while its nodes work.
-    await inject(mission.run, "SAT-02", "SIM.DEGRADE_RADIATOR", factor=0.15)
-    mission.note("SAT-02 radiator degraded to 15 %")
-    await mission.check("SAT-02", "FP.MODE == DEGRADED", 6 * 3600,
+        if satellite == "SAT-02":
+            # A long, low-priority job keeps a node busy; then the fault: SAT-02's radiator
+            # loses most of its emissivity while it works.
+            await mission.complete(satellite, "COMPUTE.SUBMIT_JOB", "SAT-02: load job accepted",
+                                   job={"id": 299, "kind": "sha256-chain", "work": 8 * 3600.0,
+                                        "priority": 10, "checkpoint_interval": 600})
+            await inject(mission.run, "SAT-02", "SIM.DEGRADE_RADIATOR", factor=0.15)
+            mission.note("SAT-02 radiator degraded to 15 %")
+    await mission.check("SAT-02", "FP.MODE == DEGRADED", 8 * 3600,
                         "SAT-02: fault protection degrades on over-temperature")
     events = await ground.events("SAT-02", name="FP.ACTION_FIRED")
     mission.expect(any(e["args"]["action"] in ("THROTTLE_NODE", "POWER_OFF_NODE")

@@ -290,7 +290,9 @@ class ComputeManager(FlightApp):
     @handles("LIST_JOBS")
     def list_jobs(self, args: dict[str, Any]) -> None:
         report = self.definition.reports[0]
-        summaries = [job.summary() for job in self.jobs.values()][-200:]
+        pending = self.results.pending()
+        summaries = [{**job.summary(), "result": job.job_id in pending}
+                     for job in self.jobs.values()][-200:]
         self.send_tm(report.service, report.subtype,
                      DICTIONARY.report_app_data(report, {"jobs": summaries}))
 

@@ -29,6 +29,10 @@ MODES = ("NOMINAL", "DEGRADED", "SAFE")
 SHED_FOR_MODE = {"NOMINAL": 0, "DEGRADED": 2, "SAFE": 3}
 #: Node temperatures must fall this far below a threshold before it can fire again.
 THERMAL_HYSTERESIS_C = 5.0
+#: Radiator temperature beyond which compute must stop (the dictionary's danger limit).
+_RADIATOR_LIMITS = DICTIONARY.params["THERMAL.RADIATOR_TEMP"].limits
+RADIATOR_DANGER_C = (_RADIATOR_LIMITS.danger_high if _RADIATOR_LIMITS and
+                     _RADIATOR_LIMITS.danger_high is not None else 75.0)
 
 
 @dataclass
@@ -66,6 +70,7 @@ class FaultProtection(FlightApp):
         self.stopped_on_purpose: set[str] = set()
         self.restarting: dict[str, float] = {}
         self.node_throttled: set[int] = set()
+        self.radiator_hot = False
         self.node_off: set[int] = set()
         self._watch: Any = None
 
@@ -181,6 +186,13 @@ class FaultProtection(FlightApp):
                 self._set_mode("DEGRADED", "BATTERY_LOW")
 
     def _thermal(self, values: dict[str, Any]) -> None:
+        radiator = values.get("THERMAL.RADIATOR_TEMP")
+        if radiator is not None and radiator > RADIATOR_DANGER_C and not self.radiator_hot:
+            # The radiator cannot take the load: no node may work until operators act.
+            if self._fire("THROTTLE_NODE", [("COMPUTE.SHED", {"level": 1})]):
+                self.radiator_hot = True
+                if self.mode == "NOMINAL":
+                    self._set_mode("DEGRADED", "OVER_TEMPERATURE")
         throttle, off = self.params["NODE_THROTTLE_C"], self.params["NODE_OFF_C"]
         for node in range(MAX_NODES):
             temp = values.get(f"NODES.NODE{node}_TEMP")
@@ -196,6 +208,8 @@ class FaultProtection(FlightApp):
                 if self._fire("THROTTLE_NODE",
                               [("COMPUTE.SET_NODE_STATE", {"node": node, "state": "IDLE"})]):
                     self.node_throttled.add(node)
+                    if self.mode == "NOMINAL":
+                        self._set_mode("DEGRADED", "OVER_TEMPERATURE")
             if temp < throttle - THERMAL_HYSTERESIS_C:
                 self.node_throttled.discard(node)
             if temp < off - THERMAL_HYSTERESIS_C:
@@ -252,6 +266,7 @@ class FaultProtection(FlightApp):
         if mode == "NOMINAL":
             self.node_throttled.clear()
             self.node_off.clear()
+            self.radiator_hot = False
 
     @handles("ENABLE_MONITOR")
     def enable_monitor(self, args: dict[str, Any]) -> None:

@@ -44,6 +44,7 @@ class Ingest:
         self.latest: dict[tuple[str, str], tuple[float, Any]] = {}
         self.gaps = GapCounter()
         self.counters: Counter[str] = Counter()
+        self._asked_jobs: dict[str, float] = {}
 
     def frame(self, satellite: str, vc: int, station: str, payload: bytes) -> None:
         """Ingest every packet of a downlinked frame."""
@@ -63,13 +64,26 @@ class Ingest:
         if self.files is None:
             return
         if name == "COMPUTE.RESULT_READY" and self.auto_downlink:
-            key = (satellite, args["job_id"])
-            if key not in self.files.transfers:
-                self.files._transfer(*key)
-                self.commanding.submit(satellite, "COMPUTE.DOWNLINK_RESULT",
-                                       {"job_id": args["job_id"]})
+            self._fetch(satellite, args["job_id"])
         elif name == "COMPUTE.RESULT_DELIVERED":
             self.files.confirmed(satellite, args["job_id"])
+
+    def _fetch(self, satellite: str, job_id: int) -> None:
+        """Ask for a result file not yet coming down."""
+        assert self.files is not None
+        if (satellite, job_id) not in self.files.transfers:
+            self.files._transfer(satellite, job_id)
+            self.commanding.submit(satellite, "COMPUTE.DOWNLINK_RESULT", {"job_id": job_id})
+
+    def _pending_results(self, satellite: str, values: dict[str, Any], time: float) -> None:
+        """Results waiting on board that we were not told about (their RESULT_READY came out
+        of contact): ask for the job list, at most once every ten simulated minutes."""
+        if not self.auto_downlink or not values.get("COMPUTE.RESULT_BYTES_PENDING"):
+            return
+        if time - self._asked_jobs.get(satellite, -1e18) < 600.0:
+            return
+        self._asked_jobs[satellite] = time
+        self.commanding.submit(satellite, "COMPUTE.LIST_JOBS", {}, timeout_s=600.0)
 
     def packet(self, satellite: str, vc: int, station: str, data: bytes, received: float) -> None:
         """Ingest one packet."""
@@ -116,6 +130,8 @@ class Ingest:
                 if previous is None or previous[0] <= time:
                     self.latest[(satellite, name)] = (time, value)
             self.alarms.check(satellite, tm.values, time)
+            if tm.name == "COMPUTE.STATUS":
+                self._pending_results(satellite, tm.values, time)
             self.publish(f"tm/{satellite}", {"satellite": satellite, "time": time,
                                              "structure": tm.name,
                                              "values": {k: json_value(v)
@@ -128,6 +144,10 @@ class Ingest:
                                                 "name": tm.name, "severity": tm.severity,
                                                 "message": tm.message, "args": args})
             self._results(satellite, tm.name, args)
+        elif tm.name == "COMPUTE.JOB_LIST" and self.files is not None and self.auto_downlink:
+            for job in tm.values["jobs"]:
+                if job.get("result"):
+                    self._fetch(satellite, int(job["id"]))
         elif tm.name.startswith("COMPUTE.FILE_") and self.files is not None:
             self.files.report(satellite, tm.name, tm.values, time)
         elif packet.service == 1 and packet.dest_id == GROUND_ID:

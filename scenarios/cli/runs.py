@@ -17,9 +17,11 @@ from common.runconfig import ConfigError
               help="Simulated hours to play instead of the configuration's.")
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True),
               help="Clock rate instead of the configuration's.")
+@click.option("--satellites", type=click.IntRange(1, 200),
+              help="Satellites per plane instead of the configuration's.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (for logs and CI).")
 def run_cmd(scenario: str, run_dir: Path | None, hours: float | None, rate: float | None,
-            no_progress: bool) -> None:
+            satellites: int | None, no_progress: bool) -> None:
     """Play SCENARIO (a script, or the name of one shipped in scenarios/)."""
     from scenarios.mission import load_scenario
     from scenarios.runner import default_run_dir, play
@@ -28,7 +30,7 @@ def run_cmd(scenario: str, run_dir: Path | None, hours: float | None, rate: floa
         loaded = load_scenario(scenario)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    config = loaded.config.with_changes(duration_h=hours, rate=rate)
+    config = loaded.config.with_changes(duration_h=hours, rate=rate, per_plane=satellites)
     raise SystemExit(play(loaded, run_dir or default_run_dir(loaded.name), config,
                           progress=not no_progress))
 
