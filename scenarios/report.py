@@ -92,6 +92,23 @@ def _hours(times: list[float], start: float) -> list[float]:
     return [(t - start) / 3600 for t in times]
 
 
+def _with_gaps(points: list[tuple[float, Any]], start: float, gap_s: float = 900.0
+               ) -> tuple[list[float], list[float]]:
+    """Hours and values, broken (NaN) where no telemetry came down for a while, so that a line
+    never pretends to know what happened out of contact."""
+    xs: list[float] = []
+    ys: list[float] = []
+    previous = None
+    for time, value in points:
+        if previous is not None and time - previous > gap_s:
+            xs.append(float("nan"))
+            ys.append(float("nan"))
+        xs.append((time - start) / 3600)
+        ys.append(float(value) if isinstance(value, int | float) else float("nan"))
+        previous = time
+    return xs, ys
+
+
 def plots(archive: Archive, out: Path, start: float) -> dict[str, Path]:
     """Draw every plot into ``out``; return title → PNG path."""
     import matplotlib
@@ -135,8 +152,8 @@ def plots(archive: Archive, out: Path, start: float) -> dict[str, Path]:
         for satellite in satellites:
             points = archive.parameter(satellite, param)
             if points:
-                ax.plot(_hours([p[0] for p in points], start), [p[1] for p in points],
-                        label=satellite, linewidth=1)
+                xs, ys = _with_gaps(points, start)
+                ax.plot(xs, ys, label=satellite, linewidth=1, marker=".", markersize=2)
                 drawn = True
         ax.set_xlabel("simulated hours")
         ax.set_ylabel(ylabel)
