@@ -147,7 +147,10 @@ class TcPacket(NamedTuple):
     source_id: int = 0
     ack_flags: int = AckFlags.ALL
 
-    packet_type = PacketType.TC
+    @property
+    def packet_type(self) -> PacketType:
+        """``PacketType.TC``."""
+        return PacketType.TC
 
     @property
     def request_id(self) -> tuple[int, int]:
@@ -168,7 +171,10 @@ class TmPacket(NamedTuple):
     time: CucTime = CUC_ZERO
     time_ref_status: int = 0
 
-    packet_type = PacketType.TM
+    @property
+    def packet_type(self) -> PacketType:
+        """``PacketType.TM``."""
+        return PacketType.TM
 
 
 Packet = TcPacket | TmPacket
@@ -180,7 +186,7 @@ def _check_range(name: str, value: int, limit: int) -> None:
 
 
 def _primary_words(packet: Packet, total_len: int, type_bit: int) -> tuple[int, int, int]:
-    _check_range("apid", packet.apid, MAX_APID)
+    _check_range("apid", packet.apid, IDLE_APID - 1)  # 0x7FF is an idle packet, not PUS
     _check_range("seq_count", packet.seq_count, SEQ_COUNT_MASK)
     _check_range("service", packet.service, 255)
     _check_range("subtype", packet.subtype, 255)
@@ -236,13 +242,16 @@ def check_frame(data: bytes) -> None:
     idle packets raise :class:`IdlePacket`. Raises a :class:`PacketError` subclass.
     """
     size = len(data)
-    if size < PRIMARY_HEADER_LEN + PEC_LEN:
+    if size < PRIMARY_HEADER_LEN:
         raise PacketTooShort(f"packet of {size} bytes is shorter than a header and a CRC", data)
     declared = ((data[4] << 8) | data[5]) + PRIMARY_HEADER_LEN + 1
+    # Before the size checks: the shortest idle packet (7 bytes) has no room for a CRC.
+    if declared == size and ((data[0] & 0x7) << 8 | data[1]) == IDLE_APID:
+        raise IdlePacket("idle packet", data)
+    if size < PRIMARY_HEADER_LEN + PEC_LEN:
+        raise PacketTooShort(f"packet of {size} bytes is shorter than a header and a CRC", data)
     if declared != size:
         raise LengthMismatch(f"header announces {declared} bytes, packet has {size}", data)
-    if ((data[0] & 0x7) << 8 | data[1]) == IDLE_APID:
-        raise IdlePacket("idle packet", data)
     if binascii.crc_hqx(data, 0xFFFF) != 0:
         received = int.from_bytes(data[-2:], "big")
         computed = binascii.crc_hqx(data[:-2], 0xFFFF)
