@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from enum import IntEnum
+from typing import Any
 
 from common.dictionary.model import (
     App,
@@ -23,6 +24,7 @@ from common.dictionary.model import (
     function,
 )
 from common.dictionary.types import Enum, Float, UInt
+from common.errors import DictionaryError
 
 #: The source ID ground control puts in its telecommands, and the destination ID of TM to it.
 GROUND_ID = 1
@@ -243,6 +245,14 @@ def _status_params(app: str) -> tuple[Param, ...]:
     )
 
 
+def _unique_ids(app: str, what: str, items: list[tuple[int, str]]) -> None:
+    seen: dict[int, str] = {}
+    for number, short in items:
+        if number in seen:
+            raise DictionaryError(f"{app}: {what} {number} used twice: {seen[number]} and {short}")
+        seen[number] = short
+
+
 def define_app(
     name: str,
     apid: int,
@@ -265,11 +275,14 @@ def define_app(
         _status_params(name) + status, status_interval_s,
     )
     all_structures = (status_structure, *structures)
+    # Checked here, before the IDs become enumerations (the registry checks everything else).
+    _unique_ids(name, "structure ID", [(s.sid, s.short) for s in all_structures])
+    _unique_ids(name, "onboard parameter ID", [(s.setting_id, s.short) for s in settings])
     structure_enum = Enum({s.short: s.sid for s in all_structures}, bits=16)
     setting_enum = (
         Enum({s.short: s.setting_id for s in settings}, bits=16) if settings else None
     )
-    own = dict(app=name, apid=apid)
+    own: dict[str, Any] = {"app": name, "apid": apid}
     return App(
         name=name,
         apid=apid,
