@@ -4,9 +4,12 @@ engineering values."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +28,7 @@ from common.dictionary import (
     Severity,
     Structure,
 )
+from common.dictionary.export.markdown import to_markdown
 from common.dictionary.model import function
 from common.dictionary.standard import STANDARD_REPORTS, define_app
 from common.dictionary.types import (
@@ -48,6 +52,7 @@ from common.errors import (
     UnknownTelemetry,
 )
 from common.packets import TcPacket, TmPacket, decode, encode
+from scenarios.cli import main
 
 FEW = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 BOUNDED = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -405,3 +410,38 @@ def test_housekeeping_values_of_the_wrong_size_are_refused_by_name(case: tuple) 
     with pytest.raises(ArgumentError) as caught:
         DICTIONARY.hk_app_data(structure, {**values, param.name: 1 << param.type.bits})
     assert caught.value.command == structure.name and caught.value.argument == param.name
+
+
+# --- the generated reference --------------------------------------------------------------------
+
+REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "dictionary.md"
+
+
+def test_the_committed_reference_is_current() -> None:
+    expected = to_markdown(DICTIONARY)
+    actual = REFERENCE.read_text(encoding="utf-8") if REFERENCE.exists() else ""
+    if actual != expected:
+        old, new = actual.splitlines(), expected.splitlines()
+        pairs = zip(old, new, strict=False)
+        line = next((i for i, (a, b) in enumerate(pairs) if a != b),
+                    min(len(old), len(new)))
+        pytest.fail(
+            "docs/dictionary.md is not what the dictionary generates (first difference at line "
+            f"{line + 1}: {old[line] if line < len(old) else '<end>'!r} should be "
+            f"{new[line] if line < len(new) else '<end>'!r}). Regenerate it with `make docs` "
+            "(or `.venv/bin/dawndusk dict --markdown -o docs/dictionary.md`) and commit it.",
+            pytrace=False,
+        )
+
+
+def test_the_cli_exports_the_reference_and_json() -> None:
+    runner = CliRunner()
+    markdown = runner.invoke(main, ["dict", "--markdown"])
+    assert markdown.exit_code == 0 and markdown.output == to_markdown(DICTIONARY)
+    exported = runner.invoke(main, ["dict", "--json"])
+    assert exported.exit_code == 0
+    data = json.loads(exported.output)
+    commands = {c["name"] for app in data["apps"] for c in app["commands"]}
+    assert commands == set(DICTIONARY.commands)
+    summary = runner.invoke(main, ["dict"])
+    assert summary.exit_code == 0 and "FP.SET_MODE" in summary.output
