@@ -122,8 +122,14 @@ def _describe(packet: Packet, offset: int, size: int) -> dict[str, Any]:
         out["command"] = decoded.command.name
         out["args"] = {k: json_value(v) for k, v in decoded.args.items()}
     else:
-        out.update(msg_counter=packet.msg_counter, dest_id=packet.dest_id,
-                   time=packet.time.isoformat(), time_ref_status=packet.time_ref_status)
+        try:
+            time: str | None = packet.time.isoformat()
+        except ValueError:  # before 1972, when UTC had no whole-second offset from TAI
+            time = None
+        out.update(msg_counter=packet.msg_counter, dest_id=packet.dest_id, time=time,
+                   time_ref_status=packet.time_ref_status)
+        if time is None:
+            out["time_tai_s"] = packet.time.tai_seconds
         tm = DICTIONARY.decode_tm(packet)
         out["kind"] = tm.kind
         out["name"] = tm.name
@@ -181,6 +187,13 @@ def decode_stream(data: bytes) -> tuple[list[dict[str, Any]], int]:
     return records, errors
 
 
+def _jsonable(value: Any) -> Any:
+    """What JSON cannot carry as such: bytes inside structured values (msgpack) as hex."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    return repr(value)
+
+
 @click.command("decode")
 @click.argument("hex_packets", nargs=-1, metavar="[HEX]...")
 @click.option("--binary", "force", flag_value="binary", help="Standard input is raw bytes.")
@@ -199,6 +212,6 @@ def decode_cmd(hex_packets: tuple[str, ...], force: str | None) -> None:
         for record in records:
             if len(inputs) > 1:
                 record = {"input": index, **record}
-            click.echo(json.dumps(record))
+            click.echo(json.dumps(record, default=_jsonable))
     if failed:
         sys.exit(1)
