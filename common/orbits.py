@@ -201,7 +201,8 @@ class Constellation:
 
     The first plane's ascending node is at local solar time ``ltan_h`` (18.0: dusk) at
     ``epoch``; further planes are ``plane_spacing_deg`` apart in right ascension of the node.
-    Within a plane, satellites are evenly spaced in anomaly; plane ``p`` is shifted by
+    Within a plane, satellites are evenly spaced in anomaly, or ``slot_spacing_deg`` apart
+    when it is set (a train, close enough for in-plane laser links); plane ``p`` is shifted by
     ``p × phasing × 360 / total`` degrees (Walker's F).
     """
 
@@ -215,6 +216,8 @@ class Constellation:
     name_format: str = "SAT-{index:02d}"
     first_catalog_number: int = 90001
     bstar: float = 0.0
+    #: Anomaly between neighbours in a plane, degrees; 0 spaces them evenly around the orbit.
+    slot_spacing_deg: float = 0.0
 
     def __post_init__(self) -> None:
         if self.epoch.tzinfo is None:
@@ -225,6 +228,9 @@ class Constellation:
             raise ValueError(f"altitude_km {self.altitude_km} is not a low Earth orbit")
         if not 0.0 <= self.ltan_h < 24.0:
             raise ValueError(f"ltan_h must be within [0, 24), not {self.ltan_h}")
+        if not 0.0 <= self.slot_spacing_deg * (self.per_plane - 1) < 360.0:
+            raise ValueError(f"slot_spacing_deg {self.slot_spacing_deg} does not fit "
+                             f"{self.per_plane} satellites in one orbit")
 
     @property
     def size(self) -> int:
@@ -246,8 +252,8 @@ class Constellation:
         for plane in range(self.planes):
             for slot in range(self.per_plane):
                 index = plane * self.per_plane + slot
-                anomaly = (360.0 * slot / self.per_plane
-                           + 360.0 * plane * self.phasing / self.size) % 360.0
+                spacing = self.slot_spacing_deg or 360.0 / self.per_plane
+                anomaly = (spacing * slot + 360.0 * plane * self.phasing / self.size) % 360.0
                 out.append(Elements(
                     names[index], self.epoch, inclination,
                     (raan0 + plane * self.plane_spacing_deg) % 360.0, 0.0, 0.0, anomaly,
@@ -333,6 +339,25 @@ class OrbitTrack:
             self._fill(math.floor(unix / self.step_s) * self.step_s)
         index = int((unix - self._start) // self.step_s)
         return self._cache[index]
+
+
+def itrs_positions_km(elements: Elements, unix: Any) -> Any:
+    """Earth-fixed (ITRS) positions, km, of a satellite at an array of Unix times: (N, 3)."""
+    import numpy as np
+    from skyfield.framelib import itrs
+
+    return np.asarray(elements.skyfield().at(skyfield_times(unix)).frame_xyz(itrs).km).T
+
+
+def skyfield_times(unix: Any) -> Any:
+    """A Skyfield time array for Unix times (seconds from the first one's UTC midnight, so
+    that the conversion is vectorised: exact unless a leap second falls inside the span)."""
+    import numpy as np
+
+    times = np.asarray(unix, dtype=float)
+    day = dt.datetime.fromtimestamp(float(times.min()), dt.UTC).replace(
+        hour=0, minute=0, second=0, microsecond=0)
+    return timescale().utc(day.year, day.month, day.day, 0, 0, times - day.timestamp())
 
 
 def eclipse_intervals(elements: Elements, start: dt.datetime, hours: float,

@@ -43,6 +43,12 @@ class ContactSchedule:
                               key=lambda p: p.aos)
         self.computed_until = end
 
+    def known(self, now: float) -> tuple[list[Pass], float]:
+        """The windows known at ``now`` and the time until which they are complete."""
+        if now + 600.0 > self.computed_until:
+            self._extend(now)
+        return self.windows, self.computed_until
+
     def window_at(self, now: float) -> Pass | None:
         """The pass in progress now (the highest, if several stations see the satellite)."""
         if now + 600.0 > self.computed_until:

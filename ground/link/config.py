@@ -1,14 +1,22 @@
-"""The space link's parameters, with defaults from real figures."""
+"""The space network's parameters, with defaults from real figures.
+
+Direct links are a ground station's S-band uplink and X-band downlink. Relays and
+inter-satellite links (ISLs) join them when configured: ``relays = ["tianlian"]`` adds three
+geostationary relays, and ISLs close between in-plane neighbours (``isl = "in-plane"``, the
+default) whenever the geometry allows (in sight, clear of the atmosphere, within range).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from typing import Any
 
+ISL_TOPOLOGIES = ("none", "in-plane", "cross-plane")
+
 
 @dataclass(frozen=True)
 class LinkConfig:
-    """One ground-station link's characteristics (both directions)."""
+    """Every link's characteristics (both directions)."""
 
     #: S-band telecommand uplink: 2–64 kbps is typical TT&C practice.
     uplink_bps: float = 64_000.0
@@ -26,6 +34,40 @@ class LinkConfig:
     #: How far ahead (simulated hours) visibility windows are computed at a time.
     horizon_h: float = 6.0
     seed: int = 0
+    #: Relay satellites: names (TL-1), presets (tianlian) or {name, longitude_deg, terminal}.
+    relays: tuple[Any, ...] = ()
+    #: Forward (ground → relay → satellite) rate: TDRS S-band single access, up to 300 kbps.
+    relay_forward_bps: float = 300e3
+    #: Return (satellite → relay → ground) rate: TDRS Ka-band return, 300–800 Mbps.
+    relay_return_bps: float = 300e6
+    relay_loss: float = 0.0
+    #: Lowest a relay may be seen from a satellite's relay antenna, degrees below (negative)
+    #: its local horizontal. With −10° one relay covers ~50 % of a 750 km orbit and two ~80 %,
+    #: close to the public Tianlian figures (~50 %, ~85 %); the antenna's field is assumed.
+    relay_min_elevation_deg: float = -10.0
+    #: Seconds a relay's antenna takes to acquire a satellite that comes into view (assumed).
+    relay_acquisition_s: float = 10.0
+    #: Which satellites may close inter-satellite links: none, in-plane neighbours, or
+    #: in-plane and the nearest satellite of each neighbouring plane.
+    isl: str = "in-plane"
+    #: Laser ISL rate: up to 100 Gbps reported (Three-Body constellation); 10 Gbps assumed.
+    isl_bps: float = 10e9
+    isl_loss: float = 0.0
+    #: Longest ISL, km (assumed for a small laser terminal).
+    isl_max_range_km: float = 5000.0
+    #: Pointing, acquisition and tracking before an ISL carries data: ~15 s (operator figures).
+    isl_acquisition_s: float = 15.0
+    #: Lowest altitude a line of sight may graze, km (the lower atmosphere refracts it).
+    grazing_margin_km: float = 100.0
+    #: Bytes a node (satellite or relay) stores for forwarding while its next hop is not up.
+    store_bytes: int = 16 << 20
+    #: Simulated seconds a stored frame may wait for its next hop before it is dropped.
+    store_max_s: float = 6 * 3600.0
+
+    @property
+    def relayed(self) -> bool:
+        """True when the network has more than direct station links."""
+        return bool(self.relays) or self.isl != "none"
 
     @classmethod
     def from_overrides(cls, overrides: dict[str, Any], seed: int = 0) -> LinkConfig:
@@ -35,8 +77,24 @@ class LinkConfig:
         if unknown:
             raise ValueError(f"link: unknown setting(s) {', '.join(unknown)}; "
                              f"known: {', '.join(sorted(known))}")
-        for name in ("uplink_loss", "downlink_loss", "uplink_corruption", "downlink_corruption"):
+        for name in ("uplink_loss", "downlink_loss", "uplink_corruption", "downlink_corruption",
+                     "relay_loss", "isl_loss"):
             value = overrides.get(name, 0.0)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"link.{name} must be a probability, not {value}")
-        return cls(**{"seed": seed, **overrides})
+        values = {"seed": seed, **overrides}
+        if "relays" in values:
+            if not isinstance(values["relays"], list | tuple):
+                raise ValueError(f"link.relays must be a list, not {values['relays']!r}")
+            values["relays"] = tuple(values["relays"])
+            from ground.network.relays import relays
+
+            relays(values["relays"])  # names and tables are checked now
+        if values.get("isl", "in-plane") not in ISL_TOPOLOGIES:
+            raise ValueError(f"link.isl must be one of {', '.join(ISL_TOPOLOGIES)}, "
+                             f"not {values['isl']!r}")
+        for name in ("isl_max_range_km", "store_bytes", "store_max_s", "relay_forward_bps",
+                     "relay_return_bps", "isl_bps", "uplink_bps", "downlink_bps"):
+            if name in values and not values[name] > 0:
+                raise ValueError(f"link.{name} must be positive, not {values[name]}")
+        return cls(**values)

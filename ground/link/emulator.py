@@ -1,14 +1,23 @@
-"""The space link emulator process: between ground control and every satellite's radio.
+"""The space link emulator process: the space network between ground control and every radio.
 
 Ground side: a PULL socket (``link``) receives radio frames to uplink (and ``[b"CTL",
-msgpack]`` control messages: ``{"op": "outage", "station", "start", "end"}`` and ``{"op":
-"impair", "satellite", "direction", "loss", "corruption", "start", "end"}``); a PUB socket
-(``link.down``) publishes ``[b"TM", spacecraft, vc, station, packets]`` for what came down and
-``[b"STATS", msgpack]`` with every link's counters. Space side: a PUSH to each satellite's uplink
-and a SUB on each satellite's downlink. A packet crosses only while a station sees the
-satellite (above its elevation mask), after the data-rate queue and the light time, unless the
-window closes first; loss and corruption are seeded. Designed as a graph of stations and
-satellites so that relays and inter-satellite links can join it.
+msgpack]`` control messages: ``{"op": "outage", "station", "start", "end"}`` — a station or a
+relay — and ``{"op": "impair", "satellite", "direction", "loss", "corruption", "start",
+"end"}``); a PUB socket (``link.down``) publishes ``[b"TM", spacecraft, vc, route, packets]``
+for what came down (``route`` names the way: ``KASHGAR``, ``TL-1``, ``SAT-01>KASHGAR``),
+``[b"ROUTE", msgpack]`` when a tagged telecommand reaches its satellite (``{"id", "satellite",
+"path", "sent", "arrived"}``) and ``[b"STATS", msgpack]`` with every link's counters. Space
+side: a PUSH to each satellite's uplink and a SUB on each satellite's downlink.
+
+Every frame travels the earliest-arrival route of the contact plan (:mod:`ground.network`):
+directly through a station that sees the satellite, through a relay, or across
+inter-satellite links. On each hop it waits behind the link's data-rate queue, crosses in the
+light time, and may be lost or corrupted (seeded); what would arrive after the contact ends is
+cut. A frame crossing another satellite is handed to that satellite's radio, which forwards it.
+A frame whose next hop is not up yet is stored at the node it reached (store-and-forward,
+bounded in bytes: what does not fit is dropped and counted); at its origin, a frame with no
+link up now is dropped (``no_contact``): the onboard recorder, or ground control's queue, is
+where data waits for a contact.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,22 +37,23 @@ from common import control, logs
 from common.curve import Curve
 from common.framing import iter_frames
 from common.orbits import elements_from_tle
-from common.radio import FrameError, RadioFrame
+from common.radio import GROUND, FrameError, RadioFrame, RouteTag
 from common.runconfig import RunConfig
 from common.runtime import Runtime
 from common.zmqloop import Readable, drain
-from ground.contacts import ContactSchedule
 from ground.link.config import LinkConfig
-from ground.link.geometry import light_time_s
 from ground.link.pipe import Pipe
+from ground.network.plan import ISL, RELAY, STATION, Contact, ContactPlan
+from ground.network.routing import Hop, Router
 from ground.passes import network
 
 UP, DOWN = "up", "down"
+STATS_WALL_S = 0.5
 
 
 @dataclass(frozen=True)
 class Impairment:
-    """Extra loss or corruption on one satellite's link (loss 1 cuts it) for a span."""
+    """Extra loss or corruption on one satellite's links (loss 1 cuts them) for a span."""
 
     satellite: str
     direction: str
@@ -52,11 +63,37 @@ class Impairment:
     end: float
 
 
-STATS_WALL_S = 0.5
+@dataclass
+class Cargo:
+    """What one frame carries through the network: the units that may be lost one by one
+    (the packets of telemetry; one protected telecommand) and its route tag."""
+
+    spacecraft: str
+    vc: int
+    units: list[bytes]
+    tag: RouteTag
+
+    @property
+    def size(self) -> int:
+        """Bytes carried."""
+        return sum(len(u) for u in self.units)
+
+
+@dataclass
+class Store:
+    """A node's store-and-forward buffer."""
+
+    used: int = 0
+    stored: int = 0
+    overflow: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        """Plain data for the statistics message."""
+        return {"bytes": self.used, "stored": self.stored, "overflow": self.overflow}
 
 
 class SpaceLink:
-    """Every satellite's link to the ground stations of the run."""
+    """The space network of one run."""
 
     def __init__(self, runtime: Runtime, config: LinkConfig) -> None:
         self.runtime = runtime
@@ -64,26 +101,16 @@ class SpaceLink:
         self.clock = runtime.clock
         self.log = structlog.get_logger("link")
         run = runtime.run
-        stations = network(run.stations)
-        self.masks = {station.name: station.mask_deg for station in stations}
-        horizon = config.horizon_h * 3600
-        self.visibility = {
-            name: ContactSchedule.of(elements_from_tle(name, *run.tle[name]), stations, horizon)
-            for name in run.satellites
-        }
-        self.altitude = {name: vis.altitude_km() for name, vis in self.visibility.items()}
-        rng = random.Random(config.seed)
-        self.pipes = {
-            (name, direction): Pipe(
-                config.uplink_bps if direction == UP else config.downlink_bps,
-                config.uplink_loss if direction == UP else config.downlink_loss,
-                config.uplink_corruption if direction == UP else config.downlink_corruption,
-                config.uplink_backlog_bytes if direction == UP else config.downlink_backlog_bytes,
-                random.Random(rng.random()),
-            )
-            for name in run.satellites for direction in (UP, DOWN)
-        }
+        elements = {name: elements_from_tle(name, *run.tle[name]) for name in run.satellites}
+        self.plan = ContactPlan(elements, network(run.stations), config,
+                                config.horizon_h * 3600)
+        self.router = Router(self.plan)
+        self.satellites = set(run.satellites)
+        self.pipes: dict[tuple[str, str], Pipe] = {}
+        self.stores: dict[str, Store] = {}
+        self.unrouted: Counter[tuple[str, str]] = Counter()
         self.rejected = 0
+        self.forwarded = 0
         self.outages: list[tuple[str, float, float]] = []
         self.impairments: list[Impairment] = []
         self._sockets: list[zmq.Socket[Any]] = []
@@ -115,8 +142,9 @@ class SpaceLink:
             sub.setsockopt(zmq.RCVHWM, 100_000)
             self.curve.connect_to(sub, name)
             sub.connect(endpoints.downlink(name))
-            self._readers.append(Readable(sub, lambda s=sub: self._from_space(s)))
-        del context
+            self._readers.append(Readable(sub, lambda s=sub, n=name: self._from_space(s, n)))
+        self.plan.ensure(self.clock.now())
+        self.log.info("network", **self.plan.describe())
         self._stats_task = asyncio.ensure_future(self._stats_loop())
 
     def _socket(self, kind: int) -> zmq.Socket[Any]:
@@ -134,24 +162,65 @@ class SpaceLink:
             sock.close(0)
         self.curve.close()
 
-    # --- both directions -------------------------------------------------------------------------
+    # --- what comes in ---------------------------------------------------------------------------
 
     def _from_ground(self) -> None:
         for message in drain(self.ground_in, 500):
             if message and message[0] == b"CTL":
                 self._control(message)
+                continue
+            frame = self._frame(message, "ground")
+            if frame is None:
+                continue
+            if frame.spacecraft not in self.satellites:
+                self._reject("frame for an unknown satellite", spacecraft=frame.spacecraft)
+                continue
+            tag = RouteTag(frame.spacecraft, (), self.clock.now(),
+                           frame.tag.id if frame.tag is not None else None)
+            # A telecommand crosses as one unit: protected, it is not a bare packet.
+            self._forward(Cargo(frame.spacecraft, frame.vc, [frame.packets], tag), GROUND,
+                          origin=True)
+
+    def _from_space(self, sock: zmq.Socket[Any], satellite: str) -> None:
+        for message in drain(sock, 500):
+            frame = self._frame(message, satellite)
+            if frame is None:
+                continue
+            if frame.tag is not None:
+                # Forwarded by this satellite's radio: on its way through the network.
+                self.forwarded += 1
+                units = _units(frame.packets, frame.tag.dst)
+                self._forward(Cargo(frame.spacecraft, frame.vc, units, frame.tag), satellite,
+                              origin=False)
+            elif frame.spacecraft != satellite:
+                self._reject("frame with another satellite's name", spacecraft=frame.spacecraft,
+                             radio=satellite)
             else:
-                self._carry(message, UP)
+                tag = RouteTag(GROUND, (satellite,), self.clock.now())
+                self._forward(Cargo(satellite, frame.vc, _units(frame.packets, GROUND), tag),
+                              satellite, origin=True)
+
+    def _frame(self, message: list[bytes], source: str) -> RadioFrame | None:
+        try:
+            return RadioFrame.from_multipart(message)
+        except FrameError as exc:
+            self._reject("frame rejected", source=source, error=str(exc))
+            return None
+
+    def _reject(self, what: str, **detail: Any) -> None:
+        self.rejected += 1
+        self.log.warning(what, **detail)
 
     def _control(self, message: list[bytes]) -> None:
         """A control message from ground control: ``[b"CTL", msgpack]``."""
         try:
             request = msgpack.unpackb(message[1])
             if request.get("op") == "outage":
-                self.outages.append((str(request["station"]), float(request["start"]),
-                                     float(request["end"])))
-                self.log.info("station outage", station=request["station"],
-                              start=request["start"], end=request["end"])
+                name, start, end = (str(request["station"]), float(request["start"]),
+                                    float(request["end"]))
+                self.outages.append((name, start, end))
+                self.plan.add_outage(name, start, end)
+                self.log.info("outage", node=name, start=start, end=end)
             elif request.get("op") == "impair":
                 self.impairments.append(Impairment(
                     str(request["satellite"]), str(request.get("direction", "both")),
@@ -160,107 +229,156 @@ class SpaceLink:
                 self.log.info("link impaired", **{k: v for k, v in request.items() if k != "op"})
             else:
                 raise ValueError(f"unknown op {request.get('op')!r}")
-        except (IndexError, KeyError, TypeError, ValueError, msgpack.UnpackException) as exc:
-            self.rejected += 1
-            self.log.warning("control message rejected", error=str(exc))
+        except (IndexError, KeyError, TypeError, ValueError, AttributeError,
+                msgpack.UnpackException) as exc:
+            self._reject("control message rejected", error=str(exc))
 
-    def station_down(self, station: str, now: float) -> bool:
-        """True while ``station`` is out of service."""
-        return any(name == station and start <= now < end for name, start, end in self.outages)
+    # --- routing ---------------------------------------------------------------------------------
 
-    def impairment(self, satellite: str, direction: str, now: float) -> Impairment | None:
-        """The impairment of a satellite's link in force now, if any (the worst)."""
-        found = [i for i in self.impairments
-                 if i.satellite in (satellite, "*") and i.direction in (direction, "both")
-                 and i.start <= now < i.end]
+    def _forward(self, cargo: Cargo, node: str, origin: bool) -> None:
+        """Send ``cargo`` on from ``node`` along the best route now (or store it)."""
+        if not cargo.units:
+            return
+        now = self.clock.now()
+        route = self.router.route(node, cargo.tag.dst, now, max_wait_s=self.config.store_max_s,
+                                  first_wait_s=0.0 if origin else None)
+        if route is None:
+            self.unrouted[(node, "no_contact" if origin else "no_route")] += len(cargo.units)
+            return
+        hop = route.hops[0]
+        if hop.depart > now:
+            self._store(cargo, node, hop.depart)
+        else:
+            self._send(cargo, hop, now)
+
+    def _store(self, cargo: Cargo, node: str, until: float) -> None:
+        """Hold ``cargo`` at ``node`` until its next hop comes up (within the store's bound)."""
+        store = self.stores.setdefault(node, Store())
+        size = cargo.size
+        if store.used + size > self.config.store_bytes:
+            store.overflow += len(cargo.units)
+            return
+        store.used += size
+        store.stored += len(cargo.units)
+
+        def resume(_due: float) -> None:
+            store.used -= size
+            self._forward(cargo, node, origin=False)
+
+        self.clock.call_at(until, resume)
+
+    def _pipe(self, contact: Contact) -> Pipe:
+        key = (contact.frm, contact.to)
+        pipe = self.pipes.get(key)
+        if pipe is None:
+            cfg = self.config
+            up = contact.frm in (GROUND, *self.plan.relays)
+            if contact.kind == STATION:
+                loss, corruption, backlog = ((cfg.uplink_loss, cfg.uplink_corruption,
+                                              cfg.uplink_backlog_bytes) if up else
+                                             (cfg.downlink_loss, cfg.downlink_corruption,
+                                              cfg.downlink_backlog_bytes))
+            else:
+                loss = {ISL: cfg.isl_loss, RELAY: cfg.relay_loss}.get(contact.kind, 0.0)
+                corruption, backlog = 0.0, cfg.downlink_backlog_bytes
+            pipe = self.pipes[key] = Pipe(contact.rate_bps, loss, corruption, backlog,
+                                          random.Random(f"{cfg.seed}/{key[0]}/{key[1]}"))
+        return pipe
+
+    def impairment(self, contact: Contact, now: float) -> Impairment | None:
+        """The impairment in force now on a satellite's end of ``contact`` (the worst): ``up``
+        impairs what reaches the satellite, ``down`` what leaves it."""
+        def impaired(i: Impairment, satellite: str) -> bool:
+            return satellite == i.satellite or (i.satellite == "*" and satellite in
+                                                self.satellites)
+
+        found = [i for i in self.impairments if i.start <= now < i.end and (
+            (i.direction in (UP, "both") and impaired(i, contact.to))
+            or (i.direction in (DOWN, "both") and impaired(i, contact.frm)))]
         return max(found, key=lambda i: (i.loss, i.corruption)) if found else None
 
-    def window(self, satellite: str, now: float) -> Any:
-        """The window in which ``satellite`` is seen now by a working station (or None)."""
-        schedule = self.visibility[satellite]
-        window = schedule.window_at(now)
-        if window is None or not self.station_down(window.station, now):
-            return window
-        # The best station is down: is another one seeing the satellite?
-        for other in schedule.windows:
-            if other.aos <= now <= other.los and not self.station_down(other.station, now):
-                return other
-        return None
-
-    def _from_space(self, sock: zmq.Socket[Any]) -> None:
-        for message in drain(sock, 500):
-            self._carry(message, DOWN)
-
-    def _carry(self, message: list[bytes], direction: str) -> None:
-        try:
-            frame = RadioFrame.from_multipart(message)
-        except FrameError as exc:
-            self.rejected += 1
-            self.log.warning("frame rejected", direction=direction, error=str(exc))
-            return
-        pipe = self.pipes.get((frame.spacecraft, direction))
-        if pipe is None:
-            self.rejected += 1
-            self.log.warning("frame for an unknown satellite", spacecraft=frame.spacecraft)
-            return
-        packets = [framed.data for framed in iter_frames(frame.packets)]
-        now = self.clock.now()
-        window = self.window(frame.spacecraft, now)
-        if window is None:
-            pipe.drop("-", "no_contact", len(packets))
-            return
-        station = window.station
-        impairment = self.impairment(frame.spacecraft, direction, now)
+    def _send(self, cargo: Cargo, hop: Hop, now: float) -> None:
+        contact = hop.contact
+        pipe = self._pipe(contact)
+        impairment = self.impairment(contact, now)
         if impairment is not None and impairment.loss >= 1.0:
-            pipe.drop(station, "cut", len(packets))
+            pipe.drop(contact.via, "cut", len(cargo.units))
             return
-        delay = light_time_s(window, now, self.masks[station], self.altitude[frame.spacecraft])
-        departures = pipe.offer(packets, now, station, impairment.loss if impairment else None,
+        departures = pipe.offer(cargo.units, now, contact.via,
+                                impairment.loss if impairment else None,
                                 impairment.corruption if impairment else None)
         if not departures:
             return
-        arrive = departures[-1][0] + delay
-        self.clock.call_at(arrive, lambda _due: self._arrive(
-            frame.spacecraft, frame.vc, direction, window.los, delay, departures))
+        delay = contact.delay_at(now)
+        self.clock.call_at(departures[-1][0] + delay,
+                           lambda _due: self._arrive(cargo, contact, delay, departures))
 
-    def _arrive(self, spacecraft: str, vc: int, direction: str, los: float, delay: float,
+    def _arrive(self, cargo: Cargo, contact: Contact, delay: float,
                 departures: list[tuple[float, bytes]]) -> None:
-        pipe = self.pipes[(spacecraft, direction)]
-        window = self.window(spacecraft, self.clock.now() - delay)
-        station = window.station if window is not None else "-"
-        arrived = [packet for left, packet in departures if left + delay <= los]
-        cut = len(departures) - len(arrived)
-        if cut:
-            pipe.drop(station, "los", cut)
+        pipe = self.pipes[(contact.frm, contact.to)]
+        arrived = [unit for left, unit in departures if left + delay <= contact.end]
+        if len(arrived) < len(departures):
+            pipe.drop(contact.via, "los", len(departures) - len(arrived))
         if not arrived:
             return
-        for packet in arrived:
-            pipe.delivered(station, packet)
-        payload = b"".join(arrived)
-        if direction == UP:
-            frame = RadioFrame(spacecraft, vc, payload)
-            try:
-                self.uplinks[spacecraft].send_multipart(frame.to_multipart(), zmq.NOBLOCK)
-            except zmq.Again:
-                pipe.drop(station, "unreachable", len(arrived))
+        for unit in arrived:
+            pipe.delivered(contact.via, unit)
+        tag = cargo.tag
+        if contact.kind == STATION:
+            # A pass: its station joins the way taken, at whichever end the ground is.
+            ends = (contact.via, contact.to) if contact.frm == GROUND else (contact.via,)
+            tag = tag.via(*ends)
+        elif contact.to != GROUND:
+            tag = tag.via(contact.to)  # a relay or a satellite reached (a feeder adds nothing)
+        cargo = Cargo(cargo.spacecraft, cargo.vc, arrived, tag)
+        if contact.to == tag.dst:
+            self._deliver(cargo)
+        elif contact.to in self.satellites:
+            # Through another satellite: its radio forwards the frame over its own links.
+            self._push(contact.to, RadioFrame(cargo.spacecraft, cargo.vc, b"".join(arrived), tag))
         else:
-            self.ground_out.send_multipart(
-                [b"TM", spacecraft.encode(), bytes((vc,)), station.encode(), payload])
+            self._forward(cargo, contact.to, origin=False)  # a relay: a bent pipe
+
+    def _deliver(self, cargo: Cargo) -> None:
+        payload = b"".join(cargo.units)
+        tag = cargo.tag
+        if tag.dst == GROUND:
+            route = ">".join(tag.path[1:])
+            self.ground_out.send_multipart([b"TM", cargo.spacecraft.encode(),
+                                            bytes((cargo.vc,)), route.encode(), payload])
+            return
+        frame = RadioFrame(cargo.spacecraft, cargo.vc, payload)
+        if self._push(tag.dst, frame) and tag.id is not None:
+            self.ground_out.send_multipart([b"ROUTE", msgpack.packb({
+                "id": tag.id, "satellite": tag.dst, "path": list(tag.path), "sent": tag.t0,
+                "arrived": self.clock.now()})])
+
+    def _push(self, satellite: str, frame: RadioFrame) -> bool:
+        try:
+            self.uplinks[satellite].send_multipart(frame.to_multipart(), zmq.NOBLOCK)
+            return True
+        except zmq.Again:
+            self.unrouted[(satellite, "unreachable")] += 1
+            return False
 
     # --- statistics ------------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        """Counters by satellite, direction and station, and the contact state of each."""
+        """Counters by link and node, and how each satellite reaches the ground now."""
         now = self.clock.now()
-        out: dict[str, Any] = {"time": now, "rejected": self.rejected, "links": []}
-        for (satellite, direction), pipe in self.pipes.items():
-            for station, counters in pipe.stats.items():
-                out["links"].append({"satellite": satellite, "direction": direction,
-                                     "station": station, **counters.to_dict()})
-        out["contact"] = {
-            name: (window.station if (window := self.window(name, now)) else None)
-            for name in self.visibility
-        }
+        out: dict[str, Any] = {"time": now, "rejected": self.rejected,
+                               "forwarded": self.forwarded, "links": []}
+        for (frm, to), pipe in self.pipes.items():
+            for via, counters in pipe.stats.items():
+                out["links"].append({"from": frm, "to": to, "via": via, **counters.to_dict()})
+        out["stores"] = {node: store.to_dict() for node, store in self.stores.items()}
+        out["unrouted"] = [[node, cause, count]
+                           for (node, cause), count in sorted(self.unrouted.items())]
+        contact = {}
+        for name in sorted(self.satellites):
+            route = self.router.route(name, GROUND, now, first_wait_s=0.0)
+            contact[name] = ">".join(route.path[1:]) if route is not None else None
+        out["contact"] = contact
         out["outages"] = [list(o) for o in self.outages if o[2] > now]
         return out
 
@@ -270,6 +388,13 @@ class SpaceLink:
         while True:
             self.ground_out.send_multipart([b"STATS", msgpack.packb(self.stats())])
             await asyncio.sleep(STATS_WALL_S)
+
+
+def _units(payload: bytes, dst: str) -> list[bytes]:
+    """What may be lost one by one: each packet on the way down; a telecommand whole."""
+    if dst != GROUND:
+        return [payload]
+    return [framed.data for framed in iter_frames(payload)]
 
 
 def run_link(run_dir: str, console: bool = False) -> int:
@@ -294,7 +419,7 @@ async def _main(run: RunConfig, config: LinkConfig, log: Any) -> int:
         loop.add_signal_handler(sig, stop.set)
     link.start()
     control.report(runtime.context, runtime.endpoints, "LINK")
-    log.info("link up", satellites=list(run.satellites), stations=list(link.masks))
+    log.info("link up", satellites=list(run.satellites), stations=list(link.plan.masks))
     try:
         await stop.wait()
     finally:
