@@ -72,7 +72,8 @@ CREATE TABLE IF NOT EXISTS commands (
     raw BLOB,
     timeout REAL,
     retry_of INTEGER,
-    sent_at REAL
+    sent_at REAL,
+    uplink_s REAL                  -- from sending to arrival on board, seconds (simulated)
 );
 CREATE INDEX IF NOT EXISTS commands_by_sat ON commands (satellite, id);
 CREATE TABLE IF NOT EXISTS command_stages (
@@ -265,7 +266,7 @@ class Archive:
         return cursor.lastrowid
 
     def set_command(self, command_id: int, **fields: Any) -> None:
-        """Update a command's columns (state, seq, failure, path, raw)."""
+        """Update a command's columns (state, seq, failure, path, uplink_s, raw)."""
         names = ", ".join(f"{name} = ?" for name in fields)
         self.db.execute(f"UPDATE commands SET {names} WHERE id = ?",
                         (*fields.values(), command_id))

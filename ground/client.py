@@ -110,6 +110,12 @@ class CommandHandle:
         return [(stage, when) for stage, when in self.record["stages"]]
 
     @property
+    def path(self) -> str | None:
+        """The way the command took to its satellite (``KASHGAR>SAT-01``, ``TL-1>SAT-03``),
+        once the network has delivered it."""
+        return self.record.get("path")
+
+    @property
     def error(self) -> str | None:
         """Why the command failed or timed out (None otherwise)."""
         return self.record.get("failure")
@@ -256,10 +262,13 @@ class Client:
             elif topic.startswith("cmd/"):
                 handle = self._handles.get(message["command_id"])
                 if handle is not None:
+                    stages = handle.record["stages"]
+                    if message.get("stage") is not None:
+                        stages = [*stages, [message["stage"], message["time"]]]
                     handle.record = {**handle.record, "state": message["state"],
-                                     "failure": message.get("failure"),
-                                     "stages": [*handle.record["stages"],
-                                                [message["stage"], message["time"]]]}
+                                     "failure": message.get("failure"), "stages": stages,
+                                     "path": message.get("path"),
+                                     "uplink_s": message.get("uplink_s")}
                     handle._changed.set()
             for prefix, queue in self._listeners:
                 if topic.startswith(prefix):
@@ -315,10 +324,12 @@ class Client:
         """Command records."""
         return list((await self.request("history", satellite=satellite))["commands"])
 
-    async def outage(self, station: str, start: float, end: float) -> dict[str, Any]:
-        """Take a ground station out of service for [start, end] (simulated)."""
-        return dict((await self.request("outage", station=station, start=start,
-                                         end=end))["outage"])
+    async def outage(self, station: str, start: float, end: float, *,
+                     announced: bool = False) -> dict[str, Any]:
+        """Take a ground station or a relay out of service for [start, end] (simulated);
+        ``announced``: ground control plans around it too."""
+        return dict((await self.request("outage", station=station, start=start, end=end,
+                                         announced=announced))["outage"])
 
     async def impair(self, satellite: str, start: float, end: float, *, loss: float = 0.0,
                      corruption: float = 0.0, direction: str = "both") -> dict[str, Any]:

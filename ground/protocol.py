@@ -13,9 +13,12 @@ Publications are two frames, ``[topic, msgpack]``, topics:
 
 * ``tm/<SAT>`` — ``{"satellite", "time", "values": {param: value}}`` from each housekeeping report
 * ``event/<SAT>`` — ``{"satellite", "time", "name", "severity", "message", "args"}``
-* ``cmd/<SAT>`` — ``{"command_id", "satellite", "name", "state", "stage", "time", "failure"}``
+* ``cmd/<SAT>`` — ``{"command_id", "satellite", "name", "state", "stage", "time", "failure",
+  "path", "uplink_s"}`` at every stage (``stage`` null when only the path became known)
 * ``alarm/<SAT>`` — ``{"alarm_id", "satellite", "param", "level", "value", "time", "state"}``
-* ``contact/<SAT>`` — ``{"satellite", "station" (or null), "time"}`` when contact starts or ends
+* ``contact/<SAT>`` — ``{"satellite", "station" (or null), "path", "time"}`` when the way the
+  ground reaches a satellite starts, changes or ends (``station`` is the station or relay at
+  the ground end, ``path`` the whole way: ``KASHGAR>SAT-01>SAT-02``)
 * ``clock`` — ``{"epoch", "sim_anchor", "wall_anchor", "rate", "paused"}``
 * ``hello`` — ``{"time"}`` every half second of wall time, so that a client knows it is live
 """
@@ -67,7 +70,8 @@ OPS: dict[str, Op] = {op.name: op for op in (
        "command: the command record (see 'command')"),
     Op("command", "One command's record with every stage reached and its time.",
        {"command_id": _f(int, "command id", True)},
-       "command: {id, satellite, name, args, state, stages: [[stage, time]], failure, seq}"),
+       "command: {id, satellite, name, args, state, stages: [[stage, time]], failure, seq, "
+       "path (the way it took), uplink_s (how long it took)}"),
     Op("history", "Command records, newest last.",
        {"satellite": _f(str, "only this satellite"), "since_id": _f(int, "only ids above this"),
         "limit": _f(int, "at most this many (default 200)")},
@@ -94,8 +98,10 @@ OPS: dict[str, Op] = {op.name: op for op in (
        {"satellite": _f(str, "only this satellite"), "start": _f(_NUMBER, "from"),
         "end": _f(_NUMBER, "to")},
        "passes: [{satellite, station, aos, tca, los, max_elevation_deg}]"),
-    Op("status", "Per satellite: contact now, next AOS/LOS, queue state and length; counters.",
-       {}, "satellites: {name: {...}}, counters: {...}, time"),
+    Op("status", "Per satellite: contact now, next AOS/LOS, how the network reaches it now or "
+       "soonest (path, via: direct/relay/isl), queue state and length; counters.",
+       {}, "satellites: {name: {station, los, next_aos, next_station, path, via, next_path, "
+       "next_reach, queue, waiting}}, counters: {...}, link: {...}, time"),
     Op("alarms", "Alarms, open ones by default.",
        {"all": _f(bool, "include cleared and acknowledged")}, "alarms: [alarm]"),
     Op("ack", "Acknowledge an alarm.",
@@ -104,10 +110,12 @@ OPS: dict[str, Op] = {op.name: op for op in (
        {"action": _f(str, "pause, resume or rate", True), "rate": _f(_NUMBER, "new rate")},
        "clock: {epoch, sim_anchor, wall_anchor, rate, paused}"),
     Op("now", "Simulated time now, as ground control sees it.", {}, "time, rate, paused"),
-    Op("outage", "Take a ground station out of service for a span (a test or exercise act; "
-       "ground control's predictions do not know it).",
-       {"station": _f(str, "station name", True), "start": _f(_NUMBER, "from", True),
-        "end": _f(_NUMBER, "until", True)}, "outage: {station, start, end}"),
+    Op("outage", "Take a ground station or a relay out of service for a span (a test or "
+       "exercise act; unless announced, ground control's predictions do not know it).",
+       {"station": _f(str, "station or relay name", True), "start": _f(_NUMBER, "from", True),
+        "end": _f(_NUMBER, "until", True),
+        "announced": _f(bool, "ground control's contact plan knows it too")},
+       "outage: {station, start, end, announced}"),
     Op("impair", "Add loss or corruption to a satellite's link for a span; loss 1 cuts it "
        "(a test or exercise act).",
        {"satellite": _f(str, "satellite name, or * for every one", True),

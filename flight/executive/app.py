@@ -84,7 +84,8 @@ class Executive(FlightApp):
         values = self.supervisor.table()
         values.update(self.radio.counters() if self.radio else
                       {"UPLINK_PACKETS": 0, "UPLINK_REJECTED": 0, "DOWNLINK_PACKETS": 0,
-                       "AUTH_REJECTED": 0, "ACTIVE_SPI": 0})
+                       "AUTH_REJECTED": 0, "ACTIVE_SPI": 0, "FORWARDED_FRAMES": 0,
+                       "FORWARDED_BYTES": 0})
         packets = 0
         if self.proxy is not None:
             try:

@@ -5,6 +5,12 @@ socket (whoever listens — the space link, a test — subscribes; nobody listen
 transmitting to no ground station, and the onboard recorder is what keeps the data). Every
 uplinked packet is checked (framing, CRC, APID, TC type) before it reaches the bus; what fails
 is counted and evented, never forwarded.
+
+The radio is also the satellite's router: a frame that arrives tagged for another destination
+(another satellite, or the ground, on its way through this one) goes out again, untouched, over
+the inter-satellite link terminal (the downlink socket, where the space network picks it up).
+Such frames are opaque here — a telecommand for another satellite is protected with that
+satellite's key — and are counted, not inspected.
 """
 
 from __future__ import annotations
@@ -57,6 +63,8 @@ class Radio:
         self.uplink_packets = 0
         self.uplink_rejected = 0
         self.downlink_packets = 0
+        self.forwarded_frames = 0
+        self.forwarded_bytes = 0
 
     # --- uplink ----------------------------------------------------------------------------------
 
@@ -69,6 +77,9 @@ class Radio:
             frame = RadioFrame.from_multipart(message)
         except FrameError as exc:
             self._reject(RejectReason.BAD_MESSAGE, str(exc))
+            return
+        if frame.tag is not None and frame.tag.dst != self.exe.satellite:
+            self._forward(message, len(frame.packets))
             return
         if frame.spacecraft != self.exe.satellite:
             self._reject(RejectReason.BAD_TOPIC, f"frame for {frame.spacecraft!r}")
@@ -89,6 +100,15 @@ class Radio:
             self._packet(framed.data)
         if end != len(payload):
             self._reject(RejectReason.TOO_SHORT, f"{len(payload) - end} trailing bytes")
+
+    def _forward(self, message: list[bytes], size: int) -> None:
+        """Send a frame in transit on over the inter-satellite link, as it came."""
+        try:
+            self.downlink_socket.send_multipart(message, zmq.NOBLOCK)
+        except zmq.Again:  # pragma: no cover - PUB drops rather than blocks
+            return
+        self.forwarded_frames += 1
+        self.forwarded_bytes += size
 
     def _packet(self, data: bytes) -> None:
         try:
@@ -143,7 +163,9 @@ class Radio:
         """Radio counters for housekeeping."""
         return {"UPLINK_PACKETS": self.uplink_packets, "UPLINK_REJECTED": self.uplink_rejected,
                 "DOWNLINK_PACKETS": self.downlink_packets, "AUTH_REJECTED": self.auth_rejected,
-                "ACTIVE_SPI": self.verifier.active if self.verifier else 0}
+                "ACTIVE_SPI": self.verifier.active if self.verifier else 0,
+                "FORWARDED_FRAMES": self.forwarded_frames & 0xFFFFFFFF,
+                "FORWARDED_BYTES": self.forwarded_bytes & 0xFFFFFFFF}
 
 
 def _verifier(executive: Executive) -> Verifier | None:

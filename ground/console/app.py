@@ -119,7 +119,7 @@ class Console(App[None]):
             fleet.add_row(satellite, "—", "—", "—", "—", "—", "—", key=satellite)
         self.query_one("#telemetry", DataTable).add_columns("parameter", "value", "unit")
         self.query_one("#history", DataTable).add_columns("id", "satellite", "command",
-                                                          "state", "stages")
+                                                          "state", "stages", "path")
         self.query_one("#alarms", DataTable).add_columns("id", "satellite", "parameter",
                                                          "level", "value", "state")
         self.query_one("#passes", DataTable).add_columns("satellite", "station", "AOS", "LOS",
@@ -161,7 +161,9 @@ class Console(App[None]):
                     "id": message["command_id"], "satellite": message["satellite"],
                     "name": message["name"], "stages": []})
                 record["state"] = message["state"]
-                record.setdefault("stages", []).append([message["stage"], message["time"]])
+                record["path"] = message.get("path")
+                if message.get("stage") is not None:
+                    record.setdefault("stages", []).append([message["stage"], message["time"]])
                 self._show_command(record)
             elif kind == "alarm":
                 self._show_alarm(message)
@@ -233,6 +235,8 @@ class Console(App[None]):
             else:
                 countdown = (f"AOS in {_hms(info['next_aos'] - now)}" if info.get("next_aos")
                              else "—")
+                # No station, but the network may reach it through a relay or a neighbour.
+                station = info.get("path")
             row = [values.get("FP.MODE", "—"), _num(values.get("EPS.BATTERY_SOC")),
                    _num(max(temps) if temps else None),
                    str(values.get("COMPUTE.JOBS_RUNNING", "—")), station or "—", countdown]
@@ -260,7 +264,7 @@ class Console(App[None]):
         stages = " → ".join(stage for stage, _ in record.get("stages", []))
         key = str(record["id"])
         cells = [str(record["id"]), record["satellite"], record["name"],
-                 record.get("state", "?"), stages]
+                 record.get("state", "?"), stages, record.get("path") or ""]
         if key in table.rows:
             for column, value in enumerate(cells):
                 table.update_cell(key, table.ordered_columns[column].key, value)

@@ -5,8 +5,9 @@ dictionary when it is queued (a bad one is refused then, with the reason), waits
 window (and its release time, if it has one), is released, encoded with the next sequence count
 of its APID and sent — once. Its PUS 1 reports move it through ACCEPTED, STARTED and COMPLETED,
 or FAILED with the failure code; if nothing final arrives within its timeout it ends in TIMEOUT.
-Every stage is time-stamped in simulated time in the archive. Nothing is ever re-sent by
-itself: a retry is a new command that names the one it repeats.
+Every stage is time-stamped in simulated time in the archive, and so is the way the command
+took through the space network and how long it took to arrive (reported by the network).
+Nothing is ever re-sent by itself: a retry is a new command that names the one it repeats.
 """
 
 from __future__ import annotations
@@ -44,13 +45,17 @@ class Command:
     stages: list[tuple[str, float]] = field(default_factory=list)
     sent_at: float | None = None
     retry_of: int | None = None
+    #: The way it took (``KASHGAR>SAT-01``, ``TL-1>SAT-03``) and its uplink time, seconds.
+    path: str | None = None
+    uplink_s: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The record as the operator API returns it."""
         return {"id": self.id, "satellite": self.satellite, "name": self.name,
                 "args": self.args, "state": self.state, "seq": self.seq,
                 "failure": self.failure, "stages": [list(s) for s in self.stages],
-                "release_at": self.release_at, "retry_of": self.retry_of}
+                "release_at": self.release_at, "retry_of": self.retry_of, "path": self.path,
+                "uplink_s": self.uplink_s}
 
     @property
     def final(self) -> bool:
@@ -66,8 +71,9 @@ class Commanding:
     """The queues of every satellite and the verification of what was sent."""
 
     def __init__(self, archive: Archive, satellites: list[str], now: Callable[[], float],
-                 send: Callable[[str, bytes], None], in_contact: Callable[[str, float], bool],
-                 notify: Callable[[Command, str], None]) -> None:
+                 send: Callable[[Command, bytes], None],
+                 in_contact: Callable[[str, float], bool],
+                 notify: Callable[[Command, str | None], None]) -> None:
         self.archive = archive
         self.now = now
         self.send = send
@@ -172,7 +178,7 @@ class Commanding:
         self.archive.set_command(command.id, seq=seq, raw=raw, sent_at=now)
         self.in_flight[(command.satellite, command.apid, seq)] = command
         self._stage(command, "SENT", now)
-        self.send(command.satellite, raw)
+        self.send(command, raw)
 
     # --- verification ----------------------------------------------------------------------------
 
@@ -193,6 +199,16 @@ class Commanding:
                 self._finish(command, "COMPLETED", time)
             else:
                 self._stage(command, named[stage], time)
+
+    def routed(self, command_id: int, path: list[str], sent: float, arrived: float) -> None:
+        """The network delivered a command to its satellite, this way."""
+        command = self.commands.get(command_id)
+        if command is None or command.path is not None:
+            return
+        command.path = ">".join(path)
+        command.uplink_s = arrived - sent
+        self.archive.set_command(command.id, path=command.path, uplink_s=command.uplink_s)
+        self.notify(command, None)
 
     def check_timeouts(self) -> None:
         """End in TIMEOUT every sent command whose time is up."""
@@ -223,7 +239,8 @@ class Commanding:
                 row["created"], row["release_at"], row["timeout"] or DEFAULT_TIMEOUT_S,
                 state=row["state"], seq=row["seq"], failure=row["failure"],
                 stages=[(stage, when) for stage, when, _ in self.archive.stages(row["id"])],
-                sent_at=row["sent_at"], retry_of=row["retry_of"])
+                sent_at=row["sent_at"], retry_of=row["retry_of"], path=row["path"],
+                uplink_s=row["uplink_s"])
             self.commands[command.id] = command
             if command.seq is not None:
                 highest[(command.satellite, command.apid)] = command.seq

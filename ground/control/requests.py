@@ -109,11 +109,18 @@ class Requests:
         for name, schedule in self.ground.schedules.items():
             window = schedule.window_at(now)
             upcoming = schedule.next_window(now)
+            reach = self.ground.reach_now(name, now)
+            soonest = reach or self.ground.reach_next(name, now)
             satellites[name] = {
                 "station": window.station if window else None,
                 "los": window.los if window else None,
                 "next_aos": upcoming.aos if upcoming else None,
                 "next_station": upcoming.station if upcoming else None,
+                # How the network reaches it: now, or soonest (relays and ISLs included).
+                "path": reach.label if reach else None,
+                "via": reach.kind if reach else None,
+                "next_path": soonest.label if soonest else None,
+                "next_reach": soonest.arrival if soonest else None,
                 "queue": self.ground.commanding.queues[name],
                 "waiting": len(self.ground.commanding.waiting[name]),
             }
@@ -156,14 +163,20 @@ class Requests:
     def op_outage(self, r: dict[str, Any]) -> dict[str, Any]:
         from ground.passes import STATIONS
 
-        station = r["station"].upper()
-        if station not in STATIONS:
-            raise ValueError(f"unknown station {r['station']!r}")
+        name = r["station"].upper()
+        relays = {relay.upper(): relay for relay in self.ground.plan.relays}
+        if name not in STATIONS and name not in relays:
+            known = ", ".join([*STATIONS, *self.ground.plan.relays])
+            raise ValueError(f"unknown station or relay {r['station']!r}; known: {known}")
+        name = relays.get(name, name)
         if r["end"] <= r["start"]:
             raise ValueError("outage: end must come after start")
-        self.ground.send_link_control({"op": "outage", "station": station,
+        self.ground.send_link_control({"op": "outage", "station": name,
                                        "start": r["start"], "end": r["end"]})
-        return {"outage": {"station": station, "start": r["start"], "end": r["end"]}}
+        if r.get("announced"):
+            self.ground.plan.add_outage(name, r["start"], r["end"])
+        return {"outage": {"station": name, "start": r["start"], "end": r["end"],
+                           "announced": bool(r.get("announced"))}}
 
     def op_impair(self, r: dict[str, Any]) -> dict[str, Any]:
         if r["satellite"] != "*" and r["satellite"] not in self.ground.schedules:

@@ -2,8 +2,9 @@
 
 Talks to the space link (PUSH frames to uplink, SUB to what comes down) and to operators
 (ROUTER for requests, PUB for live updates; the messages are in :mod:`ground.protocol`). It
-predicts contact windows for every satellite, releases queued commands inside them, and writes
-everything to the archive, committing every half second of wall time so readers see it.
+predicts the contact plan of the whole network (stations, relays, inter-satellite links),
+releases queued commands when a route reaches their satellite, and writes everything to the
+archive, committing every half second of wall time so readers see it.
 """
 
 from __future__ import annotations
@@ -22,24 +23,30 @@ from common import control, logs
 from common.clock import ClockMaster, ClockState
 from common.curve import Curve
 from common.orbits import elements_from_tle
-from common.radio import REALTIME, RadioFrame
+from common.radio import REALTIME, RadioFrame, RouteTag
 from common.runconfig import RunConfig
 from common.runtime import Runtime, initial_clock_state
 from common.sdls import Signer, read_key_file
 from common.zmqloop import Readable, drain
 from ground.archive import ARCHIVE_FILE, Archive
-from ground.contacts import RELEASE_MARGIN_S, ContactSchedule
+from ground.contacts import RELEASE_MARGIN_S
 from ground.control.alarms import Alarms
 from ground.control.commanding import Command, Commanding
 from ground.control.files import FileReceiver
 from ground.control.ingest import Ingest
 from ground.control.requests import Requests
+from ground.link.config import LinkConfig
+from ground.network.plan import GROUND, ContactPlan
+from ground.network.routing import Route, Router
 from ground.passes import network
 
 HELLO_WALL_S = 0.5
 #: Wall seconds without a word from the space link after which it is considered down.
 LINK_SILENCE_WALL_S = 2.0
 CONTACT_HORIZON_H = 24.0
+#: A command is released only if a route delivers it within this many simulated seconds (the
+#: wait of a store-and-forward hop included).
+RELEASE_WAIT_S = 60.0
 
 
 class GroundControl:
@@ -52,11 +59,13 @@ class GroundControl:
         self.master = master
         self.log = structlog.get_logger("ground")
         self.archive = Archive(self.run.path / ARCHIVE_FILE)
-        stations = network(self.run.stations)
         self.elements = {name: elements_from_tle(name, *self.run.tle[name])
                          for name in self.run.satellites}
-        self.schedules = {name: ContactSchedule.of(elements, stations, CONTACT_HORIZON_H * 3600)
-                          for name, elements in self.elements.items()}
+        self.network = LinkConfig.from_overrides(self.run.link, seed=self.run.seed)
+        self.plan = ContactPlan(self.elements, network(self.run.stations), self.network,
+                                CONTACT_HORIZON_H * 3600)
+        self.routes = Router(self.plan)
+        self.schedules = self.plan.schedules
         self.contact: dict[str, str | None] = dict.fromkeys(self.run.satellites)
         self.link_stats: dict[str, Any] = {}
         self.counters: dict[str, int] = {"requests": 0, "bad_requests": 0, "link_frames": 0,
@@ -107,6 +116,7 @@ class GroundControl:
                                                                           self._downlink)]
         now = self.clock.now()
         self.archive.set_contacts(self.passes(now - 3600, now + CONTACT_HORIZON_H * 3600))
+        self.log.info("network", **self.plan.describe())
         self.clock.every(1.0, self._tick)
         self.clock.on_change(lambda state: self.publish("clock", _clock_dict(state)))
         self._tasks.append(asyncio.ensure_future(self._wall_loop()))
@@ -126,15 +136,16 @@ class GroundControl:
 
     def _tick(self, _due: float) -> None:
         now = self.clock.now()
-        for name, schedule in self.schedules.items():
-            window = schedule.window_at(now)
-            station = window.station if window is not None else None
+        for name in self.schedules:
+            route = self.reach_now(name, now)
+            station = route.path[0] if route is not None else None
             if station != self.contact[name]:
                 self.contact[name] = station
+                path = route.label if route is not None else None
                 self.publish(f"contact/{name}", {"satellite": name, "station": station,
-                                                 "time": now})
+                                                 "path": path, "time": now})
                 self.log.info("contact" if station else "loss of signal", satellite=name,
-                              station=station)
+                              station=station, path=path)
         self.files.tick()
         self.commanding.pump()
         self.commanding.check_timeouts()
@@ -154,17 +165,28 @@ class GroundControl:
         """True while the space link's half-second statistics keep arriving."""
         return time.monotonic() - self._link_heard < LINK_SILENCE_WALL_S
 
+    def reach_now(self, satellite: str, now: float) -> Route | None:
+        """The route that reaches ``satellite`` now, if any (its first hop up now)."""
+        return self.routes.route(GROUND, satellite, now, first_wait_s=0.0,
+                                 max_wait_s=self.network.store_max_s)
+
+    def reach_next(self, satellite: str, now: float) -> Route | None:
+        """The route that reaches ``satellite`` soonest from ``now``, waiting if need be."""
+        return self.routes.route(GROUND, satellite, now, max_wait_s=self.network.store_max_s)
+
     def _in_contact(self, satellite: str, now: float) -> bool:
         if not self.link_live:
             return False  # a command sent now would be lost: hold it
-        window = self.schedules[satellite].window_at(now)
-        return window is not None and window.los - now > RELEASE_MARGIN_S
+        route = self.routes.route(GROUND, satellite, now, margin_s=RELEASE_MARGIN_S,
+                                  first_wait_s=0.0, max_wait_s=RELEASE_WAIT_S)
+        return route is not None and route.arrival - now <= RELEASE_WAIT_S
 
-    def _send(self, satellite: str, raw: bytes) -> None:
+    def _send(self, command: Command, raw: bytes) -> None:
+        satellite = command.satellite
         signer = self.signers.get(satellite)
         if signer is not None:
             raw = signer.sign(raw)
-        frame = RadioFrame(satellite, REALTIME, raw)
+        frame = RadioFrame(satellite, REALTIME, raw, RouteTag(satellite, id=command.id))
         try:
             self.to_link.send_multipart(frame.to_multipart(), zmq.NOBLOCK)
             self.counters["sent"] += 1
@@ -192,6 +214,13 @@ class GroundControl:
                     self.counters["link_rejected"] += 1
                     continue
                 self.ingest.frame(satellite, message[2][0], station, message[4])
+            elif kind == b"ROUTE" and len(message) == 2:
+                try:
+                    report = msgpack.unpackb(message[1])
+                    self.commanding.routed(int(report["id"]), [str(p) for p in report["path"]],
+                                           float(report["sent"]), float(report["arrived"]))
+                except (ValueError, TypeError, KeyError, msgpack.UnpackException):
+                    self.counters["link_rejected"] += 1
             elif kind == b"STATS" and len(message) == 2:
                 try:
                     self.link_stats = msgpack.unpackb(message[1])
@@ -207,7 +236,7 @@ class GroundControl:
         """Send a live update to every operator client."""
         self.pub.send_multipart([topic.encode(), msgpack.packb(message, default=str)])
 
-    def _command_changed(self, command: Command, stage: str) -> None:
+    def _command_changed(self, command: Command, stage: str | None) -> None:
         if command.name == "EXEC.ACTIVATE_KEY" and stage == "COMPLETED":
             signer = self.signers.get(command.satellite)
             if signer is not None:
@@ -217,7 +246,7 @@ class GroundControl:
         self.publish(f"cmd/{command.satellite}", {
             "command_id": command.id, "satellite": command.satellite, "name": command.name,
             "state": command.state, "stage": stage, "time": self.clock.now(),
-            "failure": command.failure})
+            "failure": command.failure, "path": command.path, "uplink_s": command.uplink_s})
 
     def _serve(self) -> None:
         for message in drain(self.router, 200):

@@ -68,7 +68,7 @@ def launch(run_dir: Path, *, satellites: int = 1, epoch: dt.datetime = MARCH, ra
            with_sim: bool = True, seed: int = 1, start: float | None = None,
            with_ground: bool = False, stations: tuple[str, ...] = ("china",),
            link: dict[str, Any] | None = None, security: bool = False,
-           transport: str = "ipc") -> Fleet:
+           transport: str = "ipc", slot_spacing_deg: float = 0.0) -> Fleet:
     """Start ``satellites`` satellites (SAT-01...), their simulated hardware when asked, and
     the ground segment (link emulator, ground control as clock master) when asked.
 
@@ -76,7 +76,7 @@ def launch(run_dir: Path, *, satellites: int = 1, epoch: dt.datetime = MARCH, ra
     Returns once every satellite answers a ping (without ground) or ground control is up (with
     it); the caller must ``stop()`` the fleet in a finally.
     """
-    constellation = Constellation(epoch, per_plane=satellites)
+    constellation = Constellation(epoch, per_plane=satellites, slot_spacing_deg=slot_spacing_deg)
     tle = {e.name: e.to_tle() for e in constellation.elements()}
     key_file = ""
     if security:

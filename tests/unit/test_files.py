@@ -17,7 +17,7 @@ class World:
         self.sent: list[bytes] = []
         self.archive = Archive(tmp_path / "archive.sqlite")
         self.commanding = Commanding(self.archive, ["SAT-01"], lambda: self.time,
-                                     lambda sat, raw: self.sent.append(raw),
+                                     lambda command, raw: self.sent.append(raw),
                                      lambda sat, now: self.contact, lambda c, s: None)
         self.files = FileReceiver(tmp_path / "downlink", self.archive, self.commanding,
                                   lambda: self.time, lambda sat, now: self.contact)

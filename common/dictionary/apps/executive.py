@@ -37,7 +37,8 @@ def define(supervised: Sequence[App]) -> App:
         APID,
         "Executive",
         "Owns the satellite's software bus, starts and supervises the apps, and is the radio: "
-        "telemetry to the downlink, uplinked telecommands onto the bus.",
+        "telemetry to the downlink, uplinked telecommands onto the bus, and frames for other "
+        "spacecraft onward over its inter-satellite links.",
         commands=(
             function("RESTART_APP", 16, "Stop an app and start it again.", app_arg),
             function("STOP_APP", 17, "Stop an app and keep it stopped.", app_arg),
@@ -56,6 +57,9 @@ def define(supervised: Sequence[App]) -> App:
             Param("EXEC", "APPS_RUNNING", UInt(8), "supervised apps running"),
             Param("EXEC", "AUTH_REJECTED", _U32, "uplinked telecommands failing authentication"),
             Param("EXEC", "ACTIVE_SPI", UInt(16), "key accepted for telecommands (0: none)"),
+            Param("EXEC", "FORWARDED_FRAMES", _U32,
+                  "frames for other spacecraft forwarded over inter-satellite links"),
+            Param("EXEC", "FORWARDED_BYTES", _U32, "bytes of those frames", "B"),
             *table,
         ),
         status_interval_s=10.0,
