@@ -16,11 +16,14 @@ Every section and field is optional; an unknown or mistyped one is an error nami
     per_plane = 4
     phasing = 1                      # Walker F
     plane_spacing_deg = 5.0
+    slot_spacing_deg = 0.0           # degrees between neighbours in a plane (0: evenly)
 
     [ground]
     stations = ["china"]             # names or networks: china, polar, all
 
-    [link]                           # see ground.link.config.LinkConfig
+    [link]                           # see ground.link.config.LinkConfig, e.g.
+    relays = ["tianlian"]            # geostationary relays (default: none)
+    isl = "in-plane"                 # inter-satellite links: none, in-plane, cross-plane
     [hardware]                       # see flight.sim.models.satellite.HardwareConfig
     [timing]                         # see common.runconfig.Timing
 """
@@ -55,6 +58,7 @@ class FleetConfig:
     per_plane: int = 4
     phasing: int = 1
     plane_spacing_deg: float = 5.0
+    slot_spacing_deg: float = 0.0
     stations: tuple[str, ...] = ("china",)
     link: dict[str, Any] = field(default_factory=dict)
     hardware: dict[str, Any] = field(default_factory=dict)
@@ -63,7 +67,8 @@ class FleetConfig:
     def constellation(self) -> Constellation:
         """The orbits of the fleet."""
         return Constellation(self.start, self.altitude_km, self.ltan_h, self.planes,
-                             self.per_plane, self.phasing, self.plane_spacing_deg)
+                             self.per_plane, self.phasing, self.plane_spacing_deg,
+                             slot_spacing_deg=self.slot_spacing_deg)
 
     def run_config(self, run_dir: str | Path) -> RunConfig:
         """A new run of this fleet, starting now (wall) at ``start`` (simulated)."""
@@ -108,7 +113,8 @@ _SECTIONS: dict[str, dict[str, tuple[type | tuple[type, ...], str]]] = {
     "constellation": {"altitude_km": ((int, float), "altitude_km"),
                       "ltan_h": ((int, float), "ltan_h"), "planes": (int, "planes"),
                       "per_plane": (int, "per_plane"), "phasing": (int, "phasing"),
-                      "plane_spacing_deg": ((int, float), "plane_spacing_deg")},
+                      "plane_spacing_deg": ((int, float), "plane_spacing_deg"),
+                      "slot_spacing_deg": ((int, float), "slot_spacing_deg")},
     "ground": {"stations": (list, "stations")},
 }
 _FREE_SECTIONS = ("link", "hardware", "timing")
@@ -171,6 +177,9 @@ def _check(config: FleetConfig, source: str) -> None:
         problems.append(f"constellation.altitude_km {config.altitude_km} is not a LEO altitude")
     if config.planes < 1 or config.per_plane < 1:
         problems.append("constellation.planes and per_plane must be at least 1")
+    if not 0 <= config.slot_spacing_deg * (config.per_plane - 1) < 360:
+        problems.append(f"constellation.slot_spacing_deg {config.slot_spacing_deg} does not fit "
+                        f"{config.per_plane} satellites in one orbit")
     if problems:
         raise ConfigError(f"{source}: " + "; ".join(problems))
     from ground.link.config import LinkConfig

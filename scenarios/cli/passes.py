@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -36,10 +37,21 @@ def _when(text: str) -> dt.datetime:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per pass.")
 @click.option("--summary", is_flag=True, help="Per satellite: windows, contact minutes, "
               "longest gap.")
+@click.option("--relay", is_flag=True, help="Coverage per satellite through the whole network: "
+              "minutes reachable and longest gap directly, via relay, via inter-satellite "
+              "links, and in all.")
+@click.option("--relays", "relay_names", default="tianlian", show_default=True,
+              help="With --relay: comma-separated relays or presets ('' for none).")
+@click.option("--isl", type=click.Choice(["none", "in-plane", "cross-plane"]),
+              default="in-plane", show_default=True, help="With --relay: which ISLs close.")
+@click.option("--slot-spacing", type=click.FloatRange(0, 180), default=0.0, show_default=True,
+              help="Degrees between neighbours in a plane (0: evenly around it).")
 def passes_cmd(tle_file: Path | None, altitude: float, ltan: float, planes: int,
                per_plane: int, stations: str, start: str | None, hours: float, as_json: bool,
-               summary: bool) -> None:
-    """Predict contact windows (AOS, TCA, LOS, maximum elevation)."""
+               summary: bool, relay: bool, relay_names: str, isl: str,
+               slot_spacing: float) -> None:
+    """Predict contact windows (AOS, TCA, LOS, maximum elevation), or with --relay the
+    coverage of every satellite through stations, relays and inter-satellite links."""
     begin = _when(start) if start else dt.datetime.now(dt.UTC).replace(
         hour=0, minute=0, second=0, microsecond=0)
     try:
@@ -47,11 +59,15 @@ def passes_cmd(tle_file: Path | None, altitude: float, ltan: float, planes: int,
         if tle_file is not None:
             satellites: list[Elements] = read_tle_file(tle_file.read_text())
         else:
-            satellites = Constellation(begin, altitude, ltan, planes, per_plane).elements()
+            satellites = Constellation(begin, altitude, ltan, planes, per_plane,
+                                       slot_spacing_deg=slot_spacing).elements()
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     t0 = begin.timestamp()
     t1 = t0 + hours * 3600
+    if relay:
+        _coverage(satellites, sites, t0, t1, relay_names, isl, as_json)
+        return
     plan = contact_plan(satellites, sites, t0, t1)
     if as_json:
         for item in plan:
@@ -74,3 +90,32 @@ def passes_cmd(tle_file: Path | None, altitude: float, ltan: float, planes: int,
         click.echo(f"{item.satellite:<10} {item.station:<9} {aos:<20} {hms(item.tca):<9} "
                    f"{hms(item.los):<9} {item.max_elevation_deg:>6.1f} "
                    f"{item.duration_s / 60:>5.1f}")
+
+
+def _coverage(satellites: list[Elements], sites: list[Any], t0: float, t1: float,
+              relay_names: str, isl: str, as_json: bool) -> None:
+    """The --relay table: reachable minutes and longest gap per satellite, by way."""
+    from ground.link.config import LinkConfig
+    from ground.network.coverage import WAYS, reachability
+    from ground.network.plan import ContactPlan
+
+    names = [n for n in relay_names.split(",") if n.strip()]
+    try:
+        config = LinkConfig.from_overrides({"relays": names, "isl": isl})
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    plan = ContactPlan({e.name: e for e in satellites}, sites, config, t1 - t0 + 600)
+    found = reachability(plan, t0, t1)
+    if as_json:
+        for item in found:
+            click.echo(json.dumps(item.to_json()))
+        return
+    per_day = 86400 / (t1 - t0)
+    click.echo(f"relays: {', '.join(plan.relays) or 'none'}; inter-satellite links: {isl} "
+               f"({len(plan.pairs)} pairs); minutes per day reachable / longest gap (min)")
+    click.echo(f"{'satellite':<10}" + "".join(f"{way:>16}" for way in WAYS))
+    for item in found:
+        cells = "".join(
+            f"{item.reachable_s[way] / 60 * per_day:>8.0f} /{item.longest_gap_s[way] / 60:>6.0f}"
+            for way in WAYS)
+        click.echo(f"{item.satellite:<10}{cells}")
