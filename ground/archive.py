@@ -89,7 +89,8 @@ CREATE TABLE IF NOT EXISTS contacts (
     aos REAL NOT NULL,
     tca REAL NOT NULL,
     los REAL NOT NULL,
-    max_elevation REAL NOT NULL,
+    max_elevation REAL,            -- NULL for a relay window
+    kind TEXT NOT NULL DEFAULT 'station',   -- 'station' or 'relay'
     PRIMARY KEY (satellite, station, aos)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS alarms (
@@ -129,6 +130,10 @@ CREATE TABLE IF NOT EXISTS gaps (
     first_seq INTEGER NOT NULL,
     missing INTEGER NOT NULL,
     time REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS queues (
+    satellite TEXT PRIMARY KEY,
+    state TEXT NOT NULL            -- ENABLED, BLOCKED or DISABLED
 );
 """
 
@@ -241,12 +246,18 @@ class Archive:
         self.db.execute("INSERT INTO transfer_pieces VALUES (?,?,?,?,?,?)",
                         (satellite, job_id, offset, length, time, int(duplicate)))
 
-    def set_contacts(self, passes: Iterable[Any]) -> None:
-        """Store the contact plan (``ground.passes.Pass`` objects)."""
+    def set_contacts(self, passes: Iterable[Any],
+                     relayed: Iterable[tuple[str, str, float, float]] = ()) -> None:
+        """Store the contact plan: station passes (``ground.passes.Pass`` objects) and relay
+        windows (satellite, relay, start, end)."""
         self.db.executemany(
-            "INSERT OR REPLACE INTO contacts VALUES (?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO contacts VALUES (?,?,?,?,?,?,'station')",
             [(p.satellite, p.station, p.aos, p.tca, p.los, p.max_elevation_deg)
              for p in passes],
+        )
+        self.db.executemany(
+            "INSERT OR REPLACE INTO contacts VALUES (?,?,?,?,?,NULL,'relay')",
+            [(sat, relay, start, (start + end) / 2, end) for sat, relay, start, end in relayed],
         )
         self.db.commit()
 
@@ -310,6 +321,32 @@ class Archive:
             "UPDATE alarms SET acknowledged = ?, acknowledged_by = ? "
             "WHERE id = ? AND acknowledged IS NULL", (time, by, alarm_id))
         return cursor.rowcount == 1
+
+    def alarms(self) -> list[sqlite3.Row]:
+        """Every alarm, oldest first (for ground control to resume after a restart)."""
+        return list(self.db.execute("SELECT * FROM alarms ORDER BY id"))
+
+    # --- what survives a restart of ground control -----------------------------------------------
+
+    def set_queue(self, satellite: str, state: str) -> None:
+        """Remember a satellite's command queue state."""
+        self.db.execute("INSERT OR REPLACE INTO queues VALUES (?, ?)", (satellite, state))
+        self.db.commit()
+
+    def queues(self) -> dict[str, str]:
+        """Command queue states set by operators."""
+        return {row["satellite"]: row["state"] for row in self.db.execute("SELECT * FROM queues")}
+
+    def transfers(self) -> list[tuple[sqlite3.Row, set[int], int]]:
+        """Every result transfer with the offsets of the pieces stored and the duplicates."""
+        out = []
+        for row in self.db.execute("SELECT * FROM transfers ORDER BY started"):
+            pieces = self.db.execute(
+                "SELECT offset, duplicate FROM transfer_pieces WHERE satellite = ? AND "
+                "job_id = ?", (row["satellite"], row["job_id"])).fetchall()
+            out.append((row, {p["offset"] for p in pieces if not p["duplicate"]},
+                        sum(p["duplicate"] for p in pieces)))
+        return out
 
     # --- queries ---------------------------------------------------------------------------------
 

@@ -71,8 +71,8 @@ def summarise(archive: Archive) -> Summary:
         jobs_done += int(latest[1]) if latest else 0
     return Summary(
         satellites=satellites,
-        passes=one("SELECT COUNT(*) FROM contacts"),
-        contact_minutes=one("SELECT SUM(los - aos) FROM contacts") / 60,
+        passes=one("SELECT COUNT(*) FROM contacts WHERE kind = 'station'"),
+        contact_minutes=one("SELECT SUM(los - aos) FROM contacts WHERE kind = 'station'") / 60,
         commands=commands,
         packets=one("SELECT COUNT(*) FROM packets"),
         realtime=one("SELECT COUNT(*) FROM packets WHERE vc = 0"),
@@ -133,14 +133,16 @@ def plots(archive: Archive, out: Path, start: float) -> dict[str, Path]:
     stations = sorted({r[0] for r in archive.query("SELECT DISTINCT station FROM contacts")})
     colours = {s: plt.cm.tab10(i % 10) for i, s in enumerate(stations)}
     for row, satellite in enumerate(satellites):
-        for station, aos, los in archive.query(
-                "SELECT station, aos, los FROM contacts WHERE satellite = ? ORDER BY aos",
+        for station, aos, los, kind in archive.query(
+                "SELECT station, aos, los, kind FROM contacts WHERE satellite = ? ORDER BY aos",
                 satellite):
-            ax.broken_barh([((aos - start) / 3600, (los - aos) / 3600)], (row - 0.4, 0.8),
-                           color=colours[station])
+            # Station passes fill the row; relay windows run as a thin band beneath them.
+            band = (row - 0.4, 0.8) if kind == "station" else (row - 0.45, 0.2)
+            ax.broken_barh([((aos - start) / 3600, (los - aos) / 3600)], band,
+                           color=colours[station], alpha=1.0 if kind == "station" else 0.6)
     ax.set_yticks(range(len(satellites)), satellites)
     ax.set_xlabel("simulated hours")
-    ax.set_title("Contact windows (colour: station)")
+    ax.set_title("Contact windows (colour: station; thin band: relay)")
     handles = [plt.Rectangle((0, 0), 1, 1, color=colours[s]) for s in stations]
     if handles:
         ax.legend(handles, stations, loc="upper right", fontsize=7, ncol=min(4, len(stations)))

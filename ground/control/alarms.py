@@ -52,6 +52,18 @@ class Alarms:
         self.active: dict[tuple[str, str], Alarm] = {}
         self._pending: dict[tuple[str, str], tuple[str | None, int]] = {}
 
+    def restore(self) -> int:
+        """Take up the alarms of a previous life from the archive: the open ones stay active,
+        the unacknowledged ones stay listed. Returns how many."""
+        for row in self.archive.alarms():
+            alarm = Alarm(row["id"], row["satellite"], row["param"], row["level"], row["value"],
+                          row["time"], row["cleared"], row["acknowledged"],
+                          row["acknowledged_by"])
+            self.alarms[alarm.id] = alarm
+            if alarm.cleared is None:
+                self.active[(alarm.satellite, alarm.param)] = alarm
+        return len(self.alarms)
+
     def check(self, satellite: str, values: dict[str, Any], time: float) -> None:
         """Check every limited parameter among ``values``."""
         for name, value in values.items():
@@ -92,6 +104,7 @@ class Alarms:
             self.archive.clear_alarm(previous.id, time)
         self.alarms[alarm_id] = alarm
         self.active[(satellite, name)] = alarm
+        self.archive.commit()  # on disk before anybody is told: it survives a crash
         self.publish(f"alarm/{satellite}", alarm.to_dict())
 
     def acknowledge(self, alarm_id: int, time: float, by: str) -> Alarm:
@@ -101,6 +114,7 @@ class Alarms:
             raise KeyError(f"no unacknowledged alarm {alarm_id}")
         alarm.acknowledged, alarm.acknowledged_by = time, by
         self.archive.acknowledge_alarm(alarm_id, time, by)
+        self.archive.commit()
         self.publish(f"alarm/{alarm.satellite}", alarm.to_dict())
         return alarm
 

@@ -145,6 +145,7 @@ class Commanding:
         if state not in QUEUE_STATES:
             raise CommandRefused(f"queue state must be one of {', '.join(QUEUE_STATES)}")
         self.queues[satellite] = state
+        self.archive.set_queue(satellite, state)
         self.pump()
 
     # --- release and send ------------------------------------------------------------------------
@@ -227,9 +228,13 @@ class Commanding:
 
         Unfinished commands that were never sent go back to their queue; sent ones wait for
         their verification (or their timeout) again. Sequence counts continue after the
-        highest used, so that no telecommand repeats one.
+        highest used, so that no telecommand repeats one. Queues keep the state operators
+        gave them.
         """
         restored = 0
+        for satellite, state in self.archive.queues().items():
+            if satellite in self.queues:
+                self.queues[satellite] = state
         highest: dict[tuple[str, int], int] = {}
         for row in self.archive.commands():
             if row["satellite"] not in self.queues:

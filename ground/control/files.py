@@ -86,6 +86,20 @@ class FileReceiver:
         self.transfers: dict[tuple[str, int], Transfer] = {}
         self.log = structlog.get_logger("files")
 
+    def restore(self) -> int:
+        """Take up the transfers of a previous life: what the archive says arrived (and the
+        file holds) is not asked for again. Returns how many are still coming down."""
+        coming = 0
+        for row, pieces, duplicates in self.archive.transfers():
+            path = self.directory / row["satellite"] / f"{row['job_id']}.bin"
+            transfer = Transfer(row["satellite"], row["job_id"], path, row["size"],
+                                bytes.fromhex(row["sha256"]) if row["sha256"] else None,
+                                pieces if path.exists() else set(), duplicates, row["state"],
+                                self.now())
+            self.transfers[(transfer.satellite, transfer.job_id)] = transfer
+            coming += transfer.state == "RECEIVING"
+        return coming
+
     def _transfer(self, satellite: str, job_id: int) -> Transfer:
         key = (satellite, job_id)
         transfer = self.transfers.get(key)

@@ -36,7 +36,7 @@ from ground.control.files import FileReceiver
 from ground.control.ingest import Ingest
 from ground.control.requests import Requests
 from ground.link.config import LinkConfig
-from ground.network.plan import GROUND, ContactPlan
+from ground.network.plan import GROUND, RELAY, ContactPlan
 from ground.network.routing import Route, Router
 from ground.passes import network
 
@@ -80,8 +80,10 @@ class GroundControl:
         self.requests = Requests(self)
         self.signers = _signers(self.run)
         restored = self.commanding.restore()
-        if restored:
-            self.log.info("commands taken up after a restart", commands=restored)
+        alarms, transfers = self.alarms.restore(), self.files.restore()
+        if restored or alarms or transfers:
+            self.log.info("taken up after a restart", commands=restored, alarms=alarms,
+                          transfers=transfers)
         self._readers: list[Readable] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self._link_heard = -1e9
@@ -115,7 +117,11 @@ class GroundControl:
         self._readers += [Readable(self.router, self._serve), Readable(self.from_link,
                                                                           self._downlink)]
         now = self.clock.now()
-        self.archive.set_contacts(self.passes(now - 3600, now + CONTACT_HORIZON_H * 3600))
+        self.plan.ensure(now)
+        relayed = [(c.to, c.via, c.start, c.end) for c in self.plan.contacts(RELAY)
+                   if c.frm in self.plan.relays]
+        self.archive.set_contacts(self.passes(now - 3600, now + CONTACT_HORIZON_H * 3600),
+                                  relayed)
         self.log.info("network", **self.plan.describe())
         self.clock.every(1.0, self._tick)
         self.clock.on_change(lambda state: self.publish("clock", _clock_dict(state)))
