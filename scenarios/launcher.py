@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import msgpack
 import structlog
 import zmq
 
+from common.control import ControlError, parse_report
 from common.endpoints import Endpoints
 from common.logs import log_path
 from common.runconfig import RunConfig
@@ -82,6 +82,8 @@ class Launcher:
         self.context: zmq.Context[Any] | None = None
         self._ready = asyncio.Event()
         self._failed: list[str] = []
+        #: Messages on the control socket that were not process reports.
+        self.rejected = 0
         self._reader: Readable | None = None
 
     # --- start ----------------------------------------------------------------------------------
@@ -136,12 +138,14 @@ class Launcher:
             await self._ready.wait()
 
     def _reports(self) -> None:
-        for (body,) in drain(self._control, 100):
+        for frames in drain(self._control, 100):
             try:
-                message = msgpack.unpackb(body)
-            except (ValueError, msgpack.UnpackException):
+                message = parse_report(frames)
+            except ControlError as exc:
+                self.rejected += 1
+                self.log.warning("control message rejected", error=str(exc))
                 continue
-            process = self.processes.get(str(message.get("process")))
+            process = self.processes.get(message["process"])
             if process is not None and message.get("state") == "ready":
                 process.ready = True
                 self._ready.set()

@@ -4,6 +4,9 @@ more."""
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import msgpack
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -138,3 +141,89 @@ def test_any_tm_with_any_content_is_understood_or_refused(data: bytes, apid: int
         DICTIONARY.decode_tm(TmPacket(apid, service, subtype, data))
     except PacketError:
         pass
+
+
+COMMANDS = sorted(DICTIONARY.commands)
+
+
+@FUZZ
+@given(st.sampled_from(COMMANDS), st.binary(max_size=120))
+def test_any_telecommand_application_data_is_understood_or_refused(name: str,
+                                                                   data: bytes) -> None:
+    # Past the CRC (as if it had been recomputed): the argument decoders themselves.
+    command = DICTIONARY.command(name)
+    try:
+        DICTIONARY.decode_command(TcPacket(command.apid, command.service, command.subtype, data))
+    except PacketError:
+        pass
+
+
+@FUZZ
+@given(st.sampled_from(COMMANDS), st.lists(st.integers(0, 10_000), min_size=1, max_size=3),
+       st.integers(0, 3))
+def test_mutated_arguments_with_a_good_crc_are_understood_or_refused(
+        name: str, flips: list[int], cut: int) -> None:
+    command = DICTIONARY.command(name)
+    try:
+        good = DICTIONARY.encode_command(name).app_data
+    except (PacketError, ValueError):
+        return  # a command whose arguments have no defaults
+    data = mutate(good, flips, cut) if good else good
+    raw = encode(TcPacket(command.apid, command.service, command.subtype, data))
+    try:
+        packet = decode(raw, DICTIONARY.apids)
+        assert isinstance(packet, TcPacket)
+        DICTIONARY.decode_command(packet)
+    except PacketError:
+        pass
+
+
+@FUZZ
+@given(st.binary(max_size=64) | MSGPACK_VALUES.map(lambda v: msgpack.packb(v, default=str)))
+def test_route_tags_parse_or_say_why(data: bytes) -> None:
+    from common.radio import RouteTag
+
+    try:
+        RouteTag.unpack(data)
+    except FrameError:
+        pass
+
+
+@FUZZ
+@given(st.lists(st.binary(max_size=40) | MSGPACK_VALUES.map(
+    lambda v: msgpack.packb(v, default=str)), max_size=3))
+def test_launcher_reports_parse_or_say_why(frames: list[bytes]) -> None:
+    from common.control import ControlError, parse_report
+
+    try:
+        report = parse_report(frames)
+        assert isinstance(report["process"], str)
+    except ControlError:
+        pass
+
+
+@functools.cache
+def _space_link() -> Any:
+    from tests.unit.test_link import EPOCH, emulator
+
+    return emulator({"isl": "none"}, EPOCH.timestamp())[0]
+
+
+LINK_OPS = st.fixed_dictionaries({"op": st.sampled_from(["outage", "impair", "fly"])},
+                                 optional={k: MSGPACK_VALUES for k in (
+                                     "station", "satellite", "direction", "loss", "corruption",
+                                     "start", "end")})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(LINK_OPS.map(lambda v: msgpack.packb(v, default=str)) | st.binary(max_size=30),
+                max_size=4))
+def test_link_control_messages_are_taken_or_counted_never_fatal(bodies: list[bytes]) -> None:
+    space = _space_link()
+    space.outages.clear()
+    space.impairments.clear()
+    before = space.rejected
+    for body in bodies:
+        space._control([b"CTL", body])
+    taken = len(space.outages) + len(space.impairments)
+    assert taken + space.rejected - before == len(bodies)
