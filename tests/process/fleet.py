@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import zmq
 
 from common.clock import ClockMaster
+from common.control import ControlError, parse_report
 from common.curve import make_keys
 from common.endpoints import Endpoints
 from common.orbits import Constellation
@@ -95,24 +97,57 @@ def launch(run_dir: Path, *, satellites: int = 1, epoch: dt.datetime = MARCH, ra
         clock = ClockMaster(context, Endpoints(run).clock(), initial_clock_state(run),
                             run.run_dir)
     fleet = Fleet(run, {}, None, {}, clock, context)
+    reports = None
     try:
         if with_ground:
+            # Readiness, not sleep: every process reports ready on the run's control socket.
+            reports = context.socket(zmq.PULL)
+            reports.setsockopt(zmq.LINGER, 0)
+            reports.bind(Endpoints(run).control())
             fleet.extra.append(_spawn(run, ["ground", "--clock-master"], "ground"))
         for name in run.satellites:
             fleet.satellites[name] = _spawn(run, ["sat", name, "--no-clock-master"], name)
         if with_ground:
             fleet.extra.append(_spawn(run, ["link"], "link"))
-        # Readiness, not sleep: every satellite answers a ping on its own radio (a side door
-        # next to the space link, which it does not disturb).
         for name in run.satellites:
             fleet.ground[name] = GroundSide(run, name)
-            fleet.ground[name].ping_until_alive()
+        if reports is not None:
+            _await_reports(reports, {"GROUND", "LINK", *run.satellites}, fleet)
+        else:
+            # Readiness: every satellite answers a ping on its own radio (the test set's side
+            # door). Not with ground control: its signed commands own the anti-replay counter.
+            for name in run.satellites:
+                fleet.ground[name].ping_until_alive()
         if with_sim:
             fleet.sim = _spawn(run, ["sim"], "sim")
     except BaseException:
         fleet.stop()
         raise
+    finally:
+        if reports is not None:
+            reports.close(0)
     return fleet
+
+
+def _await_reports(sock: zmq.Socket[Any], names: set[str], fleet: Fleet,
+                   wall_s: float = 60.0) -> None:
+    """Wait until every process in ``names`` has reported ready; name the missing ones."""
+    deadline = time.monotonic() + wall_s
+    waiting = set(names)
+    while waiting:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"not ready within {wall_s} s: {', '.join(sorted(waiting))}")
+        for process in [*fleet.extra, *fleet.satellites.values()]:
+            if process.poll() is not None:
+                raise AssertionError(f"a process of the fleet ended: {process.args}")
+        if sock.poll(min(left, 0.5) * 1000):
+            try:
+                report = parse_report(sock.recv_multipart())
+            except ControlError:
+                continue
+            if report["state"] == "ready":
+                waiting.discard(report["process"])
 
 
 def _spawn(run: RunConfig, args: list[str], name: str) -> subprocess.Popen[bytes]:

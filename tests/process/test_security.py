@@ -81,3 +81,41 @@ def test_forged_replayed_and_out_of_window_commands_are_refused(tmp_path) -> Non
         assert status(again)["EXEC.ACTIVE_SPI"] == 2
     finally:
         fleet.stop()
+
+
+def test_ground_control_signs_every_command_and_no_key_is_logged_or_archived(tmp_path) -> None:
+    import asyncio
+    import base64
+    import os
+    import stat
+
+    from ground.client import Client
+    from tests.process.test_ground import inside_a_long_window
+
+    fleet = launch(tmp_path / "run", stations=("polar",), with_ground=True, with_sim=False,
+                   rate=20.0, start=inside_a_long_window(), security=True)
+    try:
+        async def scenario() -> None:
+            async with Client(fleet.run) as ground:
+                for name in ("EXEC.PING", "HK.NOOP", "FP.PING"):
+                    handle = await ground.cmd("SAT-01", name, timeout=120)
+                    await handle.await_complete(timeout=300)
+                    assert handle.is_success(), handle.record  # signed, through the link
+                await ground.wait_check("SAT-01", "EXEC.UPLINK_PACKETS >= 3", 300)
+                assert await ground.tlm("SAT-01", "EXEC.AUTH_REJECTED") == 0
+
+        asyncio.run(asyncio.wait_for(scenario(), 240))
+    finally:
+        fleet.stop()
+    key_file = Path(fleet.run.key_file)
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(fleet.run.run_dir).st_mode) == 0o700
+    secrets = [key for keys in read_key_file(key_file).values() for key in keys.values()]
+    forms = [form for key in secrets
+             for form in (key, key.hex().encode(), key.hex().upper().encode(),
+                          base64.b64encode(key))]
+    for path in Path(fleet.run.run_dir).rglob("*"):
+        if path.is_file() and path != key_file:
+            data = path.read_bytes()
+            leaked = [f for f in forms if f in data]
+            assert not leaked, f"key material in {path}"
