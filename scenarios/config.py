@@ -7,7 +7,7 @@ Every section and field is optional; an unknown or mistyped one is an error nami
     duration_h = 24.0                # simulated hours a scenario plays
     rate = 600.0                     # simulated seconds per wall second
     seed = 1                         # every random process of the run (loss, upsets)
-    security = false                 # authenticate telecommands (keys in RUN_DIR/keys)
+    security = true                  # authenticate telecommands (keys in RUN_DIR/keys)
 
     [constellation]
     altitude_km = 750.0              # 700–800 km dawn-dusk
@@ -51,7 +51,7 @@ class FleetConfig:
     seed: int = 1
     transport: str = "ipc"
     #: Authenticate telecommands (keys made for the run in RUN_DIR/keys, owner-only).
-    security: bool = False
+    security: bool = True
     altitude_km: float = 750.0
     ltan_h: float = 18.0
     planes: int = 1

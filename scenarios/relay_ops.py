@@ -20,17 +20,20 @@ from scenarios.mission import Mission
 
 CONFIG = "relay_ops.toml"
 TARGET = "SAT-03"
-WORK_NODE_S = 600.0
+WORK_NODE_S = 300.0
 RESULT_BYTES = 16 * 1024
+#: Everything below happens in one stretch with no station in sight: this long at least.
+OUT_OF_SIGHT_S = 45 * 60.0
 
 
-async def out_of_station_sight(mission: Mission, satellite: str) -> dict:
-    """Wait (simulated time) until no station sees any satellite while the network still
-    reaches ``satellite``; its status then."""
+async def out_of_station_sight(mission: Mission, satellite: str, for_s: float) -> dict:
+    """Wait (simulated time) until no station sees any satellite, nor will for ``for_s``,
+    while the network reaches ``satellite``; its status then."""
     while True:
+        now = mission.now()
         satellites = (await mission.ground.status())["satellites"]
-        if all(s["station"] is None for s in satellites.values()) \
-                and satellites[satellite]["path"] is not None:
+        if all(s["station"] is None and (s["next_aos"] or now) - now >= for_s
+               for s in satellites.values()) and satellites[satellite]["path"] is not None:
             return satellites[satellite]
         await mission.sleep(60)
 
@@ -59,7 +62,7 @@ def chunk_routes(mission: Mission, satellite: str) -> Counter[str]:
 
 async def play(mission: Mission) -> None:
     ground = mission.ground
-    status = await out_of_station_sight(mission, TARGET)
+    status = await out_of_station_sight(mission, TARGET, OUT_OF_SIGHT_S)
     mission.note(f"no station sees the train; the network reaches {TARGET} via {status['path']}")
 
     path = await ping(mission, TARGET)
