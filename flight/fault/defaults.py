@@ -27,13 +27,12 @@ DEFAULT_TABLE: dict[str, list[dict[str, Any]]] = {
     "FP.BATTERY_RECOVERED": [{"recover": "BATTERY_LOW"}],
     # The power system could not carry the load at all (the battery is empty).
     "SIM.LOAD_SHED": [{"shed": 3}, {"mode": "SAFE", "cause": "BATTERY_CRITICAL"}],
-    # Thermal: a hot node is throttled (no work), an overheating node powered off; a hot
-    # radiator stops all work. Over-temperature is left by command only: operators find out
-    # why (a degraded radiator does not mend itself).
-    "FP.NODE_HOT": [
-        {"tc": "COMPUTE.SET_NODE_STATE", "args": {"node": "$node", "state": "IDLE"}},
-        {"mode": "DEGRADED", "cause": "OVER_TEMPERATURE"},
-    ],
+    # Thermal: a hot node throttles compute, an overheating node is powered off, a hot
+    # radiator throttles too. Throttling is shed level 1 (no new work, nodes idle): an idle
+    # node commanded alone would be given work again by the compute manager's next schedule,
+    # while a node commanded OFF stays off until the operators power it. Over-temperature is
+    # left by command only: operators find out why (a degraded radiator does not mend itself).
+    "FP.NODE_HOT": [{"shed": 1}, {"mode": "DEGRADED", "cause": "OVER_TEMPERATURE"}],
     "FP.NODE_OVERHEAT": [
         {"tc": "COMPUTE.SET_NODE_STATE", "args": {"node": "$node", "state": "OFF"}},
         {"mode": "DEGRADED", "cause": "OVER_TEMPERATURE"},

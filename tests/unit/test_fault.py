@@ -304,7 +304,7 @@ def test_a_hot_node_is_throttled_then_powered_off_and_only_cooling_clears_it(
     assert [item for item in fp.out() if not item[0].startswith("FP.LIMIT")] == [
         ("FP.NODE_HOT", {"node": 1, "temp": 86.0}),
         ("FP.ACTION_FIRED", {"event": "FP.NODE_HOT", "actions": 2, "fired": 1}),
-        ("COMPUTE.SET_NODE_STATE", {"node": 1, "state": "IDLE"}),
+        ("COMPUTE.SHED", {"level": 1}),
         ("FP.MODE_CHANGED", {"old": "NOMINAL", "new": "DEGRADED", "cause": "OVER_TEMPERATURE"}),
     ]
     start = fp.mark()
