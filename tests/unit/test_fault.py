@@ -481,6 +481,18 @@ def test_a_definition_added_for_another_apps_event_starts_disabled_then_fires(
     assert changes == ["ADDED", "ENABLED"]
 
 
+def test_events_played_back_from_the_recorder_trigger_nothing(fp: Harness) -> None:
+    event = DICTIONARY.events["SIM.LOAD_SHED"]
+    data = DICTIONARY.event_app_data(event, {"power": 800.0})
+    fp._deliver(bus.PB, event.apid, encode(TmPacket(event.apid, 5, 4, data, 7)))
+    fp._deliver(bus.RT, event.apid, encode(TmPacket(event.apid, 5, 4, data, 7)))
+    assert fp.names() == [] and fp.app.mode == "NOMINAL"
+    fp.event_from("SIM.LOAD_SHED", power=800.0)
+    assert fp.app.mode == "SAFE"
+    assert ("FP.MODE_CHANGED", {"old": "NOMINAL", "new": "SAFE",
+                                "cause": "BATTERY_CRITICAL"}) in fp.out()
+
+
 def test_the_app_listens_to_exactly_the_apps_its_table_names(fp: Harness) -> None:
     exec_tm = bus.topic(SAT, bus.TM, DICTIONARY.apps["EXEC"].apid)
     assert exec_tm not in fp.app.subscriber.prefixes  # type: ignore[union-attr]
