@@ -15,13 +15,12 @@ A definition firing is an ACTION_FIRED event and counts in housekeeping; an acti
 be executed is an ACTION_FAILED event and counts too. The mode (:mod:`flight.fault.modes`)
 is raised by actions and lowered by command (or by a battery recovery); every change is a
 MODE_CHANGED event naming its cause. Mode, table, monitor switches and the command-loss timer
-are saved in the satellite's directory, so that a restarted fault protection carries on.
+are saved in the satellite's directory (:mod:`flight.fault.state`), so that a restarted
+fault protection carries on.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +32,7 @@ from common.dictionary.apps.sim import APID as SIM_APID
 from common.dictionary.types import Enum
 from common.errors import ArgumentError, PacketError
 from common.packets import TcPacket, TmPacket
+from flight.fault import state
 from flight.fault.defaults import DEFAULT_TABLE, limit_monitors, protection_monitors
 from flight.fault.modes import SHED_FOR_MODE, ModeChange, ModeKeeper
 from flight.fault.monitors import LimitMonitor, MonitorSet, ProtectionMonitor, Transition
@@ -43,7 +43,6 @@ from flight.framework.runtime import Runtime
 
 #: Definitions firing definitions (through FP's own events) stop at this depth.
 MAX_DEPTH = 4
-STATE_FILE = "fault.json"
 
 
 class FaultProtection(FlightApp):
@@ -67,7 +66,7 @@ class FaultProtection(FlightApp):
         self.loss = CommandLossTimer(self.clock.now())
         watched = [app.name for app in SUPERVISED if app.name != self.NAME]
         self.watch = HeartbeatWatch(watched, self.clock.now(), self.wall())
-        self.state_file = Path(runtime.run.satellite_dir(satellite)) / STATE_FILE
+        self.state_file = Path(runtime.run.satellite_dir(satellite)) / state.STATE_FILE
         self._depth = 0
         self._event_apids: set[int] = set()
         self._ticker: Any = None
@@ -267,37 +266,10 @@ class FaultProtection(FlightApp):
         }
 
     def _save(self) -> None:
-        state = {
-            "modes": self.modes.to_state(), "table": self.table.to_state(),
-            "monitors": {name: m.enabled for name, m in self.monitors.monitors.items()},
-            "monitoring": self.monitors.function_enabled,
-            "loss": {"last_contact": self.loss.last_contact, "fired": self.loss.fired},
-        }
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state))
-        os.replace(tmp, self.state_file)
+        state.save(self.state_file, self.modes, self.table, self.monitors, self.loss)
 
     def _load(self) -> None:
-        try:
-            state = json.loads(self.state_file.read_text())
-        except FileNotFoundError:
-            return
-        except ValueError as exc:
-            self.log.warning("saved state unreadable: defaults used", error=str(exc))
-            return
-        self.modes.load_state(state.get("modes", {}))
-        if "table" in state:
-            for skipped in self.table.load_state(state["table"]):
-                self.log.warning("saved event-action definition dropped", detail=skipped)
-        for name, enabled in state.get("monitors", {}).items():
-            if name in self.monitors.monitors:
-                self.monitors[name].enabled = bool(enabled)
-        self.monitors.function_enabled = bool(state.get("monitoring", True))
-        loss = state.get("loss", {})
-        if isinstance(loss.get("last_contact"), int | float):
-            self.loss.last_contact = float(loss["last_contact"])
-            self.loss.fired = bool(loss.get("fired", False))
+        state.load(self.state_file, self.modes, self.table, self.monitors, self.loss, self.log)
 
     # --- commands: mode and monitors ------------------------------------------------------------
 
