@@ -1,51 +1,48 @@
-"""Fault protection: limit monitoring (PUS 12), the event-action table (PUS 19), and the mode.
+"""Fault protection: PUS 12 monitoring, the PUS 19 event-action table, and the satellite mode.
 
-Monitors check every parameter that has limits in the dictionary, sample by sample from the
-hardware's sensor packets, with the persistence the dictionary gives; a change of level is a
-LIMIT_VIOLATION or LIMIT_RECOVERED event. The event-action table reacts to what fault
-protection detects — battery low and very low, node over-temperature, a silent heartbeat, no
-telecommand from the ground for too long — with commands to the other apps, each firing an
-ACTION_FIRED event. The mode goes NOMINAL → DEGRADED → SAFE by itself and back only by command;
-every change is a MODE_CHANGED event naming its cause.
+Everything fault protection notices becomes an event, and every reaction goes through the
+event-action table (:mod:`flight.fault.table`, defaults in :mod:`flight.fault.defaults`):
+
+* monitors (:mod:`flight.fault.monitors`) check the hardware's sensor packets sample by
+  sample with persistence; a limit monitor's transition is LIMIT_VIOLATION / LIMIT_RECOVERED,
+  a protection monitor's its own event (BATTERY_LOW, NODE_OVERHEAT, RADIATOR_HOT, ...);
+* a silent heartbeat is HEARTBEAT_LOST, the command-loss timer COMMAND_LOSS
+  (:mod:`flight.fault.watch`);
+* events of the other apps come from the bus (the app subscribes to the telemetry of every
+  app its table names).
+
+A definition firing is an ACTION_FIRED event and counts in housekeeping; an action that cannot
+be executed is an ACTION_FAILED event and counts too. The mode (:mod:`flight.fault.modes`)
+is raised by actions and lowered by command (or by a battery recovery); every change is a
+MODE_CHANGED event naming its cause. Mode, table, monitor switches and the command-loss timer
+are saved in the satellite's directory (:mod:`flight.fault.state`), so that a restarted
+fault protection carries on.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from common import bus
-from common.dictionary import DICTIONARY, GROUND_ID, SUPERVISED
-from common.dictionary.apps.fault import ACTION
+from common.dictionary import DICTIONARY, GROUND_ID, SUPERVISED, RejectReason
 from common.dictionary.apps.sim import APID as SIM_APID
-from common.dictionary.apps.sim import MAX_NODES
-from common.dictionary.model import Limits, Param
+from common.dictionary.types import Enum
+from common.errors import ArgumentError, PacketError
 from common.packets import TcPacket, TmPacket
-from flight.framework.app import FlightApp, handles
+from flight.fault import state
+from flight.fault.defaults import DEFAULT_TABLE, limit_monitors, protection_monitors
+from flight.fault.modes import SHED_FOR_MODE, ModeChange, ModeKeeper
+from flight.fault.monitors import LimitMonitor, MonitorSet, ProtectionMonitor, Transition
+from flight.fault.table import Action, DefinitionError, EventActionTable
+from flight.fault.watch import CommandLossTimer, HeartbeatWatch
+from flight.framework.app import CommandFailed, FlightApp, handles
 from flight.framework.runtime import Runtime
 
-MODES = ("NOMINAL", "DEGRADED", "SAFE")
-SHED_FOR_MODE = {"NOMINAL": 0, "DEGRADED": 2, "SAFE": 3}
-#: Node temperatures must fall this far below a threshold before it can fire again.
-THERMAL_HYSTERESIS_C = 5.0
-#: Radiator temperature beyond which compute must stop (the dictionary's danger limit).
-_RADIATOR_LIMITS = DICTIONARY.params["THERMAL.RADIATOR_TEMP"].limits
-RADIATOR_DANGER_C = (_RADIATOR_LIMITS.danger_high if _RADIATOR_LIMITS and
-                     _RADIATOR_LIMITS.danger_high is not None else 75.0)
-
-
-@dataclass
-class Monitor:
-    """One PUS 12 parameter monitor."""
-
-    param: Param
-    limits: Limits
-    enabled: bool = True
-    level: str = "NONE"
-    pending: str = "NONE"
-    count: int = 0
-    value: float = 0.0
+#: Definitions firing definitions (through FP's own events) stop at this depth.
+MAX_DEPTH = 4
 
 
 class FaultProtection(FlightApp):
@@ -53,236 +50,332 @@ class FaultProtection(FlightApp):
 
     NAME = "FP"
 
-    def __init__(self, runtime: Runtime, satellite: str) -> None:
+    def __init__(self, runtime: Runtime, satellite: str,
+                 wall: Callable[[], float] = time.monotonic) -> None:
         super().__init__(runtime, satellite)
-        monitored = self.definition.command("ENABLE_MONITOR").args[0].type.labels
-        self.monitors = {name: Monitor(DICTIONARY.params[name], DICTIONARY.params[name].limits)
-                         for name in monitored}
-        self.actions_enabled = dict.fromkeys(ACTION.labels, True)
-        self.mode = "NOMINAL"
-        self.shed_level = 0
-        self.violations = 0
-        self.actions_fired = 0
-        self.last_ground_tc = self.clock.now()
-        self.command_loss_fired = False
-        self.watched = [app.name for app in SUPERVISED if app.name != self.NAME]
-        self.beats: dict[str, tuple[float, float]] = {}
-        self.stopped_on_purpose: set[str] = set()
-        self.restarting: dict[str, float] = {}
-        self.node_throttled: set[int] = set()
-        self.radiator_hot = False
-        self.node_off: set[int] = set()
-        self._watch: Any = None
+        #: Wall clock (monotonic seconds) of the heartbeat watch's floor; replaceable in tests.
+        self.wall = wall
+        monitor_ids = self.definition.command("ENABLE_MONITOR").args[0].type
+        assert isinstance(monitor_ids, Enum)
+        self.monitors = MonitorSet(limit_monitors(monitor_ids.labels) + protection_monitors())
+        self.table = EventActionTable()
+        for event, actions in DEFAULT_TABLE.items():
+            self.table.add(event, actions, enabled=True)
+        self.modes = ModeKeeper()
+        self.violations = self.actions_fired = self.actions_failed = 0
+        self.loss = CommandLossTimer(self.clock.now())
+        watched = [app.name for app in SUPERVISED if app.name != self.NAME]
+        self.watch = HeartbeatWatch(watched, self.clock.now(), self.wall())
+        self.state_file = Path(runtime.run.satellite_dir(satellite)) / state.STATE_FILE
+        self._depth = 0
+        self._event_apids: set[int] = set()
+        self._ticker: Any = None
+        self._load()
+
+    # --- life cycle ------------------------------------------------------------------------------
 
     def subscriptions(self) -> list[bytes]:
+        self._event_apids = self._wanted_apids()
         return [
             bus.topic(self.satellite, bus.TM, SIM_APID),
+            *(bus.topic(self.satellite, bus.TM, apid) for apid in sorted(self._event_apids)),
             bus.topic(self.satellite, bus.TC),
             bus.topic(self.satellite, bus.CTL, None, "HB", ""),
             bus.topic(self.satellite, bus.CTL, None, "READY", ""),
         ]
 
     async def on_start(self) -> None:
-        now = (self.clock.now(), time.monotonic())
-        self.beats = dict.fromkeys(self.watched, now)
-        self._watch = self.clock.every(1.0, self._periodic)
+        self.watch = HeartbeatWatch(self.watch.apps, self.clock.now(), self.wall())
+        self._ticker = self.clock.every(1.0, self.periodic)
 
     async def on_stop(self) -> None:
-        if self._watch is not None:
-            self._watch.cancel()
+        if self._ticker is not None:
+            self._ticker.cancel()
+        self._save()
+
+    def _wanted_apids(self) -> set[int]:
+        return self.table.apids() - {self.apid, SIM_APID}
+
+    def _follow_events(self) -> None:
+        """Receive the telemetry of exactly the apps whose events the table names."""
+        wanted = self._wanted_apids()
+        if self.subscriber is not None:
+            for apid in wanted - self._event_apids:
+                self.subscriber.subscribe(bus.topic(self.satellite, bus.TM, apid))
+            for apid in self._event_apids - wanted:
+                self.subscriber.unsubscribe(bus.topic(self.satellite, bus.TM, apid))
+        self._event_apids = wanted
 
     # --- inputs ----------------------------------------------------------------------------------
 
     def on_telemetry(self, packet: TmPacket, raw: bytes, kind: str) -> None:
-        if kind != bus.TM or packet.service != 3 or packet.subtype != 25:
+        if kind != bus.TM:
+            return  # playback and retransmissions are history, not news
+        sensors = packet.apid == SIM_APID and (packet.service, packet.subtype) == (3, 25)
+        if not sensors and packet.service != 5:
             return
         try:
-            values = DICTIONARY.decode_tm(packet).values
-        except Exception as exc:  # counted and reported, never fatal
-            from common.dictionary import RejectReason
-
-            self.reject(RejectReason.BAD_ARGUMENTS, f"sensor packet: {exc}")
+            decoded = DICTIONARY.decode_tm(packet)
+        except PacketError as exc:  # counted and reported, never fatal
+            self.reject(RejectReason.BAD_ARGUMENTS, f"telemetry from 0x{packet.apid:03X}: {exc}")
             return
-        for name, value in values.items():
-            monitor = self.monitors.get(name)
-            if monitor is not None and monitor.enabled:
-                self._check(monitor, float(value))
-        self._battery(values)
-        self._thermal(values)
+        if sensors:
+            for transition in self.monitors.sample(decoded.values, self.params):
+                self._transition(transition)
+        elif decoded.kind == "event":
+            self.dispatch(decoded.name, decoded.values)
 
     def on_command_seen(self, tc: TcPacket) -> None:
+        if tc.source_id != GROUND_ID and tc.apid != DICTIONARY.apps["EXEC"].apid:
+            return
+        try:
+            decoded = DICTIONARY.decode_command(tc)
+        except PacketError:
+            return  # its own app refuses and reports it
         if tc.source_id == GROUND_ID:
             self._ground_contact()
-        if tc.apid == DICTIONARY.apps["EXEC"].apid:
-            try:
-                decoded = DICTIONARY.decode_command(tc)
-            except Exception:
-                return
-            verb, app = decoded.command.verb, decoded.args.get("app")
-            if verb == "STOP_APP":
-                self.stopped_on_purpose.add(app)
-            elif verb in ("START_APP", "RESTART_APP"):
-                self.stopped_on_purpose.discard(app)
-                self.beats[app] = (self.clock.now(), time.monotonic())
+        verb, app = decoded.command.verb, decoded.args.get("app")
+        if decoded.command.app != "EXEC" or app is None:
+            return
+        if verb == "STOP_APP":
+            self.watch.stopped_on_purpose(app)
+        elif verb in ("START_APP", "RESTART_APP"):
+            self.watch.started(app, self.clock.now(), self.wall(), restart=verb == "RESTART_APP")
 
     def _handle_command(self, tc: TcPacket) -> None:
         if tc.source_id == GROUND_ID:
-            self._ground_contact()
+            try:
+                DICTIONARY.decode_command(tc)
+            except PacketError:
+                pass  # refused below; an invalid telecommand does not reset the timer
+            else:
+                self._ground_contact()
         super()._handle_command(tc)
 
     def _ground_contact(self) -> None:
-        self.last_ground_tc = self.clock.now()
-        self.command_loss_fired = False
+        self.loss.contact(self.clock.now())
+        self._save()
 
     def on_control(self, topic: bus.Topic, message: Any) -> None:
         if len(topic.rest) >= 2 and topic.rest[0] in ("HB", "READY") and isinstance(message, dict):
-            app = message.get("app")
-            if app in self.watched:
-                self.beats[app] = (self.clock.now(), time.monotonic())
-                if topic.rest[0] == "READY":
-                    self.restarting.pop(app, None)
+            self.watch.beat(str(message.get("app")), self.clock.now(), self.wall(),
+                            ready=topic.rest[0] == "READY")
 
-    # --- PUS 12 monitoring ----------------------------------------------------------------------
-
-    def _check(self, monitor: Monitor, value: float) -> None:
-        monitor.value = value
-        level = (monitor.limits.level(value) or "none").upper()
-        if level == monitor.level:
-            monitor.pending, monitor.count = level, 0
-            return
-        if level != monitor.pending:
-            monitor.pending, monitor.count = level, 0
-        monitor.count += 1
-        if monitor.count < monitor.limits.persistence:
-            return
-        monitor.level, monitor.count = level, 0
-        name = monitor.param.name
-        if level == "NONE":
-            self.event("LIMIT_RECOVERED", monitor=name, value=value)
-        else:
-            self.violations += 1
-            self.event("LIMIT_VIOLATION", monitor=name, value=value, level=level)
-
-    # --- PUS 19 event-actions ---------------------------------------------------------------------
-
-    def _fire(self, action: str, commands: list[tuple[str, dict[str, Any]]]) -> bool:
-        if not self.actions_enabled[action]:
-            return False
-        self.actions_fired += 1
-        self.event("ACTION_FIRED", action=action)
-        for name, args in commands:
-            self.send_command(name, **args)
-        return True
-
-    def _battery(self, values: dict[str, Any]) -> None:
-        soc = values.get("EPS.BATTERY_SOC")
-        if soc is None:
-            return
-        if soc < self.params["SOC_SAFE_PCT"] and self.mode != "SAFE":
-            if self._fire("SAFE_ON_BATTERY", [("COMPUTE.SHED", {"level": 3})]):
-                self._set_mode("SAFE", "BATTERY_CRITICAL")
-        elif soc < self.params["SOC_SHED_PCT"] and self.mode == "NOMINAL":
-            if self._fire("SHED_COMPUTE", [("COMPUTE.SHED", {"level": 2})]):
-                self._set_mode("DEGRADED", "BATTERY_LOW")
-
-    def _thermal(self, values: dict[str, Any]) -> None:
-        radiator = values.get("THERMAL.RADIATOR_TEMP")
-        if radiator is not None and radiator > RADIATOR_DANGER_C and not self.radiator_hot:
-            # The radiator cannot take the load: no node may work until operators act.
-            if self._fire("THROTTLE_NODE", [("COMPUTE.SHED", {"level": 1})]):
-                self.radiator_hot = True
-                if self.mode == "NOMINAL":
-                    self._set_mode("DEGRADED", "OVER_TEMPERATURE")
-        throttle, off = self.params["NODE_THROTTLE_C"], self.params["NODE_OFF_C"]
-        for node in range(MAX_NODES):
-            temp = values.get(f"NODES.NODE{node}_TEMP")
-            if temp is None:
-                continue
-            if temp > off and node not in self.node_off:
-                if self._fire("POWER_OFF_NODE",
-                              [("COMPUTE.SET_NODE_STATE", {"node": node, "state": "OFF"})]):
-                    self.node_off.add(node)
-                    if self.mode == "NOMINAL":
-                        self._set_mode("DEGRADED", "OVER_TEMPERATURE")
-            elif temp > throttle and node not in self.node_throttled:
-                if self._fire("THROTTLE_NODE",
-                              [("COMPUTE.SET_NODE_STATE", {"node": node, "state": "IDLE"})]):
-                    self.node_throttled.add(node)
-                    if self.mode == "NOMINAL":
-                        self._set_mode("DEGRADED", "OVER_TEMPERATURE")
-            if temp < throttle - THERMAL_HYSTERESIS_C:
-                self.node_throttled.discard(node)
-            if temp < off - THERMAL_HYSTERESIS_C:
-                self.node_off.discard(node)
-
-    def _periodic(self, _due: float) -> None:
-        now_sim, now_wall = self.clock.now(), time.monotonic()
-        timeout = self.params["HEARTBEAT_TIMEOUT_S"]
-        floor = self.runtime.run.timing.heartbeat_timeout_wall_s
-        ready_wall = self.runtime.run.timing.ready_timeout_wall_s
-        for app in self.watched:
-            if app in self.stopped_on_purpose:
-                continue
-            asked = self.restarting.get(app)
-            if asked is not None and now_wall - asked < ready_wall:
-                continue  # a new process is on its way: judge it once it speaks
-            sim, wall = self.beats.get(app, (now_sim, now_wall))
-            if now_sim - sim > timeout and now_wall - wall > floor:
-                self.event("HEARTBEAT_LOST", app=app, age=now_sim - sim)
-                if self._fire("RESTART_APP", [("EXEC.RESTART_APP", {"app": app})]):
-                    self.restarting[app] = now_wall
-                self.beats[app] = (now_sim, now_wall)
-        age = now_sim - self.last_ground_tc
-        if age > self.params["COMMAND_LOSS_S"] and not self.command_loss_fired:
-            self.command_loss_fired = True
+    def periodic(self, _due: float = 0.0) -> None:
+        """Every simulated second: heartbeats and the command-loss timer."""
+        now_sim, now_wall = self.clock.now(), self.wall()
+        timing = self.runtime.run.timing
+        for silence in self.watch.overdue(now_sim, now_wall, self.params["HEARTBEAT_TIMEOUT_S"],
+                                          timing.heartbeat_timeout_wall_s,
+                                          timing.ready_timeout_wall_s):
+            self.event("HEARTBEAT_LOST", app=silence.app, age=silence.age)
+        age = self.loss.expired(now_sim, self.params["COMMAND_LOSS_S"])
+        if age is not None:
+            self._save()
             self.event("COMMAND_LOSS", age=age)
-            if self.mode != "SAFE" and self._fire("SAFE_ON_COMMAND_LOSS",
-                                                  [("COMPUTE.SHED", {"level": 3})]):
-                self._set_mode("SAFE", "COMMAND_LOSS")
 
-    # --- mode ------------------------------------------------------------------------------------
+    # --- PUS 12: monitor transitions become events ----------------------------------------------
 
-    def _set_mode(self, mode: str, cause: str) -> None:
-        old, self.mode = self.mode, mode
-        self.shed_level = SHED_FOR_MODE[mode]
-        if old != mode:
-            self.event("MODE_CHANGED", old=old, new=mode, cause=cause)
+    def _transition(self, transition: Transition) -> None:
+        monitor, value = transition.monitor, transition.value
+        if transition.new != "NONE":
+            self.violations += 1
+        if isinstance(monitor, LimitMonitor):
+            if transition.new == "NONE":
+                self.event("LIMIT_RECOVERED", monitor=monitor.name, value=value)
+            else:
+                self.event("LIMIT_VIOLATION", monitor=monitor.name, value=value,
+                           level=transition.new)
+        elif isinstance(monitor, ProtectionMonitor):
+            short = monitor.events.get(transition.new)
+            if short is not None:
+                self.event(short, **monitor.event_args, **{monitor.value_arg: value})
+
+    # --- PUS 19: events become actions ------------------------------------------------------------
+
+    def event(self, short: str, **args: Any) -> None:
+        """Raise an event of ours; the event-action table hears it at once."""
+        super().event(short, **args)
+        self.dispatch(f"{self.NAME}.{short}", args)
+
+    def dispatch(self, name: str, args: dict[str, Any]) -> None:
+        """Event ``name`` happened with ``args``: run its definition if one is enabled."""
+        definition = self.table.triggered(name)
+        if definition is None:
+            return
+        if self._depth >= MAX_DEPTH:
+            self._action_failed(name, 0, "TOO_DEEP", "definitions fired each other too deep")
+            return
+        self._depth += 1
+        try:
+            definition.fired += 1
+            self.actions_fired += 1
+            self.event("ACTION_FIRED", event=name, actions=len(definition.actions),
+                       fired=definition.fired)
+            for index, action in enumerate(definition.actions, start=1):
+                self._execute(name, index, action, args)
+        finally:
+            self._depth -= 1
+        self._save()
+
+    def _execute(self, event: str, index: int, action: Action, args: dict[str, Any]) -> None:
+        if action.kind == "tc":
+            try:
+                self.send_command(action.command, **action.resolve(args))
+            except (ArgumentError, KeyError, ValueError) as exc:
+                self._action_failed(event, index, "BAD_ARGUMENTS", str(exc))
+        elif action.kind == "mode":
+            self._mode_changed(self.modes.escalate(action.mode, action.cause))
+        elif action.kind == "shed":
+            if self.modes.shed(action.level):
+                self.send_command("COMPUTE.SHED", level=action.level)
+        elif action.kind == "recover":
+            change = self.modes.recover(action.cause)
+            if change is not None:
+                self.send_command("COMPUTE.SHED", level=self.modes.shed_level)
+                self._mode_changed(change)
+
+    def _action_failed(self, event: str, index: int, reason: str, detail: str) -> None:
+        self.actions_failed += 1
+        self.log.warning("action not executed", trigger=event, index=index, detail=detail)
+        self.event("ACTION_FAILED", event=event, index=index, reason=reason)
+
+    def _mode_changed(self, change: ModeChange | None) -> None:
+        if change is not None:
+            self._save()
+            self.event("MODE_CHANGED", old=change.old, new=change.new, cause=change.cause)
+
+    # --- housekeeping and state -----------------------------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        """The satellite mode."""
+        return self.modes.mode
 
     def status_values(self) -> dict[str, Any]:
         return {
-            "MODE": self.mode, "SHED_LEVEL": self.shed_level,
-            "MONITORS_ENABLED": sum(m.enabled for m in self.monitors.values()),
+            "MODE": self.modes.mode, "SHED_LEVEL": self.modes.shed_level,
+            "MONITORS_ENABLED": self.monitors.enabled_count(),
             "VIOLATIONS": self.violations, "ACTIONS_FIRED": self.actions_fired,
-            "LAST_TC_AGE": max(0.0, self.clock.now() - self.last_ground_tc),
+            "LAST_TC_AGE": self.loss.age(self.clock.now()),
+            "MONITORING": self.monitors.function_enabled,
+            "EVENT_ACTIONS": self.table.function_enabled,
+            "DEFINITIONS": len(self.table.definitions),
+            "DEFINITIONS_ENABLED": self.table.enabled_count(),
+            "ACTIONS_FAILED": self.actions_failed,
         }
 
-    # --- commands --------------------------------------------------------------------------------
+    def _save(self) -> None:
+        state.save(self.state_file, self.modes, self.table, self.monitors, self.loss)
+
+    def _load(self) -> None:
+        state.load(self.state_file, self.modes, self.table, self.monitors, self.loss, self.log)
+
+    # --- commands: mode and monitors ------------------------------------------------------------
 
     @handles("SET_MODE")
     def set_mode(self, args: dict[str, Any]) -> None:
         mode = args["mode"]
-        self._set_mode(mode, "COMMAND")
+        change = self.modes.command(mode)
         self.send_command("COMPUTE.SHED", level=SHED_FOR_MODE[mode])
         if mode == "NOMINAL":
-            self.node_throttled.clear()
-            self.node_off.clear()
-            self.radiator_hot = False
+            # Re-arm protection: a hazard still present fires again after its persistence.
+            for monitor in self.monitors.monitors.values():
+                if isinstance(monitor, ProtectionMonitor):
+                    monitor.reset()
+        self._save()
+        self._mode_changed(change)
+
+    def _set_monitor(self, name: str, enabled: bool) -> None:
+        monitor = self.monitors[name]
+        monitor.enabled = enabled
+        if not enabled:
+            monitor.reset()
+        self._save()
+        self.event("MONITOR_CHANGED", monitor=name, enabled=int(enabled))
 
     @handles("ENABLE_MONITOR")
     def enable_monitor(self, args: dict[str, Any]) -> None:
-        self.monitors[args["monitor"]].enabled = True
+        self._set_monitor(args["monitor"], True)
 
     @handles("DISABLE_MONITOR")
     def disable_monitor(self, args: dict[str, Any]) -> None:
-        monitor = self.monitors[args["monitor"]]
-        monitor.enabled = False
-        monitor.level = monitor.pending = "NONE"
-        monitor.count = 0
+        self._set_monitor(args["monitor"], False)
+
+    @handles("REPORT_MONITORS")
+    def report_monitors(self, args: dict[str, Any]) -> None:
+        report = DICTIONARY.reports["FP.MONITOR_STATUS"]
+        self.send_tm(12, 14, DICTIONARY.report_app_data(
+            report, {"monitors": self.monitors.status()}))
+
+    def _set_monitoring(self, enabled: bool) -> None:
+        self.monitors.function_enabled = enabled
+        self._save()
+        self.event("FUNCTION_CHANGED", service=12, enabled=int(enabled))
+
+    @handles("ENABLE_MONITORING")
+    def enable_monitoring(self, args: dict[str, Any]) -> None:
+        self._set_monitoring(True)
+
+    @handles("DISABLE_MONITORING")
+    def disable_monitoring(self, args: dict[str, Any]) -> None:
+        self._set_monitoring(False)
+
+    # --- commands: the event-action table -------------------------------------------------------
+
+    def _table_changed(self, event: str, change: str) -> None:
+        self._follow_events()
+        self._save()
+        self.event("DEFINITION_CHANGED", event=event, change=change)
+
+    def _table_call(self, call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except DefinitionError as exc:
+            raise CommandFailed(exc.code, str(exc), exc.data, stage="start") from None
+
+    @handles("ADD_ACTION")
+    def add_action(self, args: dict[str, Any]) -> None:
+        self._table_call(lambda: self.table.add(args["event"], args["actions"]))
+        self._table_changed(args["event"], "ADDED")
+
+    @handles("DELETE_ACTION")
+    def delete_action(self, args: dict[str, Any]) -> None:
+        self._table_call(lambda: self.table.delete(args["event"]))
+        self._table_changed(args["event"], "DELETED")
+
+    @handles("DELETE_ALL_ACTIONS")
+    def delete_all_actions(self, args: dict[str, Any]) -> None:
+        deleted = list(self.table.definitions)
+        self.table.delete_all()
+        for event in deleted:
+            self._table_changed(event, "DELETED")
 
     @handles("ENABLE_ACTION")
     def enable_action(self, args: dict[str, Any]) -> None:
-        self.actions_enabled[args["action"]] = True
+        self._table_call(lambda: self.table.set_enabled(args["event"], True))
+        self._table_changed(args["event"], "ENABLED")
 
     @handles("DISABLE_ACTION")
     def disable_action(self, args: dict[str, Any]) -> None:
-        self.actions_enabled[args["action"]] = False
+        self._table_call(lambda: self.table.set_enabled(args["event"], False))
+        self._table_changed(args["event"], "DISABLED")
+
+    @handles("REPORT_ACTIONS")
+    def report_actions(self, args: dict[str, Any]) -> None:
+        report = DICTIONARY.reports["FP.ACTION_STATUS"]
+        self.send_tm(19, 7, DICTIONARY.report_app_data(
+            report, {"definitions": self.table.status()}))
+
+    def _set_event_actions(self, enabled: bool) -> None:
+        self.table.function_enabled = enabled
+        self._save()
+        self.event("FUNCTION_CHANGED", service=19, enabled=int(enabled))
+
+    @handles("ENABLE_EVENT_ACTIONS")
+    def enable_event_actions(self, args: dict[str, Any]) -> None:
+        self._set_event_actions(True)
+
+    @handles("DISABLE_EVENT_ACTIONS")
+    def disable_event_actions(self, args: dict[str, Any]) -> None:
+        self._set_event_actions(False)

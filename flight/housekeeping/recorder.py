@@ -2,14 +2,20 @@
 
 Packets are appended, whole, to segment files (``seg-00000001.pkt``, ...) with unbuffered
 ``os.write`` calls, so that what was written is in the kernel's hands even if the process is
-killed the next instant. At start the segments are scanned: a torn tail (a packet cut short by a
-crash) is truncated away, and the per-APID sequence counts of the last packets recorded are
-recovered. The store is bounded: past its limit it either drops its oldest segment (``wrap``) or
-refuses new packets (``stop``), counting every packet so lost.
+killed the next instant. At start the segments are scanned: a torn tail — a packet cut short by
+a crash, or bytes that are no whole packet with a good CRC (a file extended with zeros by a
+power loss) — is truncated away, with everything after it, and the per-APID sequence counts of
+the last packets recorded are recovered. A write that fails (disk full) is undone the same way,
+so that the file never holds half a packet that later packets would follow.
+
+The store is bounded and never holds more than its limit: past it, it either drops its oldest
+segments (``wrap``) or refuses new packets (``stop``), counting every packet so lost in
+``overflows``.
 """
 
 from __future__ import annotations
 
+import binascii
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -44,6 +50,8 @@ class StoreStats:
     size: int = 0
     overflows: int = 0
     torn_bytes: int = 0
+    #: Appends that failed on the disk (their packets are counted in ``overflows``).
+    write_errors: int = 0
     per_apid_last: dict[int, int] = field(default_factory=dict)
 
 
@@ -80,6 +88,8 @@ class PacketStore:
             data = path.read_bytes()
             end = 0
             for frame in iter_frames(data):
+                if binascii.crc_hqx(frame.data, 0xFFFF) != 0:
+                    break  # not a packet we wrote whole: the torn tail starts here
                 end = frame.offset + len(frame.data)
                 self._index(segment, frame.data)
             if end != len(data):
@@ -118,35 +128,55 @@ class PacketStore:
         if not packets:
             return 0
         data = b"".join(packets)
-        if self.stats.size + len(data) > self.limit_bytes and not self._make_room(len(data)):
+        needed = len(data)
+        full = self.stats.size + needed > self.limit_bytes
+        if full and (not self.wrap or needed > self.limit_bytes):
             self.stats.overflows += len(packets)
             return 0
         segment = self.segments[-1]
-        if segment.size and segment.size + len(data) > self.segment_bytes:
-            segment = Segment(segment.number + 1, self._path(segment.number + 1))
-            self.segments.append(segment)
-            self._open(segment)
-        written = 0
-        view = memoryview(data)
-        while written < len(data):
-            written += os.write(self._fd, view[written:])
+        if segment.size and segment.size + needed > self.segment_bytes:
+            segment = self._rotate()
+        if full:
+            segment = self._make_room(needed)
+        try:
+            written = 0
+            view = memoryview(data)
+            while written < needed:
+                written += os.write(self._fd, view[written:])
+        except OSError:
+            # Undo a partial write: later packets must not follow half a packet.
+            self.stats.write_errors += 1
+            self.stats.overflows += len(packets)
+            try:
+                os.ftruncate(self._fd, segment.size)
+            except OSError:
+                pass  # at the next start the torn tail is cut there anyway
+            return 0
         for packet in packets:
             self._index(segment, packet)
-        segment.size += len(data)
+        segment.size += needed
         self.stats.packets += len(packets)
-        self.stats.size += len(data)
+        self.stats.size += needed
         return len(packets)
 
-    def _make_room(self, needed: int) -> bool:
-        if not self.wrap:
-            return False
-        while self.stats.size + needed > self.limit_bytes and len(self.segments) > 1:
+    def _rotate(self) -> Segment:
+        last = self.segments[-1]
+        segment = Segment(last.number + 1, self._path(last.number + 1))
+        self.segments.append(segment)
+        self._open(segment)
+        return segment
+
+    def _make_room(self, needed: int) -> Segment:
+        """Drop the oldest segments until ``needed`` more bytes fit (``needed`` <= limit)."""
+        while self.stats.size + needed > self.limit_bytes:
+            if len(self.segments) == 1:
+                self._rotate()  # the segment being written must go too
             oldest = self.segments.pop(0)
             oldest.path.unlink(missing_ok=True)
             self.stats.overflows += oldest.packets
             self.stats.packets -= oldest.packets
             self.stats.size -= oldest.size
-        return self.stats.size + needed <= self.limit_bytes or len(self.segments) == 1
+        return self.segments[-1]
 
     def set_limit(self, limit_bytes: int, wrap: bool | None = None) -> None:
         """Change the size limit (applied at the next append)."""

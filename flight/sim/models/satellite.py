@@ -2,14 +2,21 @@
 
 Defaults (each from REFERENCE figures or derived from them):
 
-* compute: 4 nodes, H100-class 700 W busy (NVIDIA), ~150 W idle (our estimate);
-* platform: 300 W (our estimate for a ~1-tonne bus), a 150 W heater on a 5/10 °C thermostat;
+* compute: 4 nodes, H100-class 700 W busy (NVIDIA SXM TDP), 150 W idle (assumed: ~20 % of
+  busy, see nodes.py), upsets derived in nodes.py;
+* platform: 300 W — an assumption, not a source: avionics, attitude control, TT&C and thermal
+  control of a ~1-tonne bus at a few hundred watts; a 150 W heater on a 5/10 °C thermostat
+  (assumed; note that with every node off it cannot hold the platform warm: the radiator,
+  sized for compute, settles near −57 °C and the platform near −46 °C — derived from σεT⁴);
 * array: 12 m² sun-tracking, 30 % triple-junction cells (Dawn array paper), packing 0.85 →
   ~4.2 kW, enough for all nodes busy plus the platform (derived);
 * battery: 3 kWh in 8 strings (~20 kg at 150 Wh/kg) — the longest 19-min eclipse at one busy
   node and the platform takes ~10 % depth of discharge, all nodes busy ~40 % (derived);
+* battery limits: 2.5 kW charge (0.83 C) and 4 kW discharge (1.33 C) on 3 kWh, 95 % each way
+  (~90 % round trip) — assumed, within what space Li-ion cells allow (charge ≤ 1 C);
 * radiator: 8 m² one side, ε = 0.9 (σεT⁴ gives ~376 W/m² at 20 °C, 555 at 50 °C), absorbing
-  ~60 W/m² of Earth infrared: full load settles near 30 °C, nodes ~25 K above it (derived).
+  ~60 W/m² of Earth infrared: full load settles near 30 °C, nodes ~25 K above it (derived);
+  heat capacities and conductances are derived in thermal.py.
 """
 
 from __future__ import annotations

@@ -2,6 +2,23 @@
 radiates to space (εσA(T⁴ − T_space⁴)) and absorbs Earth infrared.
 
 Integrated with sub-steps short enough to be stable for any step up to a minute.
+
+Where the defaults come from (masses are ours; material figures are public):
+
+* heat capacities are mass × specific heat, aluminium 897 J/(kg·K) (handbook value), Li-ion
+  cells 800–1100 J/(kg·K) (batterydesign.net survey: NCA 830, NMC 1040):
+  radiator 20 kJ/K ≈ 22 kg of aluminium, ~2.8 kg/m² over 8 m² (our assumption for a honeycomb
+  panel with heat pipes); node 5 kJ/K ≈ 5.6 kg (GPU module, cold plate, heat pipe: assumed);
+  platform 50 kJ/K ≈ 56 kg of aluminium-equivalent (the share of a ~1-tonne bus lumped with
+  its electronics: assumed); battery 20 kJ/K = the 20 kg pack of satellite.py at ~1 kJ/(kg·K);
+* conductances are chosen, not measured: 30 W/K puts a busy 700 W node ~23 K above the
+  radiator (a cold plate and loop heat pipe), 40 W/K the 300 W platform ~8 K above it, and
+  5 W/K keeps the battery loosely coupled (its own band, as batteries are mounted);
+* Earth infrared: global-mean outgoing longwave radiation ≈ 240 W/m² (NASA CERES energy
+  budget) times the view factor of a panel edge-on to the Earth, F = (atan(1/√(H²−1)) −
+  √(H²−1)/H²)/π with H = 1 + h/R: 0.23 at 700 km, 0.22 at 800 km, so 52–56 W/m² (derived),
+  rounded up to 60 W/m² for margin;
+* emissivity 0.9: white paint or optical solar reflectors (REFERENCE.md radiator figures).
 """
 
 from __future__ import annotations
@@ -29,7 +46,7 @@ class ThermalModel:
     node_conductance_w_k: float = 30.0
     bus_capacity_j_k: float = 50_000.0
     bus_conductance_w_k: float = 40.0
-    battery_capacity_j_k: float = 10_000.0
+    battery_capacity_j_k: float = 20_000.0
     battery_conductance_w_k: float = 5.0
     initial_c: float = 20.0
     efficiency: float = 1.0
