@@ -140,3 +140,20 @@ def test_an_app_whose_handlers_do_not_match_the_dictionary_is_refused(tmp_path: 
             Incomplete(runtime, "SAT-01")
     finally:
         runtime.close()
+
+
+def test_warm_up_builds_every_codec_and_leaves_nothing_that_a_fork_would_break() -> None:
+    import threading
+
+    from common.dictionary import DICTIONARY
+    from common.dictionary.standard import STANDARD_REPORTS
+    from flight.framework.warmup import warm_up
+
+    threads = threading.active_count()
+    warm_up()
+    # No ZeroMQ context (it would have started its I/O and reaper threads), no executor.
+    assert threading.active_count() == threads
+    owners = (*DICTIONARY.commands.values(), *DICTIONARY.structures.values(),
+              *DICTIONARY.events.values(), *DICTIONARY.reports.values(), *STANDARD_REPORTS)
+    layouts = [DICTIONARY.codec(owner).layout for owner in owners]
+    assert all(layout.fixed is not None or layout._compiled is not None for layout in layouts)
