@@ -16,6 +16,7 @@ import time
 
 from common.cuc import CucTime
 from common.dictionary import DICTIONARY
+from common.dictionary.model import Command, Event, Report, Structure
 from common.dictionary.standard import STANDARD_REPORTS
 from common.packets import TmPacket, decode, encode, encode_tm
 
@@ -26,8 +27,10 @@ ROUNDS = 64
 def build_codecs() -> int:
     """Build every field codec of the dictionary and compile the variable layouts; return
     how many codecs there are."""
-    owners = (*DICTIONARY.commands.values(), *DICTIONARY.structures.values(),
-              *DICTIONARY.events.values(), *DICTIONARY.reports.values(), *STANDARD_REPORTS)
+    owners: tuple[Command | Structure | Event | Report, ...] = (
+        *DICTIONARY.commands.values(), *DICTIONARY.structures.values(),
+        *DICTIONARY.events.values(), *DICTIONARY.reports.values(), *STANDARD_REPORTS,
+    )
     for owner in owners:
         codec = DICTIONARY.codec(owner)
         if codec.layout.fixed is None:
