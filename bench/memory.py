@@ -3,8 +3,13 @@
 A satellite is an executive, its zygote and three app processes. The apps are forked from the
 zygote, which the executive forked after importing everything, so they share those pages.
 Printed per process: PSS (shared pages split among the processes that share them — the sum is
-what the satellite really costs) and USS (pages private to the process). For comparison, the
-same figures for a fresh interpreter that imports what a flight process imports.
+what the satellite really costs) and USS (pages private to the process: what each further
+satellite of a fleet costs at least, when the fleet shares one preloaded image). For
+comparison, the same figures for a fresh interpreter that imports what a flight process
+imports, measured in the same run.
+
+The satellite is measured once it says it is ready (every app RUNNING, reported on the run's
+control socket), every app has answered a command, and its memory has stopped growing.
 
 Target (issue #3): ≤ 30 MiB for a whole satellite (sum of PSS).
 
@@ -13,19 +18,35 @@ Run: ``.venv/bin/python bench/memory.py``
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import msgpack
+import zmq
 
-from common.runconfig import new_run
-from tests.process.groundside import GroundSide
-from tests.process.procs import descendants, kill_all, wait_gone
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from common.dictionary import DICTIONARY, SUPERVISED  # noqa: E402
+from common.endpoints import Endpoints  # noqa: E402
+from common.packets import encode  # noqa: E402
+from common.radio import RadioFrame  # noqa: E402
+from common.runconfig import RunConfig, new_run  # noqa: E402
 
 TARGET_MIB = 30.0
+SATELLITE = "SAT-01"
+#: Wall-clock guards: nothing here waits longer than this for a condition.
+READY_WALL_S = 30.0
+SETTLE_WALL_S = 15.0
+#: Memory is settled when this many readings in a row move the total by less than SETTLE_MIB.
+SETTLE_READINGS = 4
+SETTLE_MIB = 0.05
 
 
 def memory(pid: int) -> tuple[float, float]:
@@ -38,59 +59,140 @@ def memory(pid: int) -> tuple[float, float]:
     return fields["Pss"] / 1024, uss / 1024
 
 
-def name_of(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[-60:]
-    except OSError:
-        return "?"
+def descendants(pid: int) -> list[int]:
+    """Every live process below ``pid``, parents before children."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat[stat.rindex(")") + 2:].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found: list[int] = []
+    stack = [pid]
+    while stack:
+        for child in sorted(children.get(stack.pop(), [])):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def wait_ready(control: zmq.Socket[Any], process: subprocess.Popen[bytes]) -> float:
+    """Wait for the executive's readiness report; return the wall seconds it took."""
+    start = time.monotonic()
+    while time.monotonic() - start < READY_WALL_S:
+        if process.poll() is not None:
+            raise SystemExit(f"the satellite exited with status {process.returncode}")
+        if control.poll(100):
+            report = msgpack.unpackb(control.recv())
+            if report.get("process") == SATELLITE and report.get("state") == "ready":
+                return time.monotonic() - start
+    raise SystemExit(f"{SATELLITE} did not report ready within {READY_WALL_S} s")
+
+
+def command_every_app(run: RunConfig, context: zmq.Context[Any]) -> None:
+    """Ping every app through the radio, so that each has run its command path."""
+    uplink = context.socket(zmq.PUSH)
+    uplink.setsockopt(zmq.LINGER, 1000)
+    uplink.connect(Endpoints(run).uplink(SATELLITE))
+    for seq, app in enumerate(("EXEC", *(a.name for a in SUPERVISED))):
+        tc = DICTIONARY.encode_command(f"{app}.PING", seq_count=seq)
+        uplink.send_multipart(RadioFrame(SATELLITE, 0, encode(tc)).to_multipart())
+    uplink.close()
+
+
+def settle(pids: list[int]) -> tuple[float, int]:
+    """Wait until the total USS stops moving; return (wall seconds waited, readings taken)."""
+    start = time.monotonic()
+    last = sum(memory(pid)[1] for pid in pids)
+    steady = readings = 0
+    while steady < SETTLE_READINGS and time.monotonic() - start < SETTLE_WALL_S:
+        time.sleep(0.25)  # the interval between two readings, not a wait for a condition
+        total = sum(memory(pid)[1] for pid in pids)
+        readings += 1
+        steady = steady + 1 if abs(total - last) < SETTLE_MIB else 0
+        last = total
+    return time.monotonic() - start, readings
 
 
 def fresh_interpreter() -> tuple[float, float]:
-    code = ("import zmq, construct, msgpack, structlog, common.dictionary, common.bus, "
-            "flight.registry; flight.registry.preload(); import sys; sys.stdout.write('ok\\n');"
-            " sys.stdout.flush(); sys.stdin.read()")
+    """(PSS, USS) of a new interpreter that imports what the flight processes import."""
+    code = ("import flight.registry; flight.registry.preload(); import sys; "
+            "sys.stdout.write('ok\\n'); sys.stdout.flush(); sys.stdin.read()")
     process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, cwd=Path(__file__).resolve().parent.parent)
-    assert process.stdout is not None and process.stdout.readline() == b"ok\n"
+                               stdout=subprocess.PIPE, cwd=ROOT)
     try:
+        assert process.stdout is not None and process.stdout.readline() == b"ok\n"
         return memory(process.pid)
     finally:
         process.kill()
         process.wait()
 
 
-def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="ddmem-") as tmp:
-        run = new_run(Path(tmp) / "run", ("SAT-01",), rate=10.0)
-        run.save()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "scenarios.cli", "sat", "SAT-01", "--run-dir", run.run_dir],
-            cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        ground = GroundSide(run, "SAT-01")
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the executive; SIGKILL, by pid, whatever of its tree is left after 5 s."""
+    tree = descendants(process.pid)
+    if process.poll() is None:
+        process.terminate()
         try:
-            ground.ping_until_alive()
-            for app in ("HK", "COMPUTE", "FP"):
-                ground.ping_until_alive(f"{app}.PING")
-            time.sleep(1.0)  # let every process finish its start-up allocations
-            pids = [process.pid, *sorted(descendants(process.pid))]
-            total_pss = total_uss = 0.0
-            print(f"{'pid':>7} {'PSS MiB':>8} {'USS MiB':>8}  process")
-            for pid in pids:
-                pss, uss = memory(pid)
-                total_pss += pss
-                total_uss += uss
-                print(f"{pid:>7} {pss:>8.1f} {uss:>8.1f}  {name_of(pid)}")
-            print(f"{'total':>7} {total_pss:>8.1f} {total_uss:>8.1f}  ({len(pids)} processes)")
-        finally:
-            ground.close()
-            tree = descendants(process.pid)
-            process.terminate()
             process.wait(5)
-            kill_all(wait_gone(tree, 3.0))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(2)
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in tree):
+        time.sleep(0.05)
+    for pid in tree:
+        if pid > 0 and Path(f"/proc/{pid}").exists():
+            os.kill(pid, signal.SIGKILL)
+
+
+def measure() -> list[tuple[str, int, float, float]]:
+    """Start a satellite, wait until it is ready and settled, return (role, pid, PSS, USS)."""
+    rows: list[tuple[str, int, float, float]] = []
+    with tempfile.TemporaryDirectory(prefix="ddmem-") as tmp:
+        run = new_run(Path(tmp) / "run", (SATELLITE,), rate=10.0)
+        run.save()
+        context = zmq.Context()
+        control = context.socket(zmq.PULL)
+        control.setsockopt(zmq.LINGER, 0)
+        control.bind(Endpoints(run).control())
+        process = subprocess.Popen(
+            [sys.executable, "-m", "scenarios.cli", "sat", SATELLITE, "--run-dir", run.run_dir],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            took = wait_ready(control, process)
+            command_every_app(run, context)
+            pids = [process.pid, *descendants(process.pid)]
+            waited, readings = settle(pids)
+            print(f"ready after {took:.2f} s wall; memory settled after {waited:.2f} s "
+                  f"({readings} readings)")
+            # The executive's only child is its zygote; the zygote's children are the apps.
+            for index, pid in enumerate(pids):
+                pss, uss = memory(pid)
+                rows.append((("executive", "zygote")[index] if index < 2 else "app", pid, pss,
+                             uss))
+        finally:
+            stop(process)
+            context.destroy(0)
+    return rows
+
+
+def main() -> int:
+    rows = measure()
+    print(f"{'process':<10} {'pid':>7} {'PSS MiB':>8} {'USS MiB':>8}")
+    for name, pid, pss, uss in rows:
+        print(f"{name:<10} {pid:>7} {pss:>8.1f} {uss:>8.1f}")
+    total_pss = sum(row[2] for row in rows)
+    total_uss = sum(row[3] for row in rows)
+    print(f"{'total':<10} {len(rows):>7} {total_pss:>8.1f} {total_uss:>8.1f}")
+    print(f"of which shared among the satellite's processes (PSS - USS): "
+          f"{total_pss - total_uss:.1f} MiB; private (USS): {total_uss:.1f} MiB")
     pss, uss = fresh_interpreter()
-    print(f"for comparison, one fresh interpreter importing the flight modules: "
+    print(f"baseline, one fresh interpreter importing the flight modules: "
           f"PSS {pss:.1f} MiB, USS {uss:.1f} MiB")
     ok = total_pss <= TARGET_MIB
     print(f"satellite total PSS {total_pss:.1f} MiB, target <= {TARGET_MIB:.0f} MiB: "

@@ -169,7 +169,11 @@ class SimClock:
         self.state = state
         self._arm()
         for listener in list(self._listeners):
-            listener(state)
+            try:
+                listener(state)
+            except Exception:  # one listener's fault must not keep the change from the others
+                self.callback_errors += 1
+                _log.exception("clock listener failed", epoch=state.epoch)
         return True
 
     def on_change(self, listener: Callable[[ClockState], None]) -> None:

@@ -9,6 +9,7 @@ are checked until no input is left.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -22,13 +23,19 @@ class Readable:
     """Call ``handler()`` whenever ``socket`` has input; the handler drains a batch with NOBLOCK.
 
     If input remains after a batch, the next batch runs on the next loop iteration, so one busy
-    socket cannot starve the rest of the process.
+    socket cannot starve the rest of the process. A handler that raises is counted in
+    ``errors``, logged and given to ``on_error`` (to count and report it where the process
+    reports its rejections); the socket goes on being served. Handlers that drain many
+    messages should handle each on its own, with :func:`each_message`, so that one bad message
+    does not cost the rest of its batch.
     """
 
     def __init__(self, socket: zmq.Socket[Any], handler: Callable[[], None],
-                 loop: asyncio.AbstractEventLoop | None = None) -> None:
+                 loop: asyncio.AbstractEventLoop | None = None,
+                 on_error: Callable[[Exception], None] | None = None) -> None:
         self.socket = socket
         self.handler = handler
+        self.on_error = on_error
         self.loop = loop or asyncio.get_running_loop()
         self._fd = socket.getsockopt(zmq.FD)
         self._scheduled = False
@@ -50,9 +57,12 @@ class Readable:
         if self.socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:
             try:
                 self.handler()
-            except Exception:  # one bad message must not stop this socket being served
+            except Exception as exc:  # one bad batch must not stop this socket being served
                 self.errors += 1
                 _log.exception("handler of a readable socket failed")
+                if self.on_error is not None:
+                    with contextlib.suppress(Exception):
+                        self.on_error(exc)
             self._wake()
 
     def close(self) -> None:
@@ -72,3 +82,21 @@ def drain(socket: zmq.Socket[Any], limit: int = 1000) -> list[list[bytes]]:
     except zmq.Again:
         pass
     return out
+
+
+def each_message(socket: zmq.Socket[Any], handle: Callable[[list[bytes]], None],
+                 failed: Callable[[list[bytes], Exception], None],
+                 limit: int = 1000) -> Callable[[], None]:
+    """A :class:`Readable` handler that drains up to ``limit`` messages and handles each on its
+    own: a message whose ``handle`` raises goes to ``failed(message, exc)`` (to be counted and
+    reported as rejected), and the rest of the batch is handled as if it had not been there.
+    """
+
+    def drain_batch() -> None:
+        for message in drain(socket, limit):
+            try:
+                handle(message)
+            except Exception as exc:
+                failed(message, exc)
+
+    return drain_batch

@@ -17,7 +17,8 @@ from common.bus import BusProxy
 from common.clock import ClockMaster
 from common.runconfig import RunConfig
 from common.zygote import Zygote
-from flight.framework.runtime import Runtime
+from flight.framework.runtime import Runtime, keep_run
+from flight.framework.warmup import warm_up
 from flight.registry import preload
 
 
@@ -29,6 +30,8 @@ def run_satellite(run_dir: str, satellite: str, *, clock_master: bool = False,
         raise SystemExit(f"{satellite} is not in the run ({', '.join(run.satellites)})")
     log = logs.configure(run.run_dir, f"{satellite}.EXEC", console=console, satellite=satellite)
     preload()
+    keep_run(run)
+    warm_up()
     zygote = Zygote.fork()
     try:
         return asyncio.run(_main(run, satellite, zygote, clock_master, log))

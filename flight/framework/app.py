@@ -41,6 +41,7 @@ from common.errors import BadArguments, PacketError, UnknownApid, UnknownCommand
 from common.framing import iter_frames
 from common.packets import AckFlags, TcPacket, TmPacket, decode, encode_tc, encode_tm
 from common.sequence import GapCounter, SequenceCounter
+from common.zmqloop import Readable, each_message
 from flight.framework.runtime import Runtime
 
 Handler = Callable[..., Any]
@@ -77,6 +78,8 @@ def handles(verb: str, *, optional: bool = False) -> Callable[[Handler], Handler
 
 #: TM packets every app keeps for retransmission to the recorder.
 TM_HISTORY = 4096
+#: Bus messages handled per wake-up before the loop serves anything else.
+DRAIN_BATCH = 500
 #: Minimum wall seconds between two events of the same kind about rejected input.
 _REJECT_EVENT_GAP_WALL_S = 0.1
 
@@ -116,7 +119,7 @@ class FlightApp:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.publisher: bus.Publisher | None = None
         self.subscriber: bus.Subscriber | None = None
-        self._readable: Any = None
+        self._readable: Readable | None = None
         self.running = False
 
     # --- handler registration --------------------------------------------------------------------
@@ -189,10 +192,13 @@ class FlightApp:
         self.running = True
         self._started_sim = self.clock.now()
         for message in held:
-            self._handle_message(message)
-        from common.zmqloop import Readable
-
-        self._readable = Readable(self.subscriber.socket, self._drain)
+            self._handle_guarded(message)
+        self._readable = Readable(
+            self.subscriber.socket,
+            each_message(self.subscriber.socket, self._handle_message, self._message_failed,
+                         DRAIN_BATCH),
+            on_error=lambda exc: self._message_failed([], exc),
+        )
         for sid in self._structures:
             self._arm_hk(sid)
         await self.on_start()
@@ -240,12 +246,18 @@ class FlightApp:
 
     # --- receiving -------------------------------------------------------------------------------
 
-    def _drain(self) -> None:
-        assert self.subscriber is not None
-        from common.zmqloop import drain
-
-        for message in drain(self.subscriber.socket, 500):
+    def _handle_guarded(self, message: list[bytes]) -> None:
+        try:
             self._handle_message(message)
+        except Exception as exc:
+            self._message_failed(message, exc)
+
+    def _message_failed(self, message: list[bytes], exc: Exception) -> None:
+        """Handling one bus message (or one packet of it) raised: it is rejected, counted and
+        evented like malformed input, and the messages after it are handled as usual."""
+        topic = message[0][:64] if message else b""
+        self.log.error("bus message handling failed", topic=topic, exc_info=exc)
+        self.reject(RejectReason.BAD_MESSAGE, f"handling a message on {topic!r} failed: {exc!r}")
 
     def _handle_message(self, message: list[bytes]) -> None:
         if len(message) != 2:
@@ -271,7 +283,10 @@ class FlightApp:
         end = 0
         for frame in iter_frames(payload):
             end = frame.offset + len(frame.data)
-            self._handle_packet(topic, frame.data)
+            try:  # one packet of a batch that cannot be handled must not cost the others
+                self._handle_packet(topic, frame.data)
+            except Exception as exc:
+                self._message_failed([raw_topic, frame.data], exc)
         if end != len(payload):
             self.reject(RejectReason.TOO_SHORT, f"{len(payload) - end} trailing bytes")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import pytest
@@ -116,3 +117,73 @@ async def test_old_or_malformed_clock_messages_are_ignored_and_counted(channel) 
     await until(lambda: clock.state.rate == 60.0)
     assert clock.rejected_messages == 1
     assert clock.state.epoch == master.state.epoch
+
+
+def test_a_satellite_keeps_housekeeping_on_simulated_time_across_rate_changes_and_a_pause(
+    tmp_path,
+) -> None:
+    """A real satellite process: its periodic reports are one HK interval apart in simulated
+    time at rate 10, after a change to rate 200 and across a pause, and none come while paused.
+    """
+    from tests.process.conftest import start_satellite, stop_tree
+    from tests.process.groundside import GroundSide, verification
+
+    run, process = start_satellite(tmp_path / "run", rate=10.0)
+    context = zmq.Context()
+    master = ClockMaster(context, Endpoints(run).clock(), initial_clock_state(run), run.run_dir)
+    ground = GroundSide(run, "SAT-01")
+
+    def reports(since: int) -> list[float]:
+        return [r.packet.time.to_unix() for r in ground.received[since:]
+                if r.kind == (3, 25) and r.tm is not None and r.tm.name == "EXEC.STATUS"]
+
+    def wait_reports(count: int, since: int, wall_s: float) -> list[float]:
+        deadline = time.monotonic() + wall_s
+        while len(found := reports(since)) < count:
+            assert time.monotonic() < deadline, f"{len(found)} of {count} reports in {wall_s} s"
+            ground.poll(0.02)
+        return found
+
+    try:
+        ground.ping_until_alive()
+        start = len(ground.received)
+        tc = ground.send("EXEC.SET_HK_INTERVAL", structure="STATUS", interval=2.0)
+        ground.wait_for(verification(tc, 7), since=start)
+        first = len(ground.received)  # every EXEC.STATUS from here on is on the new interval
+
+        at_10 = wait_reports(4, first, 10.0)
+        master.set_rate(200.0)
+        changed_at = master.state.sim_anchor
+        # 30 reports are 60 simulated seconds: 0.3 s of wall time at rate 200, 6 s at rate 10.
+        mark = len(ground.received)
+        wait_reports(30, mark, 3.0)
+
+        master.pause()
+        paused_at = master.state.sim_anchor
+        # The satellite has paused when its own answers carry the paused time.
+        deadline = time.monotonic() + 5.0
+        while True:
+            assert time.monotonic() < deadline, "the satellite never paused"
+            since = len(ground.received)
+            ping = ground.send("EXEC.PING")
+            answer = ground.wait_for(lambda r, p=ping: r.kind == (17, 2)
+                                     and r.packet.apid == p.apid, since=since)
+            if abs(answer.packet.time.to_unix() - paused_at) < 1e-3:
+                break
+        hold = len(ground.received)
+        ground.poll(0.5)  # 100 simulated seconds at rate 200, were the clock running
+        assert reports(hold) == [], "housekeeping reported while the clock was paused"
+
+        master.resume()
+        wait_reports(3, hold, 5.0)
+        every = reports(first)
+        steps = {round(b - a, 3) for a, b in itertools.pairwise(every)}
+        assert steps == {2.0}, f"report spacing in simulated time: {sorted(steps)}"
+        assert at_10[-1] < changed_at < every[-1]
+        assert sum(t > changed_at for t in every) >= 30
+        assert any(t > paused_at for t in every), "reports resumed after the pause"
+    finally:
+        ground.close()
+        master.close()
+        context.destroy(0)
+        stop_tree(process)

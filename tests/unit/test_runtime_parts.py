@@ -140,3 +140,108 @@ def test_an_app_whose_handlers_do_not_match_the_dictionary_is_refused(tmp_path: 
             Incomplete(runtime, "SAT-01")
     finally:
         runtime.close()
+
+
+def test_warm_up_builds_every_codec_and_leaves_nothing_that_a_fork_would_break() -> None:
+    import threading
+
+    from common.dictionary import DICTIONARY
+    from common.dictionary.standard import STANDARD_REPORTS
+    from flight.framework.warmup import warm_up
+
+    threads = threading.active_count()
+    warm_up()
+    # No ZeroMQ context (it would have started its I/O and reaper threads), no executor.
+    assert threading.active_count() == threads
+    owners = (*DICTIONARY.commands.values(), *DICTIONARY.structures.values(),
+              *DICTIONARY.events.values(), *DICTIONARY.reports.values(), *STANDARD_REPORTS)
+    layouts = [DICTIONARY.codec(owner).layout for owner in owners]
+    assert all(layout.fixed is not None or layout._compiled is not None for layout in layouts)
+
+
+class _QueuedSocket:
+    """Just enough of a ZeroMQ socket for ``drain``: multipart messages waiting in a list."""
+
+    def __init__(self, messages: list[list[bytes]]) -> None:
+        self.messages = list(messages)
+
+    def recv_multipart(self, flags: int = 0) -> list[bytes]:
+        import zmq
+
+        if not self.messages:
+            raise zmq.Again()
+        return self.messages.pop(0)
+
+
+def test_each_message_handles_the_rest_of_a_batch_after_one_that_raises() -> None:
+    from common.zmqloop import each_message
+
+    socket = _QueuedSocket([[b"1"], [b"x"], [b"3"], [b"y"], [b"5"]])
+    handled: list[int] = []
+    failed: list[tuple[list[bytes], str]] = []
+    batch = each_message(socket, lambda m: handled.append(int(m[0])),  # type: ignore[arg-type]
+                         lambda m, exc: failed.append((m, type(exc).__name__)), limit=10)
+    batch()  # one batch: every message in it
+    assert handled == [1, 3, 5]
+    assert failed == [([b"x"], "ValueError"), ([b"y"], "ValueError")]
+    assert socket.messages == []
+
+
+async def test_publisher_counts_every_packet_the_bus_could_not_take(monkeypatch) -> None:
+    import zmq
+
+    monkeypatch.setattr(bus, "BUS_HWM", 4)
+    monkeypatch.setattr(bus, "MAX_BACKLOG_FRAMES", 5)
+    context = zmq.Context()
+    sub = context.socket(zmq.SUB)
+    sub.setsockopt(zmq.RCVHWM, 4)
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    sub.bind("inproc://publisher-drops")
+    publisher = bus.Publisher(context, "inproc://publisher-drops")
+    try:
+        # Readiness: a probe that arrives proves the subscription has reached the publisher;
+        # from then on nothing it sends is dropped unseen.
+        deadline = time.monotonic() + 5
+        while not sub.poll(10):
+            assert time.monotonic() < deadline, "the subscription never reached the publisher"
+            publisher.socket.send_multipart([b"probe", b""])
+        while sub.poll(50):
+            assert sub.recv_multipart()[0] == b"probe"
+        sent = 200
+        for count in range(sent):
+            publisher.send(b"SAT-01/TM/020", count.to_bytes(4, "big"))
+            publisher.flush()  # one frame each
+        # Every packet is delivered, waiting in the backlog, or counted as dropped.
+        assert publisher.dropped > 0
+        assert publisher.packets + publisher.backlog + publisher.dropped == sent
+        received = 0
+        deadline = time.monotonic() + 5
+        while received < sent - publisher.dropped and time.monotonic() < deadline:
+            if sub.poll(10):
+                sub.recv_multipart()
+                received += 1
+            else:
+                await asyncio.sleep(0.002)  # let the backlog's retry run
+        assert received == sent - publisher.dropped == publisher.packets
+    finally:
+        publisher.close()
+        sub.close(0)
+        context.destroy(0)
+
+
+def test_an_app_reports_its_publisher_drops_in_its_status(tmp_path: Path) -> None:
+    from flight.framework.runtime import Runtime
+    from flight.registry import app_class
+
+    run = new_run(tmp_path / "run", ("SAT-01",))
+    runtime = Runtime(run)
+    try:
+        app = app_class("FP")(runtime, "SAT-01")
+        app.publisher = bus.Publisher(runtime.context, "inproc://nowhere")
+        app.publisher.dropped = 7
+        app.counters["SEQ_GAPS"] = 3
+        values = app._status(None)
+        assert values["FP.BUS_DROPS"] == 7 and values["FP.SEQ_GAPS"] == 3
+        app.publisher.close()
+    finally:
+        runtime.close()
