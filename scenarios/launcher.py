@@ -54,6 +54,9 @@ def preload() -> None:
     flight.registry.preload()
     common.orbits.timescale()
     common.orbits.ephemeris()
+    from flight.framework.warmup import warm_up
+
+    warm_up()  # codecs built and code specialised once, shared by every executive
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from common import bus, control
-from common.dictionary import DICTIONARY, SUPERVISED
+from common.dictionary import DICTIONARY, SUPERVISED, RejectReason
 from common.packets import TmPacket
 from common.radio import PLAYBACK, REALTIME
 from common.zygote import Zygote
@@ -62,10 +62,15 @@ class Executive(FlightApp):
         if not topic.rest or not isinstance(message, dict):
             return
         kind = topic.rest[0]
+        app, pid = message.get("app"), message.get("pid", 0)
+        if kind in ("HB", "READY") and (not isinstance(app, str) or not isinstance(pid, int)
+                                        or isinstance(pid, bool)):
+            self.reject(RejectReason.BAD_MESSAGE, f"{kind} with app {app!r}, pid {pid!r}")
+            return
         if kind == "HB":
-            self.supervisor.beat(str(message.get("app")), int(message.get("pid", 0)))
+            self.supervisor.beat(app, pid)
         elif kind == "READY":
-            self.supervisor.ready(str(message.get("app")), int(message.get("pid", 0)))
+            self.supervisor.ready(app, pid)
 
     def all_running(self) -> None:
         """Every supervised app is up: the satellite is ready (told once to the launcher)."""

@@ -29,7 +29,7 @@ from common.framing import iter_frames
 from common.packets import decode
 from common.radio import REALTIME, FrameError, RadioFrame
 from common.sdls import SecurityError, Verifier, read_key_file
-from common.zmqloop import Readable, drain
+from common.zmqloop import Readable, each_message
 
 if TYPE_CHECKING:
     from flight.executive.app import Executive
@@ -55,7 +55,9 @@ class Radio:
         self.downlink_socket.setsockopt(zmq.SNDHWM, DOWNLINK_HWM)
         self.curve.serve(context, self.downlink_socket)
         self.downlink_socket.bind(endpoints.downlink(executive.satellite))
-        self._readable = Readable(self.uplink, self._receive)
+        self._readable = Readable(self.uplink, each_message(
+            self.uplink, self._frame,
+            lambda _m, exc: self._reject(RejectReason.BAD_MESSAGE, f"unhandled: {exc!r}"), 500))
         self.verifier = _verifier(executive)
         self.auth_rejected = 0
         self._batch: dict[int, list[bytes]] = {}
@@ -67,10 +69,6 @@ class Radio:
         self.forwarded_bytes = 0
 
     # --- uplink ----------------------------------------------------------------------------------
-
-    def _receive(self) -> None:
-        for message in drain(self.uplink, 500):
-            self._frame(message)
 
     def _frame(self, message: list[bytes]) -> None:
         try:

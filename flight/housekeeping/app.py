@@ -30,6 +30,8 @@ ONBOARD_ONLY = frozenset(app.apid for app in DICTIONARY.apps.values() if app.onb
 REPAIR_PATIENCE_WALL_S = 5.0
 #: Packets put on the bus per loop iteration during playback.
 PLAYBACK_BURST = 500
+#: Simulated seconds between two RECORDER_OVERFLOW events at most.
+OVERFLOW_EVENT_S = 60.0
 MIB = 1024 * 1024
 
 
@@ -55,6 +57,9 @@ class Housekeeping(FlightApp):
         self.playback_packets = 0
         self._pending: list[bytes] = []
         self._flush_scheduled = False
+        #: Packets the recorder dropped that no RECORDER_OVERFLOW event has told of yet.
+        self._unreported_drops = 0
+        self._overflow_reported_sim = -float("inf")
         self._oldest_hole_wall: float | None = None
 
     def subscriptions(self) -> list[bytes]:
@@ -93,15 +98,25 @@ class Housekeeping(FlightApp):
                 self._flush_scheduled = True
                 asyncio.get_running_loop().call_soon(self._flush)
 
+    def _tell_overflow(self) -> None:
+        """One RECORDER_OVERFLOW event per simulated minute at most, with every drop since the
+        last: a full recorder in stop mode drops the event's own packet too, and that must
+        not set off another event (the counters in housekeeping hold every drop)."""
+        now = self.clock.now()
+        if not self._unreported_drops or now - self._overflow_reported_sim < OVERFLOW_EVENT_S:
+            return
+        dropped, self._unreported_drops = self._unreported_drops, 0
+        self._overflow_reported_sim = now
+        self.event("RECORDER_OVERFLOW", dropped=dropped)
+
     def _flush(self) -> None:
         self._flush_scheduled = False
         if self._pending:
             pending, self._pending = self._pending, []
             before = self.store.stats.overflows
             self.store.append(pending)
-            dropped = self.store.stats.overflows - before
-            if dropped:
-                self.event("RECORDER_OVERFLOW", dropped=dropped)
+            self._unreported_drops += self.store.stats.overflows - before
+            self._tell_overflow()
         if self.filler.open == 0:
             self._oldest_hole_wall = None
         elif self._oldest_hole_wall is not None and (

@@ -21,6 +21,12 @@ from common.runconfig import RUN_FILE, ConfigError, RunConfig, new_run
 def satellite_cmd(satellite: str, run_dir: Path, rate: float, clock_master: bool | None,
                   console: bool) -> None:
     """Run SATELLITE's flight software (executive and apps) until Ctrl-C or SIGTERM."""
+    import sys
+
+    if not console:
+        # structlog pulls in rich (and pygments) for pretty tracebacks when it can: several
+        # MiB in every process of the satellite, for a console nobody reads here.
+        sys.modules.setdefault("rich", None)  # type: ignore[arg-type]
     from flight.executive.main import run_satellite
 
     created = not (run_dir / RUN_FILE).exists()

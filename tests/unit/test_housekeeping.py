@@ -1,0 +1,39 @@
+"""The housekeeping app's recorder handling, driven without processes (fake bus and clock)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+from common.dictionary import DICTIONARY
+from common.packets import decode
+from common.runconfig import Timing
+from flight.housekeeping.app import MIB, OVERFLOW_EVENT_S, Housekeeping
+from tests.unit.test_fault import T0, FakeClock, FakePublisher, FakeSubscriber
+
+
+def housekeeping(home: Path) -> tuple[Housekeeping, FakeClock, FakePublisher]:
+    clock = FakeClock(T0)
+    run = SimpleNamespace(timing=Timing(), satellite_dir=lambda _sat: home)
+    app = Housekeeping(SimpleNamespace(run=run, clock=clock), "SAT-01")  # type: ignore[arg-type]
+    publisher = FakePublisher()
+    app.publisher = publisher  # type: ignore[assignment]
+    app.subscriber = FakeSubscriber()  # type: ignore[assignment]
+    return app, clock, publisher
+
+
+def test_a_full_recorder_in_stop_mode_tells_of_its_drops_without_feeding_on_itself(
+        tmp_path) -> None:
+    app, clock, publisher = housekeeping(tmp_path)
+    app.store.set_limit(int(0.01 * MIB), wrap=False)  # ~10 KiB, keep the oldest
+    for second in range(600):
+        clock.t = T0 + second
+        app.event("PLAYBACK_DONE", packets=second)  # its own packets, recorded first
+    assert app.store.stats.overflows > 0
+    told = [DICTIONARY.decode_tm(decode(d)) for _, d in publisher.sent]
+    told = [t for t in told if t.name == "HK.RECORDER_OVERFLOW"]
+    # At most one event a simulated minute, and together they tell of every drop but the
+    # last minute's.
+    assert 1 <= len(told) <= 600 / OVERFLOW_EVENT_S + 1
+    assert sum(t.values["dropped"] for t in told) + app._unreported_drops \
+        == app.store.stats.overflows
