@@ -49,6 +49,8 @@ class Mission:
     run: RunConfig
     expectations: list[Expectation] = field(default_factory=list)
     notes: list[tuple[float, str]] = field(default_factory=list)
+    #: Simulated time when the script ended (set by the runner).
+    ended: float | None = None
 
     @property
     def satellites(self) -> tuple[str, ...]:

@@ -70,7 +70,8 @@ def play(scenario: Scenario, run_dir: Path, config: FleetConfig | None = None,
                                      f"{scenario.name}")
         except Exception as exc:  # a missing plot must not hide the run's verdict
             console.print(f"[yellow]report not written: {exc!r}[/]")
-    _summary(scenario, run.run_dir, expectations, wall, config, html_path)
+    played_h = (mission.ended - mission.start) / 3600 if mission and mission.ended else 0.0
+    _summary(scenario, run.run_dir, expectations, wall, played_h, html_path)
     return 0 if expectations and all(e.ok for e in expectations) else 1
 
 
@@ -97,6 +98,7 @@ async def _play(scenario: Scenario, config: FleetConfig, launcher: Launcher,
                 if watcher in done:
                     mission.expect(False, f"every process stayed up: {watcher.result()}")
             finally:
+                mission.ended = mission.now()
                 for task in (script, watcher, bar):
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -132,7 +134,7 @@ async def _progress(mission: Mission, show: bool) -> None:
 
 
 def _summary(scenario: Scenario, run_dir: str, expectations: list[Expectation], wall: float,
-             config: FleetConfig, html_path: Path | None) -> None:
+             simulated_h: float, html_path: Path | None) -> None:
     table = Table(title=f"{scenario.name}: {len(expectations)} expectations", show_lines=False)
     table.add_column("")
     table.add_column("simulated time")
@@ -143,7 +145,6 @@ def _summary(scenario: Scenario, run_dir: str, expectations: list[Expectation], 
         table.add_row(mark, when, item.what + (f" — {item.detail}" if item.detail else ""))
     console.print(table)
     failed = sum(not e.ok for e in expectations)
-    simulated_h = config.duration_h
     console.print(f"{simulated_h:g} simulated hours in {wall:.0f} s of wall time "
                   f"({simulated_h * 3600 / max(wall, 1e-9):.0f}× overall); run directory "
                   f"{run_dir}")

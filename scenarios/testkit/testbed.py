@@ -148,11 +148,13 @@ class Fleet:
 def _as_json(config: FleetConfig) -> dict[str, Any]:
     return {
         "run": {"start": config.start.isoformat(), "duration_h": config.duration_h,
-                "rate": config.rate, "seed": config.seed, "transport": config.transport},
+                "rate": config.rate, "seed": config.seed, "transport": config.transport,
+                "security": config.security},
         "constellation": {"altitude_km": config.altitude_km, "ltan_h": config.ltan_h,
                           "planes": config.planes, "per_plane": config.per_plane,
                           "phasing": config.phasing,
-                          "plane_spacing_deg": config.plane_spacing_deg},
+                          "plane_spacing_deg": config.plane_spacing_deg,
+                          "slot_spacing_deg": config.slot_spacing_deg},
         "ground": {"stations": list(config.stations)},
         "link": config.link, "hardware": config.hardware, "timing": config.timing,
     }

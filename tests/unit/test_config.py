@@ -1,0 +1,50 @@
+"""Fleet configuration: defaults, round trips, and errors that name the bad field."""
+
+from __future__ import annotations
+
+import pytest
+
+from common.runconfig import ConfigError
+from scenarios.config import FleetConfig, load, parse
+from scenarios.testkit.testbed import _as_json
+
+
+def test_the_shipped_configurations_load() -> None:
+    from pathlib import Path
+
+    for path in sorted(Path("scenarios").glob("*.toml")):
+        config = load(path)
+        assert config.constellation().elements(), path
+
+
+def test_a_configuration_round_trips_through_the_testbed() -> None:
+    config = FleetConfig(per_plane=3, slot_spacing_deg=20.0, stations=("polar",),
+                         link={"relays": ["tianlian"], "isl": "in-plane"},
+                         hardware={"initial_soc": 0.5}, timing={"sensor_interval_s": 5.0},
+                         security=False)
+    assert parse(_as_json(config)) == config
+
+
+def test_telecommand_authentication_is_on_unless_turned_off() -> None:
+    assert parse({}).security is True
+    assert parse({"run": {"security": False}}).security is False
+
+
+@pytest.mark.parametrize(("data", "named"), [
+    ({"rnu": {}}, "unknown section [rnu]"),
+    ({"run": {"rate": "fast"}}, "run.rate"),
+    ({"run": {"rate": -1.0}}, "run.rate must be positive"),
+    ({"run": {"start": "yesterday"}}, "run.start"),
+    ({"constellation": {"per_plane": True}}, "constellation.per_plane"),
+    ({"constellation": {"slot_spacing_deg": 120.0, "per_plane": 4}}, "slot_spacing_deg"),
+    ({"constellation": {"altitude_km": 36000.0}}, "altitude_km"),
+    ({"ground": {"stations": ["atlantis"]}}, "unknown station"),
+    ({"link": {"relays": ["TL-9"]}}, "unknown relay"),
+    ({"link": {"isl": "mesh"}}, "link.isl"),
+    ({"link": {"uplink_lose": 0.1}}, "uplink_lose"),
+    ({"hardware": {"battery_wh": 1.0}}, "battery_wh"),
+    ({"timing": {"heartbeat": 1.0}}, "heartbeat"),
+])
+def test_errors_name_the_bad_field(data: dict, named: str) -> None:
+    with pytest.raises(ConfigError, match=named.replace("[", r"\[").replace("]", r"\]")):
+        parse(data, "fleet.toml")
