@@ -13,7 +13,6 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from common.cuc import CucTime
 from common.dictionary import (
     APPS,
     DICTIONARY,
@@ -53,45 +52,15 @@ from common.errors import (
 )
 from common.packets import TcPacket, TmPacket, decode, encode
 from scenarios.cli import main
+from tests.unit.strategies import values_of
 
 FEW = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 BOUNDED = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-_F32_MAX = 3.4028234663852886e38
-_TAI_1972 = CucTime.from_unix(63_072_000).coarse
 
 COMMANDS = list(DICTIONARY.commands.values())
 STRUCTURES = list(DICTIONARY.structures.values())
 EVENTS = list(DICTIONARY.events.values())
 REPORTS = list(DICTIONARY.reports.values())
-
-
-def values_of(datatype: DataType) -> st.SearchStrategy[Any]:
-    """Engineering values of ``datatype``, as decoding gives them back."""
-    if isinstance(datatype, Bool):
-        return st.booleans()
-    if isinstance(datatype, Enum):
-        return st.sampled_from(list(datatype.labels))
-    if isinstance(datatype, UInt | Int):
-        return st.integers(datatype.minimum, datatype.maximum)
-    if isinstance(datatype, Float):
-        lo = max(datatype.minimum, -_F32_MAX if datatype.bits == 32 else -1e300)
-        hi = min(datatype.maximum, _F32_MAX if datatype.bits == 32 else 1e300)
-        return st.floats(lo, hi, allow_nan=False, allow_infinity=False).map(datatype.check)
-    if isinstance(datatype, Time):
-        return st.builds(CucTime, st.integers(_TAI_1972, 2**32 - 1), st.integers(0, 65535))
-    if isinstance(datatype, Str):
-        return st.text(max_size=24).filter(lambda s: len(s.encode()) <= datatype.max_len)
-    if isinstance(datatype, Blob):
-        return st.binary(max_size=min(datatype.max_len, 64))
-    if isinstance(datatype, Msgpack):
-        leaf = (st.integers(-(2**63), 2**64 - 1) | st.text(max_size=8) | st.booleans()
-                | st.none() | st.floats(allow_nan=False))
-        tree = st.recursive(leaf, lambda inner: st.lists(inner, max_size=3)
-                            | st.dictionaries(st.text(max_size=6), inner, max_size=3),
-                            max_leaves=8)
-        return st.dictionaries(st.text(max_size=8), tree, max_size=4).filter(
-            lambda v: len(datatype.check(v)) <= datatype.max_len)
-    raise TypeError(datatype)
 
 
 def spelled(datatype: DataType, value: Any) -> st.SearchStrategy[Any]:

@@ -39,6 +39,7 @@ from common.dictionary.types import (
 )
 from common.packets import TcPacket, TmPacket, encode
 from scenarios.cli import main
+from tests.unit.strategies import TAI_1972, values_of
 
 BOUNDED = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -52,35 +53,9 @@ STRUCTURES = list(DICTIONARY.structures.values())
 EVENTS = list(DICTIONARY.events.values())
 REPORTS = list(DICTIONARY.reports.values())
 COMMANDS = list(DICTIONARY.commands.values())
-_F32_MAX = 3.4028234663852886e38
-_TAI_1972 = CucTime.from_unix(63_072_000).coarse
 
 
 # --- values a type can carry ---------------------------------------------------------------------
-
-
-def values_of(datatype: DataType) -> st.SearchStrategy[Any]:
-    """Engineering values of ``datatype`` that its ``check`` accepts."""
-    if isinstance(datatype, Bool):
-        return st.booleans()
-    if isinstance(datatype, Enum):
-        return st.sampled_from(list(datatype.labels))
-    if isinstance(datatype, UInt | Int):
-        return st.integers(datatype.minimum, datatype.maximum)
-    if isinstance(datatype, Float):
-        lo = max(datatype.minimum, -_F32_MAX if datatype.bits == 32 else -1e300)
-        hi = min(datatype.maximum, _F32_MAX if datatype.bits == 32 else 1e300)
-        return st.floats(lo, hi, allow_nan=False, allow_infinity=False).map(datatype.check)
-    if isinstance(datatype, Time):
-        return st.builds(CucTime, st.integers(_TAI_1972, 2**32 - 1), st.integers(0, 65535))
-    if isinstance(datatype, Str):
-        return st.text(max_size=16).filter(lambda s: len(s.encode()) <= datatype.max_len)
-    if isinstance(datatype, Blob):
-        return st.binary(max_size=min(datatype.max_len, 48))
-    if isinstance(datatype, Msgpack):
-        leaf = st.integers(-(2**31), 2**31) | st.text(max_size=8) | st.booleans() | st.none()
-        return st.dictionaries(st.text(max_size=8), leaf, max_size=4)
-    raise TypeError(datatype)
 
 
 def fields_of(fields: tuple[Arg | Param, ...]) -> st.SearchStrategy[dict[str, Any]]:
@@ -153,7 +128,7 @@ def assert_same_value(name: str, datatype: DataType, ours: Any, theirs: dict[str
 
 def tm_of(apid: int, service: int, subtype: int, data: bytes, rng: random.Random) -> TmPacket:
     return TmPacket(apid, service, subtype, data, rng.randrange(1 << 14), rng.randrange(1 << 16),
-                    rng.randrange(1 << 16), CucTime(rng.randrange(_TAI_1972, 2**32), rng.randrange(
+                    rng.randrange(1 << 16), CucTime(rng.randrange(TAI_1972, 2**32), rng.randrange(
                         65536)), rng.randrange(16))
 
 
