@@ -18,8 +18,6 @@ Run: ``.venv/bin/python bench/memory.py``
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -38,6 +36,7 @@ from common.endpoints import Endpoints  # noqa: E402
 from common.packets import encode  # noqa: E402
 from common.radio import RadioFrame  # noqa: E402
 from common.runconfig import RunConfig, new_run  # noqa: E402
+from scenarios.processes import descendants, stop_tree  # noqa: E402
 
 TARGET_MIB = 30.0
 SATELLITE = "SAT-01"
@@ -57,26 +56,6 @@ def memory(pid: int) -> tuple[float, float]:
         fields[name] = int(rest.split()[0])
     uss = fields["Private_Clean"] + fields["Private_Dirty"]
     return fields["Pss"] / 1024, uss / 1024
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live process below ``pid``, parents before children."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parent = int(stat[stat.rindex(")") + 2:].split()[1])
-            children.setdefault(parent, []).append(int(entry.name))
-    found: list[int] = []
-    stack = [pid]
-    while stack:
-        for child in sorted(children.get(stack.pop(), [])):
-            found.append(child)
-            stack.append(child)
-    return found
 
 
 def wait_ready(control: zmq.Socket[Any], process: subprocess.Popen[bytes]) -> float:
@@ -131,24 +110,6 @@ def fresh_interpreter() -> tuple[float, float]:
         process.wait()
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the executive; SIGKILL, by pid, whatever of its tree is left after 5 s."""
-    tree = descendants(process.pid)
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(2)
-    deadline = time.monotonic() + 3.0
-    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in tree):
-        time.sleep(0.05)
-    for pid in tree:
-        if pid > 0 and Path(f"/proc/{pid}").exists():
-            os.kill(pid, signal.SIGKILL)
-
-
 def measure() -> list[tuple[str, int, float, float]]:
     """Start a satellite, wait until it is ready and settled, return (role, pid, PSS, USS)."""
     rows: list[tuple[str, int, float, float]] = []
@@ -176,7 +137,7 @@ def measure() -> list[tuple[str, int, float, float]]:
                 rows.append((("executive", "zygote")[index] if index < 2 else "app", pid, pss,
                              uss))
         finally:
-            stop(process)
+            stop_tree(process, grace_s=5.0)
             context.destroy(0)
     return rows
 

@@ -24,38 +24,11 @@ from typing import Any
 from common.runconfig import RUN_FILE, RunConfig
 from ground.client import Client
 from scenarios.config import FleetConfig, parse
+from scenarios.processes import descendants, stop_tree
 from scenarios.testkit.ops import Ops
 
 #: Wall seconds a fleet may take to come up.
 LAUNCH_WALL_S = 90.0
-
-
-def _descendants(pid: int) -> set[int]:
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat[stat.rindex(")") + 2:].split()[1])
-    found: set[int] = set()
-    stack = [pid]
-    while stack:
-        current = stack.pop()
-        for child, parent in parents.items():
-            if parent == current and child not in found:
-                found.add(child)
-                stack.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
 
 
 class Fleet:
@@ -101,7 +74,7 @@ class Fleet:
                 raise TimeoutError(f"the fleet in {self.run_dir} was not ready within "
                                    f"{LAUNCH_WALL_S} s; see {self.base / 'up.stderr'}")
             time.sleep(0.1)
-        self.pids = _descendants(self.process.pid)
+        self.pids = set(descendants(self.process.pid))
         return self.run
 
     def _ready(self) -> bool:
@@ -118,26 +91,8 @@ class Fleet:
         """End every process of the fleet (SIGTERM to the launcher, then SIGKILL by pid)."""
         if self.process is None:
             return
-        tree = _descendants(self.process.pid) | self.pids
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and any(_alive(pid) for pid in tree):
-            time.sleep(0.05)
-        import os
-        import signal
-
-        for pid in tree:
-            if _alive(pid):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        # The launcher stops its fleet on SIGTERM; give it time, then end what is left.
+        stop_tree(self.process, grace_s=20.0, known=self.pids)
         self.process = None
 
     def remove(self) -> None:

@@ -20,7 +20,7 @@ from common.endpoints import Endpoints
 from common.runconfig import RunConfig, Timing, new_run
 from flight.framework.runtime import initial_clock_state
 from tests.process.groundside import GroundSide
-from tests.process.procs import descendants, kill_all, wait_gone
+from tests.process.procs import descendants, stop_tree
 
 
 @dataclass
@@ -38,7 +38,7 @@ class Satellite:
         return self.process.pid
 
     def tree(self) -> set[int]:
-        return descendants(self.pid) | {self.pid}
+        return {*descendants(self.pid), self.pid}
 
 
 def start_satellite(run_dir: Path, name: str = "SAT-01", rate: float = 10.0,
@@ -51,20 +51,6 @@ def start_satellite(run_dir: Path, name: str = "SAT-01", rate: float = 10.0,
         stdout=subprocess.DEVNULL, stderr=open(run_dir / "sat.stderr", "wb"),  # noqa: SIM115
     )
     return run, process
-
-
-def stop_tree(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the executive, give it 3 s, then SIGKILL whatever of its tree is left."""
-    tree = descendants(process.pid)
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(3.0)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(2.0)
-    left = wait_gone(tree, 2.0)
-    kill_all(left)
 
 
 @pytest.fixture

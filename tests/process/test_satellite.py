@@ -171,7 +171,7 @@ def test_executive_killed_takes_its_children_with_it(tmp_path) -> None:
         assert len(tree) == 4, f"zygote and three apps expected, found {tree}"
         process.kill()
         process.wait(2.0)
-        assert wait_gone(tree, 3.0) == set()
+        assert wait_gone(set(tree), 3.0) == set()
     finally:
         ground.close()
         stop_tree(process)
