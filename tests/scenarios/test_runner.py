@@ -69,7 +69,7 @@ def test_no_process_survives_the_runner(tmp_path: Path, how: str) -> None:
     tree: set[int] = set()
     try:
         wait_ready(run_dir)
-        tree = descendants(process.pid)
+        tree = set(descendants(process.pid))
         # the launcher's zygote; ground, link, sim, two executives; their zygotes and apps
         assert len(tree) >= 1 + 5 + 2 * (1 + 3), tree
         if how == "sigint":
@@ -81,6 +81,6 @@ def test_no_process_survives_the_runner(tmp_path: Path, how: str) -> None:
         left = wait_gone(tree, 10.0)
         assert left == set(), f"processes survived the runner: {sorted(left)}"
     finally:
-        kill_all(descendants(process.pid) | tree)
+        kill_all(set(descendants(process.pid)) | tree)
         if process.poll() is None:
             process.kill()
