@@ -81,5 +81,8 @@ def stop_tree(process: subprocess.Popen[bytes], grace_s: float = 3.0,
             process.wait(grace_s)
         except subprocess.TimeoutExpired:
             process.kill()
-            process.wait(2.0)
+            try:
+                process.wait(10.0)  # a loaded machine may take a while even to reap
+            except subprocess.TimeoutExpired:
+                pass
     kill_all(wait_gone(tree, 2.0))

@@ -20,7 +20,7 @@ from common.dictionary import DICTIONARY
 from common.dictionary.apps.sim import APID as SIM_APID
 from common.dictionary.model import Structure
 from common.packets import SEQ_COUNT_MODULO, TmPacket
-from flight.framework.app import FlightApp, handles
+from flight.framework.app import CommandFailed, FailureCode, FlightApp, handles
 from flight.framework.runtime import Runtime
 from flight.housekeeping.gapfill import GapFiller
 from flight.housekeeping.recorder import PacketStore
@@ -176,6 +176,10 @@ class Housekeeping(FlightApp):
     @handles("PLAYBACK")
     async def playback(self, args: dict[str, Any]) -> None:
         start, end = args["start"].to_unix(), args["end"].to_unix()
+        if end < start:
+            raise CommandFailed(FailureCode.INVALID_ARGUMENT,
+                                f"playback span ends before it starts ({start} > {end})", 2,
+                                stage="start")
         self._flush()
         self.event("PLAYBACK_STARTED", packets=self.store.count(start, end))
         sent = 0
