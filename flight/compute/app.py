@@ -179,7 +179,7 @@ class ComputeManager(FlightApp):
 
     def current_budget(self) -> Budget:
         """Power compute (all nodes) may draw now, and why."""
-        policy = Policy.from_params(self.params, self.power_cap)
+        policy = Policy.from_params(self.params, self.power_cap, self.clock.rate)
         return budget(self.readings, policy, self.shed_level, self.clock.now())
 
     def idle_baseline(self) -> float:
@@ -247,6 +247,10 @@ class ComputeManager(FlightApp):
                           self.params["NODE_BUSY_EXTRA_W"], self.params["BUDGET_MARGIN_W"])
         for job in self.jobs.values():
             if job.state == "RUNNING" and job.job_id not in assignment:
+                self.log.info("preempting", job_id=job.job_id, node=job.node,
+                              budget=round(self.budget.watts, 1), limit=self.budget.limit,
+                              busy_budget=round(self.busy_budget(), 1),
+                              usable=self.usable_nodes(), readings=self.readings)
                 job.checkpoint()
                 self._free_node(job)
                 self._set_state(job, "PREEMPTED")

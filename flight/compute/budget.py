@@ -15,9 +15,11 @@ Three terms, and the least of them is the budget (nothing at all under a shed):
   ``RADIATOR_LIMIT_C``: the radiator rejects all the heat compute makes, and one that is
   nearly too hot can take no more.
 
-Without fresh power readings (none yet, or none for ``STALE_S``) the budget is nothing: compute
-does not guess. Each term is in housekeeping, with the one that limits, so that an operator
-can always say why the nodes do what they do.
+Without fresh power readings (none yet, or none for ``STALE_S`` — and at high simulation rates
+for ``STALE_WALL_S`` of wall time, so that a busy machine stalling the hardware's process for
+a moment is not taken for a silent power system) the budget is nothing: compute does not guess.
+Each term is in housekeeping, with the one that limits, so that an operator can always say why
+the nodes do what they do.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-#: Simulated seconds after which power readings no longer count.
+#: Simulated seconds after which power readings no longer count...
 STALE_S = 120.0
+#: ...but never fewer than this many wall seconds' worth.
+STALE_WALL_S = 5.0
 
 
 @dataclass
@@ -61,13 +65,15 @@ class Policy:
     recharge_w: float = 500.0
     radiator_limit_c: float = 70.0
     radiator_taper_k: float = 15.0
+    stale_s: float = STALE_S
 
     @classmethod
-    def from_params(cls, params: dict[str, float], cap_w: float) -> Policy:
-        """From the app's onboard parameters."""
+    def from_params(cls, params: dict[str, float], cap_w: float, rate: float = 1.0) -> Policy:
+        """From the app's onboard parameters, at clock ``rate``."""
         return cls(cap_w, params["BATTERY_SHARE_W"], params["BATTERY_RESERVE_PCT"],
                    params["BATTERY_FULL_SHARE_PCT"], params["RECHARGE_W"],
-                   params["RADIATOR_LIMIT_C"], params["RADIATOR_TAPER_K"])
+                   params["RADIATOR_LIMIT_C"], params["RADIATOR_TAPER_K"],
+                   max(STALE_S, rate * STALE_WALL_S))
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,7 @@ def battery_fraction(soc_pct: float, policy: Policy) -> float:
 
 def budget(readings: Readings, policy: Policy, shed_level: int, now: float) -> Budget:
     """The compute budget now (see the module's description)."""
-    fresh = readings.eps_time is not None and now - readings.eps_time <= STALE_S
+    fresh = readings.eps_time is not None and now - readings.eps_time <= policy.stale_s
     if not fresh or readings.solar_w is None or readings.platform_w is None \
             or readings.soc_pct is None:
         return Budget(0.0, "NO_READINGS", 0.0, 0.0, 0.0)

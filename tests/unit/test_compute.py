@@ -56,11 +56,11 @@ def independent_result(seed: str, work_node_s: float, size: int) -> bytes:
     digest = hashlib.sha256(seed.encode()).digest()
     for _ in range(round(work_node_s * 10)):
         digest = hashlib.sha256(digest).digest()
-    body, block = b"", digest
-    while len(body) < size - 32:
+    blocks, block = [], digest
+    while 32 * len(blocks) < size - 32:
         block = hashlib.sha256(block + b"expand").digest()
-        body += block
-    return body[: size - 32] + digest
+        blocks.append(block)
+    return b"".join(blocks)[: size - 32] + digest
 
 
 # --- jobs ----------------------------------------------------------------------------------------
@@ -225,6 +225,11 @@ def test_no_fresh_readings_or_a_shed_means_no_budget() -> None:
     assert budget(readings(at=T0 - 121.0), POLICY, 0, T0).watts == 0.0
     shed = budget(readings(), POLICY, 1, T0)
     assert (shed.watts, shed.limit) == (0.0, "SHED")
+    # At 100× a reading 121 s old is 1.2 wall seconds old: a stalled process, not a dead EPS.
+    params = {s.short: s.default for s in DICTIONARY.apps["COMPUTE"].settings}
+    fast = Policy.from_params(params, 3000.0, rate=100.0)
+    assert budget(readings(at=T0 - 121.0), fast, 0, T0).limit == "CAP"
+    assert budget(readings(at=T0 - 501.0), fast, 0, T0).limit == "NO_READINGS"
 
 
 # --- the compute manager on a bench ---------------------------------------------------------------
