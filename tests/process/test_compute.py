@@ -110,6 +110,15 @@ def test_an_injected_upset_rolls_a_job_back_to_its_checkpoint_and_it_still_compl
         fleet: Fleet) -> None:
     ground = fleet.ground["SAT-01"]
     readings_flowing(ground)
+    start = len(ground.received)
+    tc = ground.send("COMPUTE.SUBMIT_JOB", job={"id": 1, "kind": "sha256-chain", "work": -1})
+    refusal = ground.wait_for(lambda r: verification(tc, 2)(r) or verification(tc, 1)(r),
+                              since=start)
+    assert (refusal.kind, refusal.tm.values["code"], refusal.tm.values["data"]) == \
+        ((1, 2), "INVALID_JOB", 5), "refused at acceptance, the reason (OUT_OF_RANGE) as data"
+    refused = ground.wait_for(lambda r: r.tm is not None and r.tm.name == "COMPUTE.JOB_REFUSED",
+                              since=start)
+    assert refused.tm.values == {"job_id": 1, "reason": "OUT_OF_RANGE", "field": "WORK"}
     submit(ground, 1, work=600, checkpoint_interval=100, output_size=3000)
     before = poll("job 1 running, some way past a checkpoint", lambda: (
         (j := jobs(ground).get(1)) and j["state"] == "RUNNING" and j["checkpoint"] >= 100

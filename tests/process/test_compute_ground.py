@@ -3,8 +3,8 @@
 The whole segment runs (satellite, simulated hardware, space link, ground control with its
 archive) and the test uses only the operator client and the archive. The job is submitted
 near the end of a contact, on a downlink slowed to 16 kbps (an S-band link) so that its result
-file — 300 pieces — is still coming down when the contact ends: ground control asks for what
-is missing at the next contact, reassembles the file and checks its digest. The test checks the
+file — 300 pieces — is still coming down when the contact ends: ground control asks for what is
+missing at the next contact, reassembles the file and checks its digest. The test checks the
 file against its own SHA-256 computation and the archive against the transfer: every piece
 stored exactly once, some before the loss of signal and the rest after the next acquisition.
 """
@@ -35,8 +35,9 @@ WORK_NODE_S = 30.0
 RESULT_BYTES = 300 * CHUNK_BYTES
 SEED = "across-los"
 #: Simulated seconds before the loss of signal at which the job goes up.
-LEAD_S = 110.0
-RATE = 50.0
+LEAD_S = 150.0
+#: Slow enough that a loaded machine's lags (wall seconds × rate) fit in the lead.
+RATE = 25.0
 
 
 def contacts(hours: float = 12.0) -> list[tuple[float, float]]:
