@@ -61,6 +61,8 @@ class ComputeManager(FlightApp):
         self.transfers = Transfers(self)
         self.node_count = 0
         self.sensor_state: dict[int, str] = {}
+        #: Nodes stopped by an upset, until a reading shows them back after the power cycle.
+        self.faulted: set[int] = set()
         self.node_temp: dict[int, float] = {}
         self.node_power: dict[int, float] = {}
         self.readings = Readings()
@@ -127,16 +129,20 @@ class ComputeManager(FlightApp):
             self._node_fault(int(values["node"]))
             return
         self.readings.update(values, self.clock.now())
+        unseen: list[int] = []  # faults whose event we did not see
         if "NODES.COUNT" in values:
             self.node_count = int(values["NODES.COUNT"])
             for node in range(self.node_count):
                 state = values[f"NODES.NODE{node}_STATE"]
-                before = self.sensor_state.get(node)
                 self.sensor_state[node] = state
                 self.node_temp[node] = float(values[f"NODES.NODE{node}_TEMP"])
                 self.node_power[node] = float(values[f"NODES.NODE{node}_POWER"])
-                if state == "FAULT" and before != "FAULT":
-                    self._node_fault(node)  # a fault whose event we did not see
+                if state != "FAULT":
+                    self.faulted.discard(node)
+                elif node not in self.faulted:
+                    unseen.append(node)
+        for node in unseen:
+            self._node_fault(node)
         if self._out_of_step():
             self.schedule()
 
@@ -151,7 +157,7 @@ class ComputeManager(FlightApp):
                 job.node = None
                 self._set_state(job, "PREEMPTED")
         # Not usable until a reading says it is back; power-cycling clears the fault.
-        self.sensor_state[node] = "FAULT"
+        self.faulted.add(node)
         self.command_node(node, "OFF")
         if self.allowed(node) != "OFF" and node not in self.manual_off:
             self.command_node(node, "IDLE")
@@ -174,7 +180,7 @@ class ComputeManager(FlightApp):
         limit = self.params["THROTTLE_TEMP_C"]
         return [node for node in range(self.node_count)
                 if self.allowed(node) == "BUSY" and node not in self.manual_off
-                and self.sensor_state.get(node) != "FAULT"
+                and node not in self.faulted and self.sensor_state.get(node) != "FAULT"
                 and self.node_temp.get(node, 0.0) < limit]
 
     def current_budget(self) -> Budget:

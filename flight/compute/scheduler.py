@@ -17,9 +17,10 @@ from flight.compute.jobs import Job
 RUNNABLE = ("QUEUED", "RUNNING", "PREEMPTED")
 
 
-def rank(job: Job) -> tuple[int, float, int]:
-    """Sort key: higher priority first, then earlier submission, then lower id."""
-    return (-job.priority, job.submitted, job.job_id)
+def rank(job: Job) -> tuple[int, bool, float, int]:
+    """Sort key: higher priority first, then running jobs (a job is displaced only by a higher
+    priority, never by an equal), then earlier submission, then lower id."""
+    return (-job.priority, job.state != "RUNNING", job.submitted, job.job_id)
 
 
 def slots_for(watts: float, busy_extra_w: float, nodes: int) -> int:

@@ -174,6 +174,15 @@ def test_a_preempted_job_resumes_before_a_later_one_of_the_same_priority() -> No
     assert set(plan([late, early], [0], 550.0, 550.0)) == {1}
 
 
+def test_only_a_higher_priority_displaces_a_running_job() -> None:
+    running, earlier = job(2, submitted=10.0), job(1, submitted=0.0)
+    running.state, running.node = "RUNNING", 0
+    earlier.state = "PREEMPTED"
+    assert plan([running, earlier], [0], 550.0, 550.0) == {2: 0}
+    urgent = job(3, priority=101, submitted=20.0)
+    assert plan([running, earlier, urgent], [0], 550.0, 550.0) == {3: 0}
+
+
 def test_unusable_nodes_are_not_used() -> None:
     assert set(plan([job(1), job(2)], [3], 10_000.0, 550.0).values()) == {3}
 
@@ -505,6 +514,20 @@ def test_an_upset_event_rolls_the_job_back_and_it_completes_elsewhere_with_the_r
     assert j.state == "DONE" and j.rollbacks == 1
     assert bench.status()["WORK_LOST"] == pytest.approx(15.0)
     assert bench.result(1) == independent_result("bench-1", 150.0, 64)
+
+
+def test_an_upset_disturbs_only_the_job_on_that_node(bench: Bench) -> None:
+    for job_id in range(1, 5):
+        bench.submit(job_id, work=500.0, checkpoint_interval=20)
+    bench.run_for(30)
+    victim = bench.app.jobs[3]
+    node = victim.node
+    bench.upset(node)
+    assert victim.state == "PREEMPTED", "nowhere to go: every other node is busy"
+    assert all(bench.app.jobs[i].state == "RUNNING" for i in (1, 2, 4))
+    bench.run_for(10)  # the power-cycled node reads IDLE again and takes the job back
+    assert victim.state == "RUNNING" and victim.node == node
+    assert all("PREEMPTED" not in bench.states(i) for i in (1, 2, 4))
 
 
 def test_a_node_that_reads_fault_without_an_event_is_treated_as_upset(bench: Bench) -> None:
