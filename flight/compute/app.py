@@ -128,6 +128,8 @@ class ComputeManager(FlightApp):
         if decoded.name == "SIM.NODE_UPSET":
             self._node_fault(int(values["node"]))
             return
+        if decoded.kind != "hk" or decoded.name == "SIM.SENSORS_ORBIT":
+            return  # other hardware events, and the orbit: the budget follows power readings
         self.readings.update(values, self.clock.now())
         unseen: list[int] = []  # faults whose event we did not see
         if "NODES.COUNT" in values:
@@ -143,7 +145,8 @@ class ComputeManager(FlightApp):
                     unseen.append(node)
         for node in unseen:
             self._node_fault(node)
-        if self._out_of_step():
+        # Once per round of readings (the node readings come last): is the budget still right?
+        if "NODES.COUNT" in values and self._out_of_step():
             self.schedule()
 
     def _node_fault(self, node: int) -> None:
