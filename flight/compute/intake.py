@@ -101,8 +101,12 @@ class Intake:
     def arm(self, job: Job) -> None:
         """Queue ``job`` at its release time (at once if that has passed)."""
         assert job.release is not None
-        self.timers[job.job_id] = self.app.clock.call_at(
-            job.release, lambda due, job_id=job.job_id: self._release(job_id))
+        job_id = job.job_id
+
+        def release(_due: float) -> None:
+            self._release(job_id)
+
+        self.timers[job_id] = self.app.clock.call_at(job.release, release)
 
     def disarm(self, job_id: int) -> None:
         """Forget a scheduled job's release (it was cancelled)."""
