@@ -427,19 +427,23 @@ class ComputeManager(FlightApp):
         self._save_state()
         self.schedule()
 
+    # The two below complete once the transfer is under way and the pieces follow: a completion
+    # report sent after the last piece would wait behind the whole file in the downlink, and be
+    # lost with it when the contact ends. LIST_TRANSFERS follows each file's progress.
+
     @handles("DOWNLINK_RESULT")
-    async def downlink_result(self, args: dict[str, Any]) -> None:
-        await self.transfers.send_all(self._owed(args["job_id"]))
+    def downlink_result(self, args: dict[str, Any]) -> None:
+        self.spawn(self.transfers.send_all(self._owed(args["job_id"])))
 
     @handles("RESEND_RESULT")
-    async def resend_result(self, args: dict[str, Any]) -> None:
+    def resend_result(self, args: dict[str, Any]) -> None:
         ranges = args["ranges"]
         if not isinstance(ranges, list) or not all(
                 isinstance(r, list | tuple) and len(r) == 2 and all(isinstance(x, int) for x in r)
                 for r in ranges):
             raise CommandFailed(FailureCode.INVALID_ARGUMENT,
                                 "ranges must be a list of [offset, length]", 2, "start")
-        await self.transfers.send_ranges(self._owed(args["job_id"]), ranges)
+        self.spawn(self.transfers.send_ranges(self._owed(args["job_id"]), ranges))
 
     @handles("RESULT_RECEIVED")
     def result_received(self, args: dict[str, Any]) -> None:

@@ -144,8 +144,13 @@ ECLIPSES = eclipse_intervals(ELEMENTS, JUNE, 8, step_s=5)
 RATE = 100.0
 
 
-def fast_forward(fleet: Fleet, until: float, rate: float = 500.0) -> None:
-    """Run simulated time at ``rate`` until ``until``, then at the test's own rate again."""
+def fast_forward(fleet: Fleet, until: float, rate: float = 3 * RATE) -> None:
+    """Run simulated time at ``rate`` until ``until``, then at the test's own rate again.
+
+    Less than 4 × RATE: an app plans its next heartbeat at the rate of the moment, and fault
+    protection would take one planned at a much higher rate, late once the rate drops, for a
+    hung app.
+    """
     clock = fleet.clock
     assert clock is not None
     if clock.state.sim_at(time.time()) >= until:

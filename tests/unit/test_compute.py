@@ -613,13 +613,26 @@ def test_list_transfers_reports_each_files_progress(bench: Bench) -> None:
         (entry,) = bench.events("TRANSFER_LIST")[-1]["transfers"]
         return entry
 
+    def transfer(name: str, **args: Any) -> list[int]:
+        """Run a transfer command and the sending it starts; its verification subtypes."""
+        async def run() -> TcPacket:
+            tc = bench.command(name, **args)
+            await asyncio.gather(*list(bench.app._tasks))
+            return tc
+        return [v[0] for v in bench.verifications(asyncio.run(run()))]
+
     assert listing()["state"] == "STORED"
-    asyncio.run(bench.app.downlink_result({"job_id": 1}))
+    mark = bench.mark()
+    assert transfer("COMPUTE.DOWNLINK_RESULT", job_id=1) == [1, 3, 7]
+    order = [tm["kind"] for tm in bench.published(mark)]
+    assert order.index((1, 7)) < order.index((140, 2)), "completed before the pieces go"
+    assert [tm["offset"] for tm in bench.events("FILE_DATA")] == \
+        list(range(0, size, CHUNK_BYTES))
     first = listing()
     assert (first["state"], first["size"], first["sent"], first["resent"]) == \
         ("SENT", size, size, 0)
-    asyncio.run(bench.app.resend_result({"job_id": 1, "ranges": [[2 * CHUNK_BYTES,
-                                                                  CHUNK_BYTES]]}))
+    assert transfer("COMPUTE.RESEND_RESULT", job_id=1,
+                    ranges=[[2 * CHUNK_BYTES, CHUNK_BYTES]]) == [1, 3, 7]
     second = listing()
     assert (second["resends"], second["resent"], second["acked"]) == \
         (1, CHUNK_BYTES, size - CHUNK_BYTES)
