@@ -1,13 +1,20 @@
 """The compute manager: the data centre on board.
 
-Every scheduler tick (simulated seconds, ``TICK_S``) running jobs do their work — real SHA-256
-chains — and checkpoint on their interval; then the scheduler places jobs on nodes by priority
-within the power budget (the cap, less in eclipse, nothing under a shed) and the thermal budget
-(nodes above ``THROTTLE_TEMP_C`` take no work). Jobs that lose their place are checkpointed and
-PREEMPTED; they resume when the budget returns. A node upset rolls its job back to its
-checkpoint (the work lost is counted) and power-cycles the node. Node power states go to the
-hardware as SIM.SET_NODE_POWER actuator packets, so the physics sees the load. Finished jobs'
-results wait in the result store until the ground confirms it received them whole.
+Running jobs do their work — real SHA-256 chains — as simulated time passes, and checkpoint on
+their interval; every scheduler tick (``TICK_S``), and whenever something changes (a job, a
+command, a budget that no longer pays for the busy nodes, a node fault), the scheduler places
+jobs on nodes by priority within the budget of :mod:`flight.compute.budget` — the cap, the
+hardware's power readings (array, battery, platform load) and the radiator's temperature, and
+nothing under a shed — and nodes above ``THROTTLE_TEMP_C`` take no work. Jobs that lose their
+place are checkpointed and PREEMPTED; they resume when the budget returns. A node upset (the
+hardware's NODE_UPSET event, or a node reading FAULT) rolls its job back to its checkpoint (the
+work lost is counted), power-cycles the node and places the job elsewhere. Node power states go
+to the hardware as SIM.SET_NODE_POWER actuator packets, so the physics sees the load.
+
+Jobs come from the ground (SUBMIT_JOB) or from the onboard schedule (SCHEDULE_JOB: held until
+their release time, then queued, in contact or not); both are checked at acceptance, so a bad
+description is refused with TM[1,2] and a JOB_REFUSED event saying why. Finished jobs' results
+wait in the result store until the ground confirms it received them whole.
 """
 
 from __future__ import annotations
@@ -18,18 +25,21 @@ from pathlib import Path
 from typing import Any
 
 from common import bus
-from common.dictionary import DICTIONARY, FailureCode
+from common.dictionary import DICTIONARY, FailureCode, RejectReason
 from common.dictionary.apps.sim import APID as SIM_APID
-from common.packets import TmPacket
-from flight.compute.jobs import Job, JobError, load_jobs, parse_job, result_bytes, save_jobs
+from common.packets import TcPacket, TmPacket
+from flight.compute.budget import Budget, Policy, Readings, budget
+from flight.compute.intake import Intake
+from flight.compute.jobs import FINISHED, Job, listing, load_jobs, result_bytes, save_jobs
 from flight.compute.results import ResultStore
-from flight.compute.scheduler import plan
+from flight.compute.scheduler import plan, slots_for
 from flight.compute.transfer import Transfers
 from flight.framework.app import CommandFailed, FlightApp, handles
 from flight.framework.runtime import Runtime
 
 _RANK = {"OFF": 0, "IDLE": 1, "BUSY": 2}
-FINAL = ("DONE", "FAILED", "CANCELLED")
+#: Jobs LIST_JOBS reports at most (every unfinished one first, then the latest finished).
+LIST_LIMIT = 200
 
 
 class ComputeManager(FlightApp):
@@ -51,18 +61,22 @@ class ComputeManager(FlightApp):
         self.transfers = Transfers(self)
         self.node_count = 0
         self.sensor_state: dict[int, str] = {}
+        #: Nodes stopped by an upset, until a reading shows them back after the power cycle.
+        self.faulted: set[int] = set()
         self.node_temp: dict[int, float] = {}
         self.node_power: dict[int, float] = {}
-        self.sunlit = True
+        self.readings = Readings()
         self.commanded: dict[int, str] = {}
         self.manual_off: set[int] = set()
         self.shed_level = 0
         self.power_cap = self.params["POWER_CAP_W"]
-        self.budget = 0.0
+        self.budget = Budget(0.0, "NO_READINGS", 0.0, 0.0, 0.0)
         self.work_lost = 0.0
-        self.counts = {"DONE": 0, "FAILED": 0, "CANCELLED": 0}
+        states = [job.state for job in self.jobs.values()]
+        self.counts = {state: states.count(state) for state in FINISHED}
         self._ticker: Any = None
-        self._last_tick: float | None = None
+        self._progress_at: float | None = None
+        self.intake = Intake(self)
         self._load_state()
 
     def _load_state(self) -> None:
@@ -85,12 +99,20 @@ class ComputeManager(FlightApp):
         return [bus.topic(self.satellite, bus.TM, SIM_APID)]
 
     async def on_start(self) -> None:
+        self._progress_at = self.clock.now()
         self._ticker = self.clock.every(self.params["TICK_S"], self.tick)
+        for job in self.jobs.values():
+            if job.state == "SCHEDULED":
+                self.intake.arm(job)
 
     async def on_stop(self) -> None:
         if self._ticker is not None:
             self._ticker.cancel()
+        self.intake.stop()
         self._save()
+
+    def on_param_changed(self, short: str, value: float) -> None:
+        self.schedule()
 
     # --- the hardware's view ----------------------------------------------------------------------
 
@@ -100,33 +122,48 @@ class ComputeManager(FlightApp):
         try:
             decoded = DICTIONARY.decode_tm(packet)
         except Exception:
-            from common.dictionary import RejectReason
-
             self.reject(RejectReason.BAD_ARGUMENTS, "unreadable hardware packet")
             return
         values = decoded.values
         if decoded.name == "SIM.NODE_UPSET":
-            self._upset(int(values["node"]))
+            self._node_fault(int(values["node"]))
+            return
+        if decoded.kind != "hk" or decoded.name == "SIM.SENSORS_ORBIT":
+            return  # other hardware events, and the orbit: the budget follows power readings
+        self.readings.update(values, self.clock.now())
+        unseen: list[int] = []  # faults whose event we did not see
         if "NODES.COUNT" in values:
             self.node_count = int(values["NODES.COUNT"])
             for node in range(self.node_count):
-                self.sensor_state[node] = values[f"NODES.NODE{node}_STATE"]
+                state = values[f"NODES.NODE{node}_STATE"]
+                self.sensor_state[node] = state
                 self.node_temp[node] = float(values[f"NODES.NODE{node}_TEMP"])
                 self.node_power[node] = float(values[f"NODES.NODE{node}_POWER"])
-        if "ORBIT.SUNLIT" in values:
-            self.sunlit = bool(values["ORBIT.SUNLIT"])
+                if state != "FAULT":
+                    self.faulted.discard(node)
+                elif node not in self.faulted:
+                    unseen.append(node)
+        for node in unseen:
+            self._node_fault(node)
+        # Once per round of readings (the node readings come last): is the budget still right?
+        if "NODES.COUNT" in values and self._out_of_step():
+            self.schedule()
 
-    def _upset(self, node: int) -> None:
+    def _node_fault(self, node: int) -> None:
+        """A node stopped (an upset): roll its job back, power-cycle it, place the job again."""
+        self._advance(self.clock.now())
         for job in self.jobs.values():
             if job.state == "RUNNING" and job.node == node:
                 lost = job.roll_back()
                 self.work_lost += lost
                 self.event("JOB_ROLLED_BACK", job_id=job.job_id, lost=lost)
-                self._set_state(job, "PREEMPTED")
                 job.node = None
-        # Power-cycle the node to clear the fault; the scheduler may use it again after.
+                self._set_state(job, "PREEMPTED")
+        # Not usable until a reading says it is back; power-cycling clears the fault.
+        self.faulted.add(node)
         self.command_node(node, "OFF")
-        self.command_node(node, "IDLE")
+        if self.allowed(node) != "OFF" and node not in self.manual_off:
+            self.command_node(node, "IDLE")
         self.schedule()
 
     # --- the budget -----------------------------------------------------------------------------
@@ -146,23 +183,53 @@ class ComputeManager(FlightApp):
         limit = self.params["THROTTLE_TEMP_C"]
         return [node for node in range(self.node_count)
                 if self.allowed(node) == "BUSY" and node not in self.manual_off
-                and self.sensor_state.get(node) != "FAULT"
+                and node not in self.faulted and self.sensor_state.get(node) != "FAULT"
                 and self.node_temp.get(node, 0.0) < limit]
 
-    def current_budget(self) -> float:
-        """Power compute may draw now."""
-        if self.shed_level > 0:
-            return 0.0
-        if not self.sunlit:
-            return min(self.power_cap, self.params["ECLIPSE_BUDGET_W"])
-        return self.power_cap
+    def current_budget(self) -> Budget:
+        """Power compute (all nodes) may draw now, and why."""
+        policy = Policy.from_params(self.params, self.power_cap, self.clock.rate)
+        return budget(self.readings, policy, self.shed_level, self.clock.now())
 
-    # --- the scheduler tick ---------------------------------------------------------------------
+    def idle_baseline(self) -> float:
+        """What the nodes draw with none busy (the budget's share that work cannot have)."""
+        extra = self.params["NODE_BUSY_EXTRA_W"]
+        busy = sum(1 for state in self.sensor_state.values() if state == "BUSY")
+        return max(0.0, sum(self.node_power.values()) - extra * busy)
+
+    def busy_budget(self) -> float:
+        """Power the nodes may draw beyond idle: what busy nodes have to share."""
+        return self.budget.watts - self.idle_baseline()
+
+    def _out_of_step(self) -> bool:
+        """True when the budget no longer pays for the running jobs, or pays for a waiting one."""
+        self.budget = self.current_budget()
+        extra, nodes = self.params["NODE_BUSY_EXTRA_W"], len(self.usable_nodes())
+        running = sum(1 for job in self.jobs.values() if job.state == "RUNNING")
+        if slots_for(self.busy_budget(), extra, nodes) < running:
+            return True
+        waiting = any(job.state in ("QUEUED", "PREEMPTED") for job in self.jobs.values())
+        grow = slots_for(self.busy_budget() - self.params["BUDGET_MARGIN_W"], extra, nodes)
+        return waiting and grow > running
+
+    # --- work and placement ---------------------------------------------------------------------
 
     def tick(self, due: float) -> None:
         """Advance running jobs to ``due``, then place jobs for what comes next."""
-        dt = 0.0 if self._last_tick is None else max(0.0, due - self._last_tick)
-        self._last_tick = due
+        changed = self._advance(due)
+        self.schedule()
+        if changed:
+            self._save()
+
+    def _advance(self, now: float) -> bool:
+        """Do the running jobs' work up to ``now``: checkpoints, completions, deadlines."""
+        last = self._progress_at
+        if last is not None and now <= last:
+            return False
+        self._progress_at = now
+        if last is None:
+            return False
+        dt = now - last
         changed = False
         for job in list(self.jobs.values()):
             if job.state != "RUNNING":
@@ -172,26 +239,29 @@ class ComputeManager(FlightApp):
                 job.checkpoint()
                 changed = True
             if job.remaining <= 0:
-                self._finish(job, due)
+                self._finish(job, now)
                 changed = True
-            elif job.deadline is not None and due > job.deadline:
+            elif job.deadline is not None and now > job.deadline:
                 self.event("JOB_FAILED", job_id=job.job_id, code=1)
-                self._release(job)
-                self._end(job, "FAILED", due)
+                self._free_node(job)
+                self._end(job, "FAILED", now)
                 changed = True
-        self.schedule()
-        if changed:
-            self._save()
+        return changed
 
     def schedule(self) -> None:
         """Put the right jobs on the right nodes now."""
+        self._advance(self.clock.now())
         self.budget = self.current_budget()
-        assignment = plan(self.jobs.values(), self.usable_nodes(), self.budget,
-                          self.params["NODE_BUSY_EXTRA_W"])
+        assignment = plan(self.jobs.values(), self.usable_nodes(), self.busy_budget(),
+                          self.params["NODE_BUSY_EXTRA_W"], self.params["BUDGET_MARGIN_W"])
         for job in self.jobs.values():
             if job.state == "RUNNING" and job.job_id not in assignment:
+                self.log.info("preempting", job_id=job.job_id, node=job.node,
+                              budget=round(self.budget.watts, 1), limit=self.budget.limit,
+                              busy_budget=round(self.busy_budget(), 1),
+                              usable=self.usable_nodes(), readings=self.readings)
                 job.checkpoint()
-                self._release(job)
+                self._free_node(job)
                 self._set_state(job, "PREEMPTED")
         for job_id, node in assignment.items():
             job = self.jobs[job_id]
@@ -208,7 +278,7 @@ class ComputeManager(FlightApp):
             if self.commanded.get(node) != target and node not in busy:
                 self.command_node(node, target)
 
-    def _release(self, job: Job) -> None:
+    def _free_node(self, job: Job) -> None:
         if job.node is not None and job.node not in self.manual_off:
             self.command_node(job.node, "IDLE" if self.allowed(job.node) != "OFF" else "OFF")
         job.node = None
@@ -216,7 +286,7 @@ class ComputeManager(FlightApp):
     def _finish(self, job: Job, now: float) -> None:
         data = result_bytes(job.digest, job.output_size)
         self.results.save(job.job_id, data)
-        self._release(job)
+        self._free_node(job)
         self._end(job, "DONE", now)
         self.event("RESULT_READY", job_id=job.job_id, size=len(data))
 
@@ -240,6 +310,29 @@ class ComputeManager(FlightApp):
         self.commanded[node] = state
         self.send_command("SIM.SET_NODE_POWER", node=node, state=state)
 
+    # --- jobs coming in ---------------------------------------------------------------------------
+
+    def _handle_command(self, tc: TcPacket) -> None:
+        """Job descriptions are checked before acceptance (:mod:`flight.compute.intake`)."""
+        if self.intake.admit(tc):
+            super()._handle_command(tc)
+
+    def _add(self, job: Job) -> None:
+        self.jobs[job.job_id] = job
+        job.history.append((self.clock.now(), job.state))
+        self.event("JOB_STATE", job_id=job.job_id, state=job.state)
+        if job.state == "SCHEDULED":
+            self.intake.arm(job)
+        else:
+            self.schedule()
+        self._save()
+
+    def queue(self, job: Job) -> None:
+        """A scheduled job's release time has come: it joins the queue."""
+        self._set_state(job, "QUEUED")
+        self.schedule()
+        self._save()
+
     # --- housekeeping -----------------------------------------------------------------------------
 
     def status_values(self) -> dict[str, Any]:
@@ -251,11 +344,14 @@ class ComputeManager(FlightApp):
             "JOBS_QUEUED": states.count("QUEUED"), "JOBS_RUNNING": states.count("RUNNING"),
             "JOBS_PREEMPTED": states.count("PREEMPTED"), "JOBS_DONE": self.counts["DONE"],
             "JOBS_FAILED": self.counts["FAILED"], "JOBS_CANCELLED": self.counts["CANCELLED"],
+            "JOBS_SCHEDULED": states.count("SCHEDULED"), "JOBS_REFUSED": self.intake.refused,
             "NODE_UTILISATION": 100.0 * busy / powered if powered else 0.0,
             "POWER_DRAW": sum(self.node_power.values()), "POWER_CAP": self.power_cap,
             "WORK_LOST": self.work_lost, "RESULT_BYTES_PENDING": min(sum(pending.values()),
                                                                      0xFFFFFFFF),
-            "SHED_LEVEL": self.shed_level, "NODES_BUSY": busy, "BUDGET": self.budget,
+            "SHED_LEVEL": self.shed_level, "NODES_BUSY": busy, "BUDGET": self.budget.watts,
+            "BUDGET_LIMIT": self.budget.limit, "BUDGET_POWER": self.budget.power_w,
+            "BUDGET_THERMAL": self.budget.thermal_w, "BATTERY_SHARE": self.budget.share_w,
             **self.transfers.counters(),
         }
 
@@ -263,38 +359,37 @@ class ComputeManager(FlightApp):
 
     @handles("SUBMIT_JOB")
     def submit_job(self, args: dict[str, Any]) -> None:
-        try:
-            job = parse_job(args["job"], self.clock.now())
-        except JobError as exc:
-            raise CommandFailed(FailureCode.INVALID_JOB, str(exc), int(exc.code), "start") \
-                from None
-        if job.job_id in self.jobs:
-            raise CommandFailed(FailureCode.INVALID_JOB, f"job {job.job_id} exists", 6, "start")
-        self.jobs[job.job_id] = job
-        job.history.append((self.clock.now(), "QUEUED"))
-        self.event("JOB_STATE", job_id=job.job_id, state="QUEUED")
-        self.schedule()
-        self._save()
+        self._add(self.intake.take("SUBMIT_JOB", args))
+
+    @handles("SCHEDULE_JOB")
+    def schedule_job(self, args: dict[str, Any]) -> None:
+        self._add(self.intake.take("SCHEDULE_JOB", args))
 
     @handles("CANCEL_JOB")
     def cancel_job(self, args: dict[str, Any]) -> None:
         job = self._job(args["job_id"])
-        if job.state in FINAL:
+        if job.state in FINISHED:
             raise CommandFailed(FailureCode.NOT_ALLOWED_IN_MODE,
                                 f"job {job.job_id} is already {job.state}", 0, "start")
-        self._release(job)
+        self.intake.disarm(job.job_id)
+        self._advance(self.clock.now())
+        self._free_node(job)
         self._end(job, "CANCELLED", self.clock.now())
         self.schedule()
         self._save()
 
     @handles("LIST_JOBS")
     def list_jobs(self, args: dict[str, Any]) -> None:
-        report = self.definition.reports[0]
+        report = next(r for r in self.definition.reports if r.short == "JOB_LIST")
         pending = self.results.pending()
         summaries = [{**job.summary(), "result": job.job_id in pending}
-                     for job in self.jobs.values()][-200:]
+                     for job in listing(self.jobs.values(), LIST_LIMIT)]
         self.send_tm(report.service, report.subtype,
                      DICTIONARY.report_app_data(report, {"jobs": summaries}))
+
+    @handles("LIST_TRANSFERS")
+    def list_transfers(self, args: dict[str, Any]) -> None:
+        self.transfers.report(self.results.pending())
 
     @handles("SET_POWER_CAP")
     def set_power_cap(self, args: dict[str, Any]) -> None:
@@ -317,6 +412,7 @@ class ComputeManager(FlightApp):
         else:
             self.manual_off.discard(node)
         self._save_state()
+        self._advance(self.clock.now())
         for job in self.jobs.values():
             if job.state == "RUNNING" and job.node == node and state != "BUSY":
                 job.checkpoint()
@@ -331,19 +427,23 @@ class ComputeManager(FlightApp):
         self._save_state()
         self.schedule()
 
+    # The two below complete once the transfer is under way and the pieces follow: a completion
+    # report sent after the last piece would wait behind the whole file in the downlink, and be
+    # lost with it when the contact ends. LIST_TRANSFERS follows each file's progress.
+
     @handles("DOWNLINK_RESULT")
-    async def downlink_result(self, args: dict[str, Any]) -> None:
-        await self.transfers.send_all(self._owed(args["job_id"]))
+    def downlink_result(self, args: dict[str, Any]) -> None:
+        self.spawn(self.transfers.send_all(self._owed(args["job_id"])))
 
     @handles("RESEND_RESULT")
-    async def resend_result(self, args: dict[str, Any]) -> None:
+    def resend_result(self, args: dict[str, Any]) -> None:
         ranges = args["ranges"]
         if not isinstance(ranges, list) or not all(
                 isinstance(r, list | tuple) and len(r) == 2 and all(isinstance(x, int) for x in r)
                 for r in ranges):
             raise CommandFailed(FailureCode.INVALID_ARGUMENT,
                                 "ranges must be a list of [offset, length]", 2, "start")
-        await self.transfers.send_ranges(self._owed(args["job_id"]), ranges)
+        self.spawn(self.transfers.send_ranges(self._owed(args["job_id"]), ranges))
 
     @handles("RESULT_RECEIVED")
     def result_received(self, args: dict[str, Any]) -> None:
@@ -363,3 +463,4 @@ class ComputeManager(FlightApp):
             raise CommandFailed(FailureCode.UNKNOWN_JOB, f"no stored result for job {job_id}",
                                 job_id, "start")
         return job_id
+

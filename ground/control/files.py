@@ -106,7 +106,9 @@ class FileReceiver:
         if transfer is None:
             path = self.directory / satellite / f"{job_id}.bin"
             path.parent.mkdir(parents=True, exist_ok=True)
-            transfer = self.transfers[key] = Transfer(satellite, job_id, path)
+            # Quiet is counted from now: a transfer just asked for is not yet overdue.
+            transfer = self.transfers[key] = Transfer(satellite, job_id, path,
+                                                      last_activity=self.now())
             self.archive.transfer(satellite, job_id, state="RECEIVING", time=self.now())
         return transfer
 
