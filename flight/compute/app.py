@@ -27,7 +27,8 @@ from typing import Any
 from common import bus
 from common.dictionary import DICTIONARY, FailureCode, RejectReason
 from common.dictionary.apps.sim import APID as SIM_APID
-from common.packets import TcPacket, TmPacket
+from common.dictionary.model import Command
+from common.packets import TmPacket
 from flight.compute.budget import Budget, Policy, Readings, budget
 from flight.compute.intake import Intake
 from flight.compute.jobs import FINISHED, Job, listing, load_jobs, result_bytes, save_jobs
@@ -312,10 +313,9 @@ class ComputeManager(FlightApp):
 
     # --- jobs coming in ---------------------------------------------------------------------------
 
-    def _handle_command(self, tc: TcPacket) -> None:
+    def accept(self, command: Command, args: dict[str, Any]) -> None:
         """Job descriptions are checked before acceptance (:mod:`flight.compute.intake`)."""
-        if self.intake.admit(tc):
-            super()._handle_command(tc)
+        self.intake.accept(command.verb, args)
 
     def _add(self, job: Job) -> None:
         self.jobs[job.job_id] = job

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from common.dictionary import DICTIONARY, FailureCode
+from common.dictionary import FailureCode
 from common.dictionary.apps.compute import MAX_OPEN_JOBS, JobReason
-from common.errors import PacketError
-from common.packets import TcPacket
 from flight.compute.jobs import FINISHED, Job, JobError, parse_job
 from flight.framework.app import CommandFailed
 
@@ -40,21 +38,17 @@ class Intake:
 
     # --- acceptance -------------------------------------------------------------------------------
 
-    def admit(self, tc: TcPacket) -> bool:
-        """False when ``tc`` brings a job that is refused (TM[1,2] and JOB_REFUSED sent)."""
+    def accept(self, verb: str, args: dict[str, Any]) -> None:
+        """Check the job a command brings; refuse it (JOB_REFUSED, and the framework's TM[1,2]
+        with the reason as failure data) by raising :class:`CommandFailed`."""
         self._accepted = None
+        if verb not in JOB_VERBS:
+            return
         try:
-            decoded = DICTIONARY.decode_command(tc)
-        except PacketError:
-            return True  # the app refuses it, with the dictionary's reason
-        if decoded.command.verb not in JOB_VERBS:
-            return True
-        try:
-            self._accepted = self.check(decoded.command.verb, decoded.args)
+            self._accepted = self.check(verb, args)
         except JobError as exc:
-            self._refuse(tc, exc, decoded.args.get("job"))
-            return False
-        return True
+            self._refused(exc, args.get("job"))
+            raise CommandFailed(FailureCode.INVALID_JOB, str(exc), int(exc.code)) from None
 
     def check(self, verb: str, args: dict[str, Any]) -> Job:
         """The job a SUBMIT_JOB or SCHEDULE_JOB brings; raises :class:`JobError` if refused."""
@@ -74,9 +68,8 @@ class Intake:
             job.state, job.release = "SCHEDULED", release
         return job
 
-    def _refuse(self, tc: TcPacket, exc: JobError, description: Any) -> None:
+    def _refused(self, exc: JobError, description: Any) -> None:
         self.refused += 1
-        self.app._refuse(tc, FailureCode.INVALID_JOB, str(exc), int(exc.code))
         job_id = description.get("id") if isinstance(description, dict) else None
         if isinstance(job_id, bool) or not isinstance(job_id, int) \
                 or not 0 <= job_id <= 0xFFFFFFFF:

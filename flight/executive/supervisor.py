@@ -160,6 +160,9 @@ class Supervisor:
             if silent_sim > 2 * timing.heartbeat_timeout_s and silent_wall > limit_wall:
                 self.exe.event("APP_HEARTBEAT_LOST", app=child.name, age=silent_sim)
                 self._signal(child.pid, signal.SIGKILL)
+                # Once is enough: until the exit is reaped, later checks (several may come
+                # due in one wake-up at a high rate) must not raise it again.
+                child.last_beat_sim, child.last_beat_wall = now_sim, now_wall
 
     # --- stopping --------------------------------------------------------------------------------
 

@@ -204,6 +204,7 @@ class FlightApp:
         await self.on_start()
         self.event("STARTED", pid=os.getpid(), app_version=DICTIONARY_VERSION)
         self._heartbeat(self.clock.now())
+        self.clock.on_change(self._clock_changed)
         self.publisher.send_control(
             bus.topic(self.satellite, bus.CTL, None, "READY", self.NAME),
             {"app": self.NAME, "pid": os.getpid(), "sim": self.clock.now()},
@@ -345,6 +346,11 @@ class FlightApp:
 
     # --- telecommands and their verification -----------------------------------------------------
 
+    def accept(self, command: Command, args: dict[str, Any]) -> None:
+        """Checks an app makes before accepting a command its dictionary entry cannot express
+        (the arguments are already decoded and range-checked); raise :class:`CommandFailed`
+        to refuse it with TM[1,2]. Accepts everything by default."""
+
     def _handle_command(self, tc: TcPacket) -> None:
         try:
             decoded = DICTIONARY.decode_command(tc)
@@ -359,6 +365,11 @@ class FlightApp:
             self._refuse(tc, FailureCode.ILLEGAL_APID, str(exc))
             return
         command = decoded.command
+        try:
+            self.accept(command, decoded.args)
+        except CommandFailed as exc:
+            self._refuse(tc, exc.code, str(exc), exc.data)
+            return
         if tc.ack_flags & AckFlags.ACCEPTANCE:
             self._verify(tc, 1)
         handler = self._handlers[command.verb]
@@ -513,6 +524,13 @@ class FlightApp:
             **self.status_values(),
         }
         return {f"{self.NAME}.{name}": value for name, value in own.items()}
+
+    def _clock_changed(self, _state: Any) -> None:
+        # The next heartbeat was planned at the old rate: after a drop from 400x to 20x it
+        # would come twenty times too late and the app be taken for hung. Beat now, re-plan.
+        if self.running and self._heartbeat_timer is not None:
+            self._heartbeat_timer.cancel()
+            self._heartbeat(self.clock.now())
 
     def _heartbeat(self, _due: float) -> None:
         timing = self.runtime.run.timing

@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 
 from common.dictionary import DICTIONARY, GROUND_ID, json_value
+from common.dictionary.failures import describe_failure
 from common.errors import PacketError
 from common.framing import iter_frames
 from common.packets import TmPacket, decode
@@ -153,6 +154,8 @@ class Ingest:
         elif packet.service == 1 and packet.dest_id == GROUND_ID:
             # Reports to other sources (a test set, onboard apps) are not about our commands.
             values = tm.values
+            code = values.get("code")
             self.commanding.verification(
                 satellite, values["packet_id"] & 0x7FF, values["sequence"] & 0x3FFF,
-                packet.subtype, values.get("code"), time)
+                packet.subtype, describe_failure(code, values.get("data")) if code else None,
+                time)
