@@ -83,6 +83,9 @@ class RunConfig:
     link: dict[str, Any] = field(default_factory=dict)
     #: Telecommand keys (see common.sdls); empty: telecommands are not authenticated.
     key_file: str = ""
+    #: Ground control's settings: ``auto_results`` (fetch result files as soon as a
+    #: satellite says they are ready; default true).
+    control: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.transport not in ("ipc", "tcp"):
@@ -172,6 +175,7 @@ def new_run(
     stations: tuple[str, ...] = ("china",),
     link: dict[str, Any] | None = None,
     key_file: str = "",
+    control: dict[str, Any] | None = None,
 ) -> RunConfig:
     """A configuration for a new run starting now (wall) at ``sim_start`` (default: now)."""
     path = Path(run_dir)
@@ -192,6 +196,7 @@ def new_run(
         stations=tuple(stations),
         link=dict(link or {}),
         key_file=key_file,
+        control=dict(control or {}),
     )
     return config
 

@@ -20,6 +20,7 @@ Every section and field is optional; an unknown or mistyped one is an error nami
 
     [ground]
     stations = ["china"]             # names or networks: china, polar, all
+    auto_results = true              # fetch result files as soon as they are ready
 
     [link]                           # see ground.link.config.LinkConfig, e.g.
     relays = ["tianlian"]            # geostationary relays (default: none)
@@ -60,6 +61,8 @@ class FleetConfig:
     plane_spacing_deg: float = 5.0
     slot_spacing_deg: float = 0.0
     stations: tuple[str, ...] = ("china",)
+    #: Ground control fetches result files as soon as a satellite says they are ready.
+    auto_results: bool = True
     link: dict[str, Any] = field(default_factory=dict)
     hardware: dict[str, Any] = field(default_factory=dict)
     timing: dict[str, Any] = field(default_factory=dict)
@@ -92,6 +95,7 @@ class FleetConfig:
             timing=Timing(**self.timing), seed=self.seed,
             tle={e.name: e.to_tle() for e in elements}, hardware=self.hardware,
             stations=self.stations, link=self.link, key_file=key_file,
+            control={"auto_results": self.auto_results},
         )
 
     @property
@@ -115,7 +119,7 @@ _SECTIONS: dict[str, dict[str, tuple[type | tuple[type, ...], str]]] = {
                       "per_plane": (int, "per_plane"), "phasing": (int, "phasing"),
                       "plane_spacing_deg": ((int, float), "plane_spacing_deg"),
                       "slot_spacing_deg": ((int, float), "slot_spacing_deg")},
-    "ground": {"stations": (list, "stations")},
+    "ground": {"stations": (list, "stations"), "auto_results": (bool, "auto_results")},
 }
 _FREE_SECTIONS = ("link", "hardware", "timing")
 

@@ -447,6 +447,8 @@ class ComputeManager(FlightApp):
 
     @handles("RESULT_RECEIVED")
     def result_received(self, args: dict[str, Any]) -> None:
+        if args["job_id"] in self.transfers.delivered_recently:
+            return  # confirmed already (the ground's confirmation came twice): nothing to do
         job_id = self._owed(args["job_id"])
         self.results.delete(job_id)
         self.transfers.delivered(job_id)

@@ -5,7 +5,8 @@ counted, not stored twice). At end of file, or when a transfer has been quiet fo
 its satellite is in contact — the transfer was cut by loss of signal, or the end-of-file report
 was lost — the missing byte ranges are asked for again with COMPUTE.RESEND_RESULT through the
 command queue, so in this contact or the next. A complete file whose SHA-256 matches is
-confirmed with COMPUTE.RESULT_RECEIVED. Every piece and every step is in the archive.
+confirmed with COMPUTE.RESULT_RECEIVED (unless operators confirm by hand: ``auto_results`` off).
+Every piece and every step is in the archive.
 """
 
 from __future__ import annotations
@@ -77,8 +78,10 @@ class FileReceiver:
     """Every result transfer of the run."""
 
     def __init__(self, directory: Path, archive: Archive, commanding: Commanding,
-                 now: Callable[[], float], in_contact: Callable[[str, float], bool]) -> None:
+                 now: Callable[[], float], in_contact: Callable[[str, float], bool],
+                 confirm: bool = True) -> None:
         self.directory = directory
+        self.confirm = confirm
         self.archive = archive
         self.commanding = commanding
         self.now = now
@@ -161,8 +164,9 @@ class FileReceiver:
             transfer.state = "VERIFIED"
             self.archive.transfer(transfer.satellite, transfer.job_id, state="VERIFIED",
                                   time=self.now())
-            self.commanding.submit(transfer.satellite, "COMPUTE.RESULT_RECEIVED",
-                                   {"job_id": transfer.job_id})
+            if self.confirm:
+                self.commanding.submit(transfer.satellite, "COMPUTE.RESULT_RECEIVED",
+                                       {"job_id": transfer.job_id})
             self.log.info("result verified", satellite=transfer.satellite,
                           job_id=transfer.job_id, size=transfer.size)
 

@@ -73,10 +73,11 @@ class GroundControl:
         self.commanding = Commanding(self.archive, list(self.run.satellites), self.clock.now,
                                      self._send, self._in_contact, self._command_changed)
         self.alarms = Alarms(self.archive, self.publish)
+        auto = bool(self.run.control.get("auto_results", True))
         self.files = FileReceiver(self.run.path / "downlink", self.archive, self.commanding,
-                                  self.clock.now, self._in_contact)
+                                  self.clock.now, self._in_contact, confirm=auto)
         self.ingest = Ingest(self.archive, self.commanding, self.alarms, self.clock.now,
-                             self.publish, self.files)
+                             self.publish, self.files, auto_downlink=auto)
         self.requests = Requests(self)
         self.signers = _signers(self.run)
         restored = self.commanding.restore()

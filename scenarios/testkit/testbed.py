@@ -110,7 +110,7 @@ def _as_json(config: FleetConfig) -> dict[str, Any]:
                           "phasing": config.phasing,
                           "plane_spacing_deg": config.plane_spacing_deg,
                           "slot_spacing_deg": config.slot_spacing_deg},
-        "ground": {"stations": list(config.stations)},
+        "ground": {"stations": list(config.stations), "auto_results": config.auto_results},
         "link": config.link, "hardware": config.hardware, "timing": config.timing,
     }
 
