@@ -52,9 +52,10 @@ async def play(mission: Mission) -> None:
                         "every job finished")
     # Everything else happened mostly out of contact: bring it down.
     result = await play_back(mission, SAT, mission.start, mission.now(),
-                             timeout=max(60.0, mission.end - 300 - mission.now()))
+                             deadline=mission.end - 300)
     mission.expect(result.after.missing == 0, "the recorder's playback filled the archive",
-                   f"{result.before.missing} missing before, {result.after}")
+                   f"{result.before.missing} missing before, {result.after}; "
+                   f"{result.attempts} playback(s)")
     archive = open_archive(mission)
     try:
         timeline = {name: archive.parameter(SAT, name) for name in (

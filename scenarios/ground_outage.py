@@ -1,9 +1,11 @@
 """Ground outage: every station of the network is out of service for hours.
 
-The satellites keep producing telemetry and their recorders keep all of it. At each satellite's
-first contact afterwards, the ground measures what its archive lacks across the outage (by
-sequence counts, stream by stream), commands a playback of exactly that span, and checks that
-the playback filled every gap and that the archive holds every packet the recorder had.
+The satellites keep producing telemetry and their recorders keep all of it. As soon as a
+satellite's housekeeping reaches the ground again, the ground commands a playback of the span
+from its last packet before the outage to its first after; a playback that a pass cuts short is
+commanded again for what is still missing. The checks: what the archive lacked across the
+outage (by sequence counts, stream by stream, counting what came down in real time), that every
+gap is filled, and that the archive holds every packet the recorder had for the span.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import asyncio
 
 from ground.passes import network
 from scenarios.mission import Mission
-from scenarios.playback import open_archive, play_back, poll, span_around
+from scenarios.playback import last_before, live_after, open_archive, play_back
 
 CONFIG = "ground_outage.toml"
 #: The outage begins this long after the start...
@@ -52,32 +54,24 @@ async def play(mission: Mission) -> None:
 
 
 async def recover(mission: Mission, satellite: str, start: float, end: float) -> None:
-    """At the first contact after the outage: measure the holes, play them back, check."""
+    """At the first contact after the outage: play back what is missing, check it all came."""
     archive = open_archive(mission)
-    span: tuple[float, float] | None = None
-
-    def came_down() -> bool:
-        nonlocal span
-        span = span_around(archive, satellite, start, end)
-        return span is not None
-
     try:
-        back = await poll(mission, came_down, mission.end - mission.now(),
-                          f"{satellite}: telemetry after the outage")
+        first = last_before(archive, satellite, start)
     finally:
         archive.db.close()
-    if not mission.expect(back and span is not None,
-                          f"{satellite}: telemetry comes down again after the outage"):
+    back = await live_after(mission, satellite, end, mission.end - mission.now())
+    if not mission.expect(first is not None and back is not None,
+                          f"{satellite}: telemetry comes down again after the outage",
+                          f"first after it stamped {mission.iso(back)}" if back else ""):
         return
-    assert span is not None
-    first, last = span
-    result = await play_back(mission, satellite, first, last,
-                             timeout=max(600.0, mission.end - mission.now()))
+    assert first is not None and back is not None
+    result = await play_back(mission, satellite, first, back, deadline=mission.end - 60)
     mission.expect(result.before.missing > 0,
                    f"{satellite}: before playback the archive lacks packets across the outage",
                    str(result.before))
     mission.expect(result.after.missing == 0, f"{satellite}: playback filled every gap",
-                   str(result.after))
+                   f"{result.after}; {result.attempts} playback(s)")
     mission.expect(result.recorded is not None and result.after.archived >= result.recorded,
                    f"{satellite}: the archive holds every packet the recorder had for the span",
                    f"{result.after.archived} archived, {result.recorded} recorded")

@@ -9,7 +9,7 @@ import pytest
 
 from ground.archive import Archive
 from scenarios.eclipse_season import eclipses
-from scenarios.playback import holes, span_around
+from scenarios.playback import holes, last_before
 
 SAT = "SAT-01"
 APID = 0x020
@@ -35,13 +35,17 @@ def stream(archive: Archive, first: int, count: int, start: float, period: float
 
 def test_a_contiguous_stream_has_no_holes(archive: Archive) -> None:
     stream(archive, 16000, 1000, 0.0)  # wraps once, nothing missing
-    assert holes(archive, SAT, 0, 1e9).missing == 0
-    assert holes(archive, SAT, 0, 1e9).archived == 1000
+    found = holes(archive, SAT, 0, 1e9)
+    assert (found.missing, found.archived, found.span) == (0, 1000, None)
 
 
-def test_holes_are_counted_exactly(archive: Archive) -> None:
+def test_holes_are_counted_exactly_and_located(archive: Archive) -> None:
     stream(archive, 0, 500, 0.0, skip=range(100, 137))
-    assert holes(archive, SAT, 0, 1e9).by_apid == {APID: 37}
+    stream(archive, 600, 10, 1200.0)  # and 100 more, missing between the two runs
+    found = holes(archive, SAT, 0, 1e9)
+    assert found.by_apid == {APID: 137}
+    # what a playback must cover: from the packet before the first hole to the one after the last
+    assert found.span == (198.0, 1200.0)
 
 
 def test_a_gap_longer_than_the_sequence_count_is_counted_whole(archive: Archive) -> None:
@@ -60,12 +64,14 @@ def test_a_packet_stamped_out_of_order_is_no_hole(archive: Archive) -> None:
     assert holes(archive, SAT, 0, 1e9).missing == 0
 
 
-def test_the_span_around_an_outage_reaches_the_packets_on_either_side(archive: Archive) -> None:
+def test_before_playback_counts_what_came_down_in_real_time(archive: Archive) -> None:
     stream(archive, 0, 50, 0.0)
-    assert span_around(archive, SAT, 500.0, 900.0) is None  # nothing after the outage yet
     stream(archive, 600, 50, 1200.0)
-    assert span_around(archive, SAT, 500.0, 900.0) == (98.0, 1200.0)
-    assert holes(archive, SAT, 98.0, 1200.0).missing == 600 - 50
+    assert last_before(archive, SAT, 500.0) == 98.0
+    for k in range(50, 600):  # the playback comes
+        archive.add_packet(SAT, APID, k, "TM", 3, 25, 2.0 * k, 2 * k, 0, 1300.0, 1, b"")
+    assert holes(archive, SAT, 98.0, 1200.0).missing == 0
+    assert holes(archive, SAT, 98.0, 1200.0, realtime_only=True).missing == 600 - 50
 
 
 def test_eclipses_run_from_the_first_to_the_last_sample_in_shadow() -> None:

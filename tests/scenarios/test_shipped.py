@@ -59,7 +59,7 @@ def test_eclipse_season_sheds_compute_at_every_eclipse_and_finishes_the_jobs(
 def test_ground_outage_playback_fills_every_gap_the_outage_left(tmp_path: Path) -> None:
     run_dir = tmp_path / "outage"
     status, output, expectations = play("ground_outage", run_dir, "--satellites", "1",
-                                        "--hours", "9", "--rate", "1500")
+                                        "--hours", "11", "--rate", "1500")
     assert status == 0, output[-3000:]
     assert all(e["ok"] for e in expectations)
     held(expectations, "the outage costs contact windows")
