@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 import uuid
 from collections import deque
 from typing import Any, NamedTuple
@@ -43,6 +44,9 @@ BUS_HWM = 20_000
 MAX_BACKLOG_FRAMES = 50_000
 #: A batch is sent as soon as it reaches this many bytes.
 MAX_BATCH_BYTES = 64 * 1024
+#: Wall seconds a proxy statistics answer is reused: each question is a blocking round trip to
+#: the proxy thread, and housekeeping at 1 Hz and 1000× would ask a thousand times a second.
+STATISTICS_MAX_AGE_WALL_S = 1.0
 
 
 def topic(satellite: str, kind: str, apid: int | None = None, *rest: str) -> bytes:
@@ -85,7 +89,8 @@ def parse_topic(raw: bytes) -> Topic:
 class BusProxy:
     """The XSUB/XPUB proxy of one satellite, running ZeroMQ's C loop in a thread.
 
-    ``statistics()`` asks the steerable proxy for its message and byte counts.
+    ``statistics()`` asks the steerable proxy for its message and byte counts (at most every
+    ``STATISTICS_MAX_AGE_WALL_S``; in between, the last answer).
     """
 
     def __init__(self, context: zmq.Context[Any], bus_in: str, bus_out: str) -> None:
@@ -96,6 +101,8 @@ class BusProxy:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self._statistics: dict[str, int] = {}
+        self._statistics_at = -float("inf")
 
     def start(self) -> None:
         """Bind both sides and start forwarding (returns once bound)."""
@@ -147,11 +154,16 @@ class BusProxy:
         """Messages and bytes in and out of each side since the proxy started."""
         import struct
 
+        now = time.monotonic()
+        if now - self._statistics_at < STATISTICS_MAX_AGE_WALL_S:
+            return dict(self._statistics)
         frames = self._ask(b"STATISTICS")
         keys = ("in_msgs", "in_bytes", "out_msgs", "out_bytes",
                 "back_in_msgs", "back_in_bytes", "back_out_msgs", "back_out_bytes")
         values = (struct.unpack("=Q", frame)[0] for frame in frames)
-        return dict(zip(keys, values, strict=False))
+        self._statistics = dict(zip(keys, values, strict=False))
+        self._statistics_at = now
+        return dict(self._statistics)
 
     def stop(self) -> None:
         """Stop forwarding and close both sides."""

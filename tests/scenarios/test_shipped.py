@@ -1,0 +1,71 @@
+"""The shipped eclipse_season and ground_outage scenarios, shortened, pass for their reasons."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.process.procs import descendants, kill_all
+
+pytestmark = pytest.mark.process
+
+
+def play(scenario: str, run_dir: Path, *args: str) -> tuple[int, str, list[dict[str, Any]]]:
+    """Run ``dawndusk run SCENARIO`` to its end; (exit status, output, expectations)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scenarios.cli", "run", scenario, "--no-progress", "--run-dir",
+         str(run_dir), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        output, _ = process.communicate(timeout=240)
+    finally:
+        if process.poll() is None:
+            kill_all(descendants(process.pid) | {process.pid})
+    expectations = json.loads((run_dir / "expectations.json").read_text())
+    return process.returncode, output.decode(errors="replace"), expectations
+
+
+def held(expectations: list[dict[str, Any]], what: str) -> list[dict[str, Any]]:
+    """The expectations whose text contains ``what``; each must have held."""
+    found = [e for e in expectations if what in e["what"]]
+    assert found, f"no expectation about {what!r}: {[e['what'] for e in expectations]}"
+    assert all(e["ok"] for e in found), found
+    return found
+
+
+def test_eclipse_season_sheds_compute_at_every_eclipse_and_finishes_the_jobs(
+        tmp_path: Path) -> None:
+    run_dir = tmp_path / "eclipse"
+    status, output, expectations = play("eclipse_season", run_dir, "--hours", "5",
+                                        "--rate", "1500")
+    assert status == 0, output[-3000:]
+    assert "all expectations held" in output
+    assert all(e["ok"] for e in expectations)
+    held(expectations, "every job finished")
+    (playback,) = held(expectations, "the recorder's playback filled the archive")
+    assert not playback["detail"].startswith("0 missing before"), playback
+    assert len(held(expectations, "compute shed in the eclipse of")) >= 2
+    assert held(expectations, "compute resumed after the eclipse of")
+    (preempted,) = held(expectations, "the lower-priority jobs were preempted in eclipse")
+    assert preempted["detail"] == "preempted: [1, 2, 3]"
+    (done,) = held(expectations, "every job's DONE event is archived")
+    assert done["detail"] == "done: [1, 2, 3, 4]"
+
+
+def test_ground_outage_playback_fills_every_gap_the_outage_left(tmp_path: Path) -> None:
+    run_dir = tmp_path / "outage"
+    status, output, expectations = play("ground_outage", run_dir, "--satellites", "1",
+                                        "--hours", "11", "--rate", "1500")
+    assert status == 0, output[-3000:]
+    assert all(e["ok"] for e in expectations)
+    held(expectations, "the outage costs contact windows")
+    held(expectations, "nothing came down during the outage")
+    (before,) = held(expectations, "SAT-01: before playback the archive lacks packets")
+    assert int(before["detail"].split()[0]) > 1000, before  # hours of housekeeping
+    (after,) = held(expectations, "SAT-01: playback filled every gap")
+    assert after["detail"].startswith("0 missing"), after
+    held(expectations, "SAT-01: the archive holds every packet the recorder had")
