@@ -8,6 +8,7 @@ no launcher listening, the message simply goes nowhere.
 from __future__ import annotations
 
 import os
+import weakref
 from typing import Any
 
 import msgpack
@@ -34,17 +35,24 @@ def parse_report(frames: list[bytes]) -> dict[str, Any]:
     return message
 
 
+#: One reporting socket per context, kept open: closing a PUSH right after its last send can
+#: lose what it sent on ipc (libzmq issue 4660) — a launcher would then wait for a "ready"
+#: that never comes. It goes when the context is destroyed.
+_sockets: weakref.WeakKeyDictionary[zmq.Context[Any], zmq.Socket[Any]] = \
+    weakref.WeakKeyDictionary()
+
+
 def report(context: zmq.Context[Any], endpoints: Endpoints, process: str,
            state: str = "ready", **detail: Any) -> None:
     """Tell the launcher (if any) that ``process`` is ``state``."""
-    sock = context.socket(zmq.PUSH)
-    sock.setsockopt(zmq.LINGER, 2000)
-    sock.setsockopt(zmq.IMMEDIATE, 0)
+    sock = _sockets.get(context)
     try:
-        sock.connect(endpoints.control())
+        if sock is None or sock.closed:
+            sock = context.socket(zmq.PUSH)
+            sock.setsockopt(zmq.LINGER, 2000)
+            sock.connect(endpoints.control())
+            _sockets[context] = sock
         sock.send(msgpack.packb({"process": process, "pid": os.getpid(), "state": state,
                                  **detail}), zmq.NOBLOCK)
     except zmq.ZMQError:
         pass
-    finally:
-        sock.close()

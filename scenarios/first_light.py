@@ -6,6 +6,8 @@ out a fault.
   against an independent computation on the ground.
 * Degrade SAT-02's radiator (a test-set fault): its nodes overheat, fault protection throttles
   and powers nodes off and enters DEGRADED; operators restore the radiator and command NOMINAL.
+* Play SAT-02's recorder back over the whole day, so that the archive (and the report) holds
+  what it did out of contact — most of the fault — not only what came down in passes.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import hashlib
 from flight.compute.jobs import expected_result
 from scenarios.faults import inject
 from scenarios.mission import Mission
+from scenarios.playback import play_back
 
 CONFIG = "first_light.toml"
 APPS = ("EXEC", "HK", "COMPUTE", "FP")
@@ -71,6 +74,13 @@ async def play(mission: Mission) -> None:
     await mission.complete("SAT-02", "FP.SET_MODE", "SAT-02: NOMINAL commanded", mode="NOMINAL")
     await mission.check("SAT-02", "FP.MODE == NOMINAL", 6 * 3600,
                         "SAT-02: operators bring it back to NOMINAL")
+
+    # What SAT-02 did out of contact comes down from its recorder, pass by pass.
+    result = await play_back(mission, "SAT-02", mission.start, mission.now(),
+                             deadline=mission.end - 900)
+    mission.expect(result.after.missing == 0, "SAT-02: the recorder's playback filled the day",
+                   f"{result.before.missing} missing before, {result.after}; "
+                   f"{result.attempts} playback(s)")
 
     # Results come home across contacts and check out.
     await mission.until(mission.end - 600)

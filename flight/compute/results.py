@@ -17,6 +17,9 @@ class ResultStore:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
+        # What is on disk, read once: every change goes through this store.
+        self._sizes = {int(path.stem): path.stat().st_size
+                       for path in directory.glob("*.bin") if path.stem.isdigit()}
 
     def _path(self, job_id: int, suffix: str) -> Path:
         return self.directory / f"{job_id}{suffix}"
@@ -29,6 +32,7 @@ class ResultStore:
             tmp = target.with_suffix(suffix + ".tmp")
             tmp.write_bytes(content)
             os.replace(tmp, target)
+        self._sizes[job_id] = len(data)
         return digest
 
     def load(self, job_id: int) -> bytes | None:
@@ -46,8 +50,8 @@ class ResultStore:
         """Forget a result the ground has confirmed."""
         for suffix in (".bin", ".sha256"):
             self._path(job_id, suffix).unlink(missing_ok=True)
+        self._sizes.pop(job_id, None)
 
     def pending(self) -> dict[int, int]:
         """Job id → size of every result still stored."""
-        return {int(path.stem): path.stat().st_size
-                for path in self.directory.glob("*.bin") if path.stem.isdigit()}
+        return dict(self._sizes)

@@ -33,6 +33,7 @@ class SimHardware(FlightApp):
         self._stepper: Any = None
         self._sunlit: bool | None = None
         self._shedding = False
+        self._orbit: OrbitSample | None = None
         self.steps = 0
 
     async def on_start(self) -> None:
@@ -52,7 +53,10 @@ class SimHardware(FlightApp):
         return self.track.at(self.clock.now() if unix is None else unix)
 
     def _step(self, due: float) -> None:
-        orbit = self.track.at(due)
+        # The readings sent between steps use this sample too: sampling at "now" instead would,
+        # in a process running behind, flip between two cached hours of orbit and recompute one
+        # at every call.
+        orbit = self._orbit = self.track.at(due)
         for upset in self.model.step(self.step_s, orbit):
             self.event("NODE_UPSET", node=upset.node, in_saa=int(upset.in_saa))
         self.steps += 1
@@ -65,7 +69,7 @@ class SimHardware(FlightApp):
         self._shedding = shed > 0
 
     def structure_values(self, structure: Structure) -> Mapping[str, Any] | None:
-        return self.model.readings(self.orbit())
+        return self.model.readings(self._orbit or self.orbit())
 
     # --- actuators -------------------------------------------------------------------------------
 

@@ -49,6 +49,8 @@ from ground.passes import network
 
 UP, DOWN = "up", "down"
 STATS_WALL_S = 0.5
+#: Wall seconds the link waits to hear every satellite before it says it is ready anyway.
+READY_WALL_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,9 @@ class SpaceLink:
         self.unrouted: Counter[tuple[str, str]] = Counter()
         self.rejected = 0
         self.forwarded = 0
+        #: Satellites whose downlink has delivered something: their subscription is live.
+        self.heard: set[str] = set()
+        self._all_heard = asyncio.Event()
         self.outages: list[tuple[str, float, float]] = []
         self.impairments: list[Impairment] = []
         self._sockets: list[zmq.Socket[Any]] = []
@@ -182,6 +187,10 @@ class SpaceLink:
                           origin=True)
 
     def _from_space(self, sock: zmq.Socket[Any], satellite: str) -> None:
+        if satellite not in self.heard:
+            self.heard.add(satellite)
+            if self.heard >= self.satellites:
+                self._all_heard.set()
         for message in drain(sock, 500):
             frame = self._frame(message, satellite)
             if frame is None:
@@ -361,6 +370,16 @@ class SpaceLink:
             self.unrouted[(satellite, "unreachable")] += 1
             return False
 
+    async def hear_everyone(self, wall_s: float) -> set[str]:
+        """Wait until every satellite's downlink has delivered a frame (ZeroMQ subscriptions
+        join late: until then what a satellite sends is lost), at most ``wall_s``; return the
+        satellites not heard."""
+        try:
+            await asyncio.wait_for(self._all_heard.wait(), wall_s)
+        except TimeoutError:
+            pass
+        return self.satellites - self.heard
+
     # --- statistics ------------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
@@ -418,6 +437,9 @@ async def _main(run: RunConfig, config: LinkConfig, log: Any) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     link.start()
+    silent = await link.hear_everyone(READY_WALL_S)
+    if silent:
+        log.warning("satellites not heard yet", satellites=sorted(silent))
     control.report(runtime.context, runtime.endpoints, "LINK")
     log.info("link up", satellites=list(run.satellites), stations=list(link.plan.masks))
     try:
