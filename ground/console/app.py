@@ -113,13 +113,17 @@ class Console(App[None]):
 
     def on_mount(self) -> None:
         fleet = self.query_one("#fleet", DataTable)
-        fleet.add_columns("satellite", "mode", "battery %", "hottest °C", "jobs", "link",
-                          "next AOS / LOS")
+        for label, width in (("satellite", 10), ("mode", 9), ("battery %", 9),
+                             ("hottest °C", 10), ("jobs", 4), ("link", 18),
+                             ("next AOS / LOS", 16)):
+            fleet.add_column(label, width=width)
         for satellite in self.satellites:
             fleet.add_row(satellite, "—", "—", "—", "—", "—", "—", key=satellite)
         self.query_one("#telemetry", DataTable).add_columns("parameter", "value", "unit")
-        self.query_one("#history", DataTable).add_columns("id", "satellite", "command",
-                                                          "state", "stages", "path")
+        history = self.query_one("#history", DataTable)
+        for label, width in (("id", 4), ("satellite", 9), ("command", 24), ("state", 10),
+                             ("stages", 66), ("path", 22)):
+            history.add_column(label, width=width)
         self.query_one("#alarms", DataTable).add_columns("id", "satellite", "parameter",
                                                          "level", "value", "state")
         self.query_one("#passes", DataTable).add_columns("satellite", "station", "AOS", "LOS",
