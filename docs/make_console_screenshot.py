@@ -12,8 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ground.console.app import Console  # noqa: E402
-from tests.process.fleet import MARCH, Fleet, launch  # noqa: E402
+from ground.console.app import Console
+from tests.process.fleet import MARCH, Fleet, launch
 
 COMMANDS = ("SAT-01 EXEC.PING", "SAT-02 COMPUTE.LIST_JOBS", "SAT-03 FP.REPORT_MONITORS",
             "SAT-01 HK.REPORT_HK structure=EPS")
