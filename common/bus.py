@@ -326,7 +326,7 @@ async def prove_live(publisher: Publisher, subscriber: Subscriber, satellite: st
             deadline = loop.time() + 0.02
             while (remaining := deadline - loop.time()) > 0:
                 # A short blocking poll: the app is not running yet, nothing else to serve.
-                if poller.poll(remaining * 1000):
+                if poller.poll(int(remaining * 1000) + 1):
                     for message in _drain_all(subscriber.socket):
                         if message[0] == probe:
                             return loop.time() - start

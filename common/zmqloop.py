@@ -37,7 +37,7 @@ class Readable:
         self.handler = handler
         self.on_error = on_error
         self.loop = loop or asyncio.get_running_loop()
-        self._fd = socket.getsockopt(zmq.FD)
+        self._fd = int(socket.getsockopt(zmq.FD))
         self._scheduled = False
         self._closed = False
         self.errors = 0
@@ -54,7 +54,7 @@ class Readable:
         self._scheduled = False
         if self._closed:
             return
-        if self.socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+        if int(self.socket.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
             try:
                 self.handler()
             except Exception as exc:  # one bad batch must not stop this socket being served

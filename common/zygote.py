@@ -218,9 +218,9 @@ class Zygote:
             if not data:
                 assert self._loop is not None
                 self._loop.remove_reader(self._sock.fileno())
-                for future in self._waiting.values():
-                    if not future.done():
-                        future.set_exception(RuntimeError("the zygote is gone"))
+                for pending in self._waiting.values():
+                    if not pending.done():
+                        pending.set_exception(RuntimeError("the zygote is gone"))
                 return
             message = msgpack.unpackb(data)
             op = message.get("op")
@@ -229,7 +229,7 @@ class Zygote:
                 for handler in list(self._exit_handlers):
                     handler(message["pid"], message["status"])
             elif op in ("spawned", "failed"):
-                future = self._waiting.pop(message["id"], None)
+                future: asyncio.Future[int] | None = self._waiting.pop(message["id"], None)
                 if future is not None and not future.done():
                     if op == "spawned":
                         future.set_result(message["pid"])

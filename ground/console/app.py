@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -26,6 +27,8 @@ from ground.console.completion import LineError, complete, help_for, parse_line
 
 SEVERITY_STYLE = {1: "white", 2: "yellow", 3: "dark_orange", 4: "bold red"}
 LEVEL_STYLE = {"warning": "bold yellow", "danger": "bold white on red"}
+#: Wall seconds between reloads of the pass timeline.
+PASSES_REFRESH_WALL_S = 30.0
 FLEET_PARAMS = ("FP.MODE", "EPS.BATTERY_SOC", "COMPUTE.JOBS_RUNNING")
 
 
@@ -89,6 +92,7 @@ class Console(App[None]):
         self.commands: dict[int, dict[str, Any]] = {}
         self.alarm_rows: dict[int, dict[str, Any]] = {}
         self.connected = False
+        self._passes_loaded = -float("inf")
 
     # --- layout ---------------------------------------------------------------------------------
 
@@ -182,6 +186,8 @@ class Console(App[None]):
     async def _refresh(self) -> None:
         if self.client is None or not self.client.connected:
             return
+        if time.monotonic() - self._passes_loaded > PASSES_REFRESH_WALL_S:
+            await self._load_passes()  # the timeline moves on with simulated time
         status = await self._request(self.client.status())
         if status is not None:
             self.status = status
@@ -199,6 +205,7 @@ class Console(App[None]):
             self._log_event(event)
 
     async def _load_passes(self) -> None:
+        self._passes_loaded = time.monotonic()
         assert self.client is not None
         now = self.client.now()
         table = self.query_one("#passes", DataTable)
