@@ -34,6 +34,9 @@ class SimHardware(FlightApp):
         self._sunlit: bool | None = None
         self._shedding = False
         self._orbit: OrbitSample | None = None
+        #: The readings of the last physics step, made when first asked for (every sensor
+        #: structure sent at one time shares them).
+        self._readings: Mapping[str, Any] | None = None
         self.steps = 0
 
     async def on_start(self) -> None:
@@ -57,29 +60,34 @@ class SimHardware(FlightApp):
         # in a process running behind, flip between two cached hours of orbit and recompute one
         # at every call.
         orbit = self._orbit = self.track.at(due)
+        self._readings = None
         for upset in self.model.step(self.step_s, orbit):
             self.event("NODE_UPSET", node=upset.node, in_saa=int(upset.in_saa))
         self.steps += 1
         if self._sunlit is not None and orbit.sunlit != self._sunlit:
             self.event("ECLIPSE_EXIT" if orbit.sunlit else "ECLIPSE_ENTRY")
         self._sunlit = orbit.sunlit
-        shed = self.model.readings(orbit)["EPS.SHED_POWER"]
+        shed = self.model.power.last.shed_w
         if shed > 0 and not self._shedding:
             self.event("LOAD_SHED", power=shed)
         self._shedding = shed > 0
 
     def structure_values(self, structure: Structure) -> Mapping[str, Any] | None:
-        return self.model.readings(self._orbit or self.orbit())
+        if self._readings is None:
+            self._readings = self.model.readings(self._orbit or self.orbit())
+        return self._readings
 
     # --- actuators -------------------------------------------------------------------------------
 
     @handles("SET_NODE_POWER")
     def set_node_power(self, args: dict[str, Any]) -> None:
         self.model.set_node(args["node"], args["state"])
+        self._readings = None
 
     @handles("SET_HEATER")
     def set_heater(self, args: dict[str, Any]) -> None:
         self.model.set_heater(bool(args["on"]))
+        self._readings = None
 
     # --- fault injection -------------------------------------------------------------------------
 
