@@ -9,7 +9,9 @@ playback.
 A frame travelling through the space network (through relays or other satellites) carries a
 fourth part, its :class:`RouteTag`: where it is going, where it has been, and since when — the
 part of a bundle's primary block that an onboard router needs. A satellite that receives a
-tagged frame for somebody else forwards it, untouched, over its inter-satellite link.
+tagged frame for somebody else forwards it, untouched, over its inter-satellite link. A
+sender's own frames (a satellite's telemetry, ground control's telecommands) carry a tag with
+an empty path: its ``t0`` is the simulated time the frame was sent.
 """
 
 from __future__ import annotations
@@ -67,6 +69,12 @@ class RadioFrame(NamedTuple):
     vc: int
     packets: bytes
     tag: RouteTag | None = None
+
+    @property
+    def in_transit(self) -> bool:
+        """True for a frame on its way through the network (its tag names a way taken), false
+        for a sender's own frame."""
+        return self.tag is not None and bool(self.tag.path)
 
     def to_multipart(self) -> list[bytes]:
         """The ZeroMQ frames."""

@@ -65,6 +65,14 @@ class Readable:
                         self.on_error(exc)
             self._wake()
 
+    def pending(self) -> bool:
+        """True if input is waiting to be handled. Reading ``EVENTS`` may consume the
+        descriptor's edge, so a socket found with input is scheduled to be served here."""
+        if self._closed or not int(self.socket.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
+            return False
+        self._wake()
+        return True
+
     def close(self) -> None:
         """Stop watching (the socket itself stays open)."""
         if not self._closed:

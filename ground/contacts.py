@@ -13,8 +13,17 @@ from dataclasses import dataclass
 from common.orbits import MU_KM3_S2, R_EARTH_KM, Elements
 from ground.passes import Pass, Station, passes
 
-#: A window must have this long left for a command to be released into it, seconds.
+#: A window must have this long left for a command to be released into it, seconds...
 RELEASE_MARGIN_S = 5.0
+#: ...and at least this much wall time, at the clock's rate: between ground control and the
+#: space link a command spends a few wall milliseconds (more on a loaded machine), which at
+#: 1500x is several simulated seconds — enough to miss the end of a pass.
+RELEASE_MARGIN_WALL_S = 0.05
+
+
+def release_margin(rate: float) -> float:
+    """Simulated seconds a window must have left for a command released into it now."""
+    return max(RELEASE_MARGIN_S, RELEASE_MARGIN_WALL_S * rate)
 
 
 @dataclass

@@ -85,6 +85,7 @@ class Launcher:
         self.context: zmq.Context[Any] | None = None
         self._ready = asyncio.Event()
         self._failed: list[str] = []
+        self._stopping = False
         #: Messages on the control socket that were not process reports.
         self.rejected = 0
         self._reader: Readable | None = None
@@ -157,6 +158,9 @@ class Launcher:
         for process in self.processes.values():
             if process.pid == pid:
                 process.exit_status = status
+                if self._stopping:
+                    self.log.info("process stopped", process=process.name, status=status)
+                    continue
                 self._failed.append(f"{process.name} (exit {status})")
                 self.log.error("process ended", process=process.name, status=status)
                 self._ready.set()
@@ -170,6 +174,7 @@ class Launcher:
 
     async def stop(self) -> None:
         """SIGTERM every process, SIGKILL what remains after the grace period, reap all."""
+        self._stopping = True
         alive = [p for p in self.processes.values() if p.exit_status is None]
         for process in alive:
             _signal(process.pid, signal.SIGTERM)

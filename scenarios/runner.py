@@ -21,7 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from common import logs
-from ground.client import Client
+from ground.client import Client, GroundError
 from scenarios import report
 from scenarios.config import FleetConfig
 from scenarios.launcher import Launcher, LaunchError
@@ -103,11 +103,35 @@ async def _play(scenario: Scenario, config: FleetConfig, launcher: Launcher,
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
+                await _save_status(ground, Path(launcher.run.run_dir))
             return mission
     except asyncio.CancelledError:
         raise KeyboardInterrupt from None
     finally:
         await launcher.stop()
+
+
+#: Simulated seconds of link lag beyond which the summary says the machine fell behind.
+BEHIND_WARN_S = 30.0
+
+
+async def _save_status(ground: Client, run_dir: Path) -> None:
+    """Ground control's last status (its counters, the space link's drop counts by cause, every
+    satellite's state) as ``status.json``: what was lost where, after the processes are gone."""
+    try:
+        status = await asyncio.wait_for(ground.status(), 5.0)
+    except (TimeoutError, GroundError) as exc:
+        status = {"error": f"no status from ground control: {exc!r}"}
+    (run_dir / "status.json").write_text(json.dumps(status, indent=1, default=str))
+
+
+def _link_lag(run_dir: Path) -> float:
+    """The longest the space link took to read a frame, simulated seconds (0 if unknown)."""
+    try:
+        status = json.loads((run_dir / "status.json").read_text())
+        return float(status.get("link", {}).get("max_lag_s", 0.0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0.0
 
 
 async def _watch(launcher: Launcher) -> str:
@@ -150,6 +174,11 @@ def _summary(scenario: Scenario, run_dir: str, expectations: list[Expectation], 
                   f"{run_dir}")
     if html_path is not None:
         console.print(f"report: {html_path}")
+    lag = _link_lag(Path(run_dir))
+    if lag > BEHIND_WARN_S:
+        console.print(f"[yellow]the space link read frames up to {lag:.0f} s (simulated) after "
+                      f"they were sent: this machine fell behind the clock's rate, and a lower "
+                      f"--rate gives truer timing[/]")
     console.print("[green]all expectations held[/]" if failed == 0 and expectations
                   else f"[red]{failed} expectation(s) failed[/]")
 

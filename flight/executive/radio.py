@@ -27,7 +27,7 @@ from common.dictionary import DICTIONARY, RejectReason
 from common.errors import PacketError
 from common.framing import iter_frames
 from common.packets import decode
-from common.radio import REALTIME, FrameError, RadioFrame
+from common.radio import GROUND, REALTIME, FrameError, RadioFrame, RouteTag
 from common.sdls import SecurityError, Verifier, read_key_file
 from common.zmqloop import Readable, each_message
 
@@ -142,8 +142,10 @@ class Radio:
         """Send the queued packets."""
         self._flush_scheduled = False
         batch, self._batch = self._batch, {}
+        # Stamped with the time it leaves the radio (the space link may read it later).
+        sent = RouteTag(GROUND, (), self.exe.runtime.clock.now()) if batch else None
         for vc, packets in batch.items():
-            frame = RadioFrame(self.exe.satellite, vc, b"".join(packets))
+            frame = RadioFrame(self.exe.satellite, vc, b"".join(packets), sent)
             try:
                 self.downlink_socket.send_multipart(frame.to_multipart(), zmq.NOBLOCK)
             except zmq.Again:  # pragma: no cover - PUB drops rather than blocks

@@ -29,7 +29,7 @@ from common.runtime import Runtime, initial_clock_state
 from common.sdls import Signer, read_key_file
 from common.zmqloop import Readable, drain
 from ground.archive import ARCHIVE_FILE, Archive
-from ground.contacts import RELEASE_MARGIN_S
+from ground.contacts import release_margin
 from ground.control.alarms import Alarms
 from ground.control.commanding import Command, Commanding
 from ground.control.files import FileReceiver
@@ -47,6 +47,8 @@ CONTACT_HORIZON_H = 24.0
 #: A command is released only if a route delivers it within this many simulated seconds (the
 #: wait of a store-and-forward hop included).
 RELEASE_WAIT_S = 60.0
+#: Wall seconds that timeouts may wait for ground control to read what has come down.
+BEHIND_WALL_S = 10.0
 
 
 class GroundControl:
@@ -88,6 +90,7 @@ class GroundControl:
         self._readers: list[Readable] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self._link_heard = -1e9
+        self._behind_since: float | None = None
 
     # --- start and stop --------------------------------------------------------------------------
 
@@ -115,8 +118,8 @@ class GroundControl:
         self.from_link.setsockopt(zmq.SUBSCRIBE, b"")
         self.curve.connect_to(self.from_link, "LINK")
         self.from_link.connect(endpoints.link_down())
-        self._readers += [Readable(self.router, self._serve), Readable(self.from_link,
-                                                                          self._downlink)]
+        self._from_link_reader = Readable(self.from_link, self._downlink)
+        self._readers += [Readable(self.router, self._serve), self._from_link_reader]
         now = self.clock.now()
         self.plan.ensure(now)
         relayed = [(c.to, c.via, c.start, c.end) for c in self.plan.contacts(RELAY)
@@ -155,7 +158,20 @@ class GroundControl:
                               station=station, path=path)
         self.files.tick()
         self.commanding.pump()
-        self.commanding.check_timeouts()
+        if self._caught_up():
+            self.commanding.check_timeouts()
+
+    def _caught_up(self) -> bool:
+        """True unless what came down is still waiting to be read: a command does not time out
+        while its report may be sitting in ground control's own queue (at 1500× a second of
+        reading a long playback is 25 simulated minutes). The wait is bounded in wall time."""
+        if not self._from_link_reader.pending():
+            self._behind_since = None
+            return True
+        now = time.monotonic()
+        if self._behind_since is None:
+            self._behind_since = now
+        return now - self._behind_since > BEHIND_WALL_S
 
     async def _wall_loop(self) -> None:
         while True:
@@ -184,8 +200,9 @@ class GroundControl:
     def _in_contact(self, satellite: str, now: float) -> bool:
         if not self.link_live:
             return False  # a command sent now would be lost: hold it
-        route = self.routes.route(GROUND, satellite, now, margin_s=RELEASE_MARGIN_S,
-                                  first_wait_s=0.0, max_wait_s=RELEASE_WAIT_S)
+        margin = release_margin(self.clock.rate)
+        route = self.routes.route(GROUND, satellite, now, margin_s=margin, first_wait_s=0.0,
+                                  max_wait_s=RELEASE_WAIT_S)
         return route is not None and route.arrival - now <= RELEASE_WAIT_S
 
     def _send(self, command: Command, raw: bytes) -> None:
@@ -193,7 +210,8 @@ class GroundControl:
         signer = self.signers.get(satellite)
         if signer is not None:
             raw = signer.sign(raw)
-        frame = RadioFrame(satellite, REALTIME, raw, RouteTag(satellite, id=command.id))
+        tag = RouteTag(satellite, t0=self.clock.now(), id=command.id)  # its send time
+        frame = RadioFrame(satellite, REALTIME, raw, tag)
         try:
             self.to_link.send_multipart(frame.to_multipart(), zmq.NOBLOCK)
             self.counters["sent"] += 1

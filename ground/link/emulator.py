@@ -18,6 +18,12 @@ A frame whose next hop is not up yet is stored at the node it reached (store-and
 bounded in bytes: what does not fit is dropped and counted); at its origin, a frame with no
 link up now is dropped (``no_contact``): the onboard recorder, or ground control's queue, is
 where data waits for a contact.
+
+Frames carry the simulated time their sender sent them (``t0`` of their route tag): a frame is
+on the air from that moment, however late this process gets to read it. At 1500× a process
+that falls a few wall milliseconds behind is several simulated seconds late, and judging
+visibility by the time a frame is read would lose what was sent in the last seconds of a pass.
+How far behind the emulator has read is counted (``late_frames``, ``max_lag_s``).
 """
 
 from __future__ import annotations
@@ -51,6 +57,15 @@ UP, DOWN = "up", "down"
 STATS_WALL_S = 0.5
 #: Wall seconds the link waits to hear every satellite before it says it is ready anyway.
 READY_WALL_S = 15.0
+#: A frame that takes longer than this to leave the radio (simulated seconds, at the link's
+#: data rate) arrives in slices this long: what left first is there first, before a loss of
+#: signal cuts the rest.
+SLICE_S = 1.0
+#: A frame's own send time is believed if it is at most this old when read (simulated seconds,
+#: or this many wall seconds at the clock's rate if that is more); an older one is taken as
+#: sent now.
+MAX_LAG_S = 60.0
+MAX_LAG_WALL_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -113,6 +128,9 @@ class SpaceLink:
         self.unrouted: Counter[tuple[str, str]] = Counter()
         self.rejected = 0
         self.forwarded = 0
+        #: Frames read more than a simulated second after they were sent, and the worst lag.
+        self.late_frames = 0
+        self.max_lag_s = 0.0
         #: Satellites whose downlink has delivered something: their subscription is live.
         self.heard: set[str] = set()
         self._all_heard = asyncio.Event()
@@ -180,11 +198,12 @@ class SpaceLink:
             if frame.spacecraft not in self.satellites:
                 self._reject("frame for an unknown satellite", spacecraft=frame.spacecraft)
                 continue
-            tag = RouteTag(frame.spacecraft, (), self.clock.now(),
+            sent = self._sent(frame.tag)
+            tag = RouteTag(frame.spacecraft, (), sent,
                            frame.tag.id if frame.tag is not None else None)
             # A telecommand crosses as one unit: protected, it is not a bare packet.
             self._forward(Cargo(frame.spacecraft, frame.vc, [frame.packets], tag), GROUND,
-                          origin=True)
+                          origin=True, at=sent)
 
     def _from_space(self, sock: zmq.Socket[Any], satellite: str) -> None:
         if satellite not in self.heard:
@@ -195,7 +214,7 @@ class SpaceLink:
             frame = self._frame(message, satellite)
             if frame is None:
                 continue
-            if frame.tag is not None:
+            if frame.in_transit and frame.tag is not None:
                 # Forwarded by this satellite's radio: on its way through the network.
                 self.forwarded += 1
                 units = _units(frame.packets, frame.tag.dst)
@@ -205,9 +224,24 @@ class SpaceLink:
                 self._reject("frame with another satellite's name", spacecraft=frame.spacecraft,
                              radio=satellite)
             else:
-                tag = RouteTag(GROUND, (satellite,), self.clock.now())
+                sent = self._sent(frame.tag)
+                tag = RouteTag(GROUND, (satellite,), sent)
                 self._forward(Cargo(satellite, frame.vc, _units(frame.packets, GROUND), tag),
-                              satellite, origin=True)
+                              satellite, origin=True, at=sent)
+
+    def _sent(self, tag: RouteTag | None) -> float:
+        """When a frame was sent: its tag's time, if it has one that is not in the future nor
+        older than the lag this emulator accepts; otherwise now."""
+        now = self.clock.now()
+        if tag is None or not 0.0 < tag.t0 <= now:
+            return now
+        lag = now - tag.t0
+        if lag > max(MAX_LAG_S, MAX_LAG_WALL_S * self.clock.rate):
+            return now
+        if lag > 1.0:
+            self.late_frames += 1
+            self.max_lag_s = max(self.max_lag_s, lag)
+        return tag.t0
 
     def _frame(self, message: list[bytes], source: str) -> RadioFrame | None:
         try:
@@ -244,11 +278,12 @@ class SpaceLink:
 
     # --- routing ---------------------------------------------------------------------------------
 
-    def _forward(self, cargo: Cargo, node: str, origin: bool) -> None:
-        """Send ``cargo`` on from ``node`` along the best route now (or store it)."""
+    def _forward(self, cargo: Cargo, node: str, origin: bool, at: float | None = None) -> None:
+        """Send ``cargo`` on from ``node`` along the best route at ``at`` (now by default), or
+        store it."""
         if not cargo.units:
             return
-        now = self.clock.now()
+        now = self.clock.now() if at is None else at
         route = self.router.route(node, cargo.tag.dst, now, max_wait_s=self.config.store_max_s,
                                   first_wait_s=0.0 if origin else None)
         if route is None:
@@ -319,8 +354,9 @@ class SpaceLink:
         if not departures:
             return
         delay = contact.delay_at(now)
-        self.clock.call_at(departures[-1][0] + delay,
-                           lambda _due: self._arrive(cargo, contact, delay, departures))
+        for piece in _slices(departures):
+            self.clock.call_at(piece[-1][0] + delay,
+                               lambda _due, p=piece: self._arrive(cargo, contact, delay, p))
 
     def _arrive(self, cargo: Cargo, contact: Contact, delay: float,
                 departures: list[tuple[float, bytes]]) -> None:
@@ -386,7 +422,8 @@ class SpaceLink:
         """Counters by link and node, and how each satellite reaches the ground now."""
         now = self.clock.now()
         out: dict[str, Any] = {"time": now, "rejected": self.rejected,
-                               "forwarded": self.forwarded, "links": []}
+                               "forwarded": self.forwarded, "late_frames": self.late_frames,
+                               "max_lag_s": round(self.max_lag_s, 3), "links": []}
         for (frm, to), pipe in self.pipes.items():
             for via, counters in pipe.stats.items():
                 out["links"].append({"from": frm, "to": to, "via": via, **counters.to_dict()})
@@ -445,7 +482,19 @@ async def _main(run: RunConfig, config: LinkConfig, log: Any) -> int:
     try:
         await stop.wait()
     finally:
+        final = link.stats()
         link.close()
         runtime.close()
-    log.info("link down")
+    log.info("link down", **final)  # every count, for the run directory
     return 0
+
+
+def _slices(departures: list[tuple[float, bytes]]) -> list[list[tuple[float, bytes]]]:
+    """``departures`` in runs that leave the radio within :data:`SLICE_S` of their first."""
+    out: list[list[tuple[float, bytes]]] = []
+    for item in departures:
+        if out and item[0] - out[-1][0][0] <= SLICE_S:
+            out[-1].append(item)
+        else:
+            out.append([item])
+    return out

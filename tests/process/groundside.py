@@ -91,7 +91,7 @@ class GroundSide:
             if not self.down.poll(remaining * 1000):
                 break
             frame = RadioFrame.from_multipart(self.down.recv_multipart())
-            if frame.tag is not None:
+            if frame.in_transit:
                 continue  # a frame in transit through this satellite, not its telemetry
             for framed in iter_frames(frame.packets):
                 packet = decode(framed.data)

@@ -149,7 +149,8 @@ async def scenario(fleet) -> tuple[float, float]:
         assert downlink["state"] == "COMPLETED", "its report went down ahead of the pieces"
         resends = [c for c in history
                    if c["name"] == "COMPUTE.RESEND_RESULT" and c["args"]["ranges"]]
-        assert resends and all(c["state"] == "COMPLETED" for c in resends), resends
+        assert resends and all(c["state"] == "COMPLETED" for c in resends), [
+            (c["args"], c["state"], c["stages"], c.get("failure")) for c in resends]
         sent_at = [dict(map(tuple, c["stages"]))["SENT"] for c in resends]
         assert min(sent_at) >= next_aos - 5, "the missing pieces were asked for next contact"
     return los, next_aos

@@ -139,8 +139,11 @@ def test_with_ten_percent_loss_every_command_completes_or_times_out_and_none_run
 def test_playback_of_a_span_already_received_adds_no_rows(segment) -> None:
     async def scenario() -> tuple[float, float, int]:
         async with Client(segment.run) as ground:
+            # Thirty simulated seconds from now, whatever uptime the satellite already has
+            # (a loaded machine may take a while to bring the fleet up).
             t0 = ground.now()
-            await ground.wait_check("SAT-01", "EXEC.UPTIME > 30", 600)
+            await ground.clock.sleep(30.0)
+            await ground.wait_check("SAT-01", f"EXEC.UPTIME > {await uptime(ground)}", 600)
             t1 = ground.now()
             await asyncio.sleep(1.0)  # the archive commits every half second
             before = count(segment, t0, t1)
@@ -161,6 +164,11 @@ def test_playback_of_a_span_already_received_adds_no_rows(segment) -> None:
             return t0, t1, before
     t0, t1, before = run(scenario())
     assert count(segment, t0, t1) == before
+
+
+async def uptime(ground: Client) -> float:
+    value = await ground.tlm("SAT-01", "EXEC.UPTIME")
+    return float(value or 0)
 
 
 def count(segment, t0: float, t1: float) -> int:

@@ -1,4 +1,5 @@
-"""The shipped eclipse_season and ground_outage scenarios, shortened, pass for their reasons."""
+"""The shipped eclipse_season and ground_outage scenarios (the outage shortened) pass for their
+reasons."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ import pytest
 from tests.process.procs import descendants, kill_all
 
 pytestmark = pytest.mark.process
+
+#: Fast, but with room for a machine that runs another test beside this one: at 1500x a
+#: fleet on two busy cores falls far enough behind to lose what it is there to show.
+RATE = "1000"
 
 
 def play(scenario: str, run_dir: Path, *args: str) -> tuple[int, str, list[dict[str, Any]]]:
@@ -40,8 +45,7 @@ def held(expectations: list[dict[str, Any]], what: str) -> list[dict[str, Any]]:
 def test_eclipse_season_sheds_compute_at_every_eclipse_and_finishes_the_jobs(
         tmp_path: Path) -> None:
     run_dir = tmp_path / "eclipse"
-    status, output, expectations = play("eclipse_season", run_dir, "--hours", "5",
-                                        "--rate", "1500")
+    status, output, expectations = play("eclipse_season", run_dir, "--rate", RATE)
     assert status == 0, output[-3000:]
     assert "all expectations held" in output
     assert all(e["ok"] for e in expectations)
@@ -59,7 +63,7 @@ def test_eclipse_season_sheds_compute_at_every_eclipse_and_finishes_the_jobs(
 def test_ground_outage_playback_fills_every_gap_the_outage_left(tmp_path: Path) -> None:
     run_dir = tmp_path / "outage"
     status, output, expectations = play("ground_outage", run_dir, "--satellites", "1",
-                                        "--hours", "11", "--rate", "1500")
+                                        "--hours", "11", "--rate", RATE)
     assert status == 0, output[-3000:]
     assert all(e["ok"] for e in expectations)
     held(expectations, "the outage costs contact windows")

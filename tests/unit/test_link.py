@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import zmq
 
 from common.dictionary import DICTIONARY
 from common.framing import iter_frames
@@ -75,6 +76,7 @@ def test_light_time_follows_the_elevation_through_a_pass() -> None:
 @dataclass
 class FakeClock:
     t: float
+    rate: float = 1500.0
     queue: list[tuple[float, int, Any]] = field(default_factory=list)
     counter: itertools.count = field(default_factory=itertools.count)
 
@@ -95,9 +97,15 @@ class FakeClock:
 class FakeSocket:
     def __init__(self) -> None:
         self.sent: list[list[bytes]] = []
+        self.waiting: list[list[bytes]] = []
 
     def send_multipart(self, parts: list[bytes], flags: int = 0) -> None:
         self.sent.append(parts)
+
+    def recv_multipart(self, flags: int = 0) -> list[bytes]:
+        if not self.waiting:
+            raise zmq.Again()
+        return self.waiting.pop(0)
 
 
 class FakeRuntime:
@@ -139,12 +147,56 @@ def test_downlink_cut_by_loss_of_signal_is_counted_and_the_rest_arrives() -> Non
     units = [f.data for f in iter_frames(payload)]
     space._forward(Cargo("SAT-01", 0, units, tag), "SAT-01", origin=True)
     clock.advance(contact.end + 10)
-    (message,) = space.ground_out.sent  # type: ignore[attr-defined]
-    assert message[0] == b"TM" and message[3] == contact.via.encode()
-    arrived = len(list(iter_frames(message[4])))
+    messages = space.ground_out.sent  # type: ignore[attr-defined]
+    assert all(m[0] == b"TM" and m[3] == contact.via.encode() for m in messages)
+    arrived = sum(len(list(iter_frames(m[4]))) for m in messages)
     stats = space.pipes[("SAT-01", GROUND)].stats[contact.via]
     assert 0 < arrived < 10 and stats.dropped["los"] == 10 - arrived
     assert stats.packets == arrived
+
+
+def test_a_long_frame_on_a_slow_link_arrives_as_it_leaves_the_radio() -> None:
+    space, clock = emulator({"downlink_bps": 1000.0, "isl": "none"}, EPOCH.timestamp(),
+                            stations=("SVALBARD",))
+    contact = first_pass(space)
+    clock.advance(contact.start + 60)
+    units = [f.data for f in iter_frames(telemetry(30))]  # 30 × 168 ms: ~5 s on the air
+    space._forward(Cargo("SAT-01", 0, units, RouteTag(GROUND, ("SAT-01",), clock.now())),
+                   "SAT-01", origin=True)
+    clock.advance(clock.now() + 1.5)
+    early = sum(len(list(iter_frames(m[4]))) for m in space.ground_out.sent)  # type: ignore
+    assert 0 < early < 30  # the first second's worth is down before the rest has left
+    clock.advance(clock.now() + 10)
+    assert sum(len(list(iter_frames(m[4]))) for m in space.ground_out.sent) == 30  # type: ignore
+
+
+def test_a_frame_sent_in_contact_but_read_after_loss_of_signal_still_goes_down() -> None:
+    # At 1500x a link process a few wall milliseconds behind reads a frame seconds late.
+    space, clock = emulator({"isl": "none"}, EPOCH.timestamp(), stations=("SVALBARD",))
+    contact = first_pass(space)
+    downlink = FakeSocket()
+    clock.advance(contact.end - 3.0)
+    sent = clock.now()
+    downlink.waiting = [RadioFrame("SAT-01", 0, telemetry(2), RouteTag(GROUND, (), sent))
+                        .to_multipart(), RadioFrame("SAT-01", 0, telemetry(1)).to_multipart()]
+    clock.advance(contact.end + 2.0)
+    space._from_space(downlink, "SAT-01")  # type: ignore[arg-type]
+    clock.advance(contact.end + 10)
+    (message,) = space.ground_out.sent  # type: ignore[attr-defined]
+    assert len(list(iter_frames(message[4]))) == 2  # stamped in the pass: it went down
+    assert space.unrouted[("SAT-01", "no_contact")] == 1  # unstamped: taken as sent now
+    assert space.late_frames == 1 and space.max_lag_s == pytest.approx(5.0)
+    assert space.stats()["late_frames"] == 1
+
+
+def test_a_send_time_in_the_future_or_too_old_is_not_believed() -> None:
+    space, clock = emulator({"isl": "none"}, EPOCH.timestamp())
+    now = clock.now()
+    assert space._sent(RouteTag(GROUND, (), now + 10)) == now
+    assert space._sent(RouteTag(GROUND, (), now - 10)) == now - 10
+    too_old = now - 5.0 * clock.rate - 1
+    assert space._sent(RouteTag(GROUND, (), too_old)) == now
+    assert space._sent(None) == now
 
 
 def test_out_of_contact_at_its_origin_a_frame_is_dropped_and_counted() -> None:

@@ -187,6 +187,47 @@ def test_each_message_handles_the_rest_of_a_batch_after_one_that_raises() -> Non
     assert socket.messages == []
 
 
+async def test_asking_whether_input_is_pending_does_not_lose_the_wake_up() -> None:
+    # ZeroMQ's descriptor is edge-triggered: reading EVENTS can consume the edge that would
+    # have woken the reader. Whatever finds input pending must see it served.
+    import zmq
+
+    from common.zmqloop import Readable, drain
+
+    context = zmq.Context()
+    pull = context.socket(zmq.PULL)
+    pull.bind("inproc://pending")
+    push = context.socket(zmq.PUSH)
+    push.connect("inproc://pending")
+    got: list[list[bytes]] = []
+    handled = asyncio.Event()
+
+    def handler() -> None:
+        got.extend(drain(pull, 1))  # one at a time: input stays pending between batches
+        handled.set()
+
+    reader = Readable(pull, handler)
+    try:
+        await asyncio.sleep(0)
+        assert not reader.pending()
+        for index in range(3):
+            push.send(bytes([index]))
+        deadline = time.monotonic() + 5
+        while not reader.pending():
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.001)
+        while len(got) < 3:
+            handled.clear()
+            reader.pending()
+            await asyncio.wait_for(handled.wait(), 5)
+        assert got == [[b"\x00"], [b"\x01"], [b"\x02"]] and not reader.pending()
+    finally:
+        reader.close()
+        push.close(0)
+        pull.close(0)
+        context.destroy(0)
+
+
 async def test_publisher_counts_every_packet_the_bus_could_not_take(monkeypatch) -> None:
     import zmq
 
