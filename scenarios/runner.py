@@ -111,10 +111,6 @@ async def _play(scenario: Scenario, config: FleetConfig, launcher: Launcher,
         await launcher.stop()
 
 
-#: Simulated seconds of link lag beyond which the summary says the machine fell behind.
-BEHIND_WARN_S = 30.0
-
-
 async def _save_status(ground: Client, run_dir: Path) -> None:
     """Ground control's last status (its counters, the space link's drop counts by cause, every
     satellite's state) as ``status.json``: what was lost where, after the processes are gone."""
@@ -125,13 +121,14 @@ async def _save_status(ground: Client, run_dir: Path) -> None:
     (run_dir / "status.json").write_text(json.dumps(status, indent=1, default=str))
 
 
-def _link_lag(run_dir: Path) -> float:
-    """The longest the space link took to read a frame, simulated seconds (0 if unknown)."""
+def _link_lag(run_dir: Path) -> tuple[int, float]:
+    """Frames the space link read too late to believe their send time, and the longest it
+    took to read one (simulated seconds); zeros if unknown."""
     try:
-        status = json.loads((run_dir / "status.json").read_text())
-        return float(status.get("link", {}).get("max_lag_s", 0.0))
+        link = json.loads((run_dir / "status.json").read_text()).get("link", {})
+        return int(link.get("stale_frames", 0)), float(link.get("max_lag_s", 0.0))
     except (OSError, ValueError, TypeError, AttributeError):
-        return 0.0
+        return 0, 0.0
 
 
 async def _watch(launcher: Launcher) -> str:
@@ -174,11 +171,11 @@ def _summary(scenario: Scenario, run_dir: str, expectations: list[Expectation], 
                   f"{run_dir}")
     if html_path is not None:
         console.print(f"report: {html_path}")
-    lag = _link_lag(Path(run_dir))
-    if lag > BEHIND_WARN_S:
-        console.print(f"[yellow]the space link read frames up to {lag:.0f} s (simulated) after "
-                      f"they were sent: this machine fell behind the clock's rate, and a lower "
-                      f"--rate gives truer timing[/]")
+    stale, lag = _link_lag(Path(run_dir))
+    if stale:
+        console.print(f"[yellow]the space link read {stale} frame(s) too late to believe when "
+                      f"they were sent (up to {lag:.0f} simulated seconds): this machine fell "
+                      f"behind the clock's rate; a lower --rate gives truer timing[/]")
     console.print("[green]all expectations held[/]" if failed == 0 and expectations
                   else f"[red]{failed} expectation(s) failed[/]")
 

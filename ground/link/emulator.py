@@ -23,7 +23,9 @@ Frames carry the simulated time their sender sent them (``t0`` of their route ta
 on the air from that moment, however late this process gets to read it. At 1500× a process
 that falls a few wall milliseconds behind is several simulated seconds late, and judging
 visibility by the time a frame is read would lose what was sent in the last seconds of a pass.
-How far behind the emulator has read is counted (``late_frames``, ``max_lag_s``).
+How far behind the emulator has read is counted (``late_frames``, ``max_lag_s``), and so are
+frames read too late for their send time to be believed (``stale_frames``: the machine could not
+keep up with the clock's rate).
 """
 
 from __future__ import annotations
@@ -131,6 +133,8 @@ class SpaceLink:
         #: Frames read more than a simulated second after they were sent, and the worst lag.
         self.late_frames = 0
         self.max_lag_s = 0.0
+        #: Frames read so late that their send time was not believed (taken as sent when read).
+        self.stale_frames = 0
         #: Satellites whose downlink has delivered something: their subscription is live.
         self.heard: set[str] = set()
         self._all_heard = asyncio.Event()
@@ -237,6 +241,7 @@ class SpaceLink:
             return now
         lag = now - tag.t0
         if lag > max(MAX_LAG_S, MAX_LAG_WALL_S * self.clock.rate):
+            self.stale_frames += 1
             return now
         if lag > 1.0:
             self.late_frames += 1
@@ -423,7 +428,8 @@ class SpaceLink:
         now = self.clock.now()
         out: dict[str, Any] = {"time": now, "rejected": self.rejected,
                                "forwarded": self.forwarded, "late_frames": self.late_frames,
-                               "max_lag_s": round(self.max_lag_s, 3), "links": []}
+                               "max_lag_s": round(self.max_lag_s, 3),
+                               "stale_frames": self.stale_frames, "links": []}
         for (frm, to), pipe in self.pipes.items():
             for via, counters in pipe.stats.items():
                 out["links"].append({"from": frm, "to": to, "via": via, **counters.to_dict()})

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.process.procs import descendants, kill_all, wait_gone
+from tests.scenarios import RATE
 
 pytestmark = pytest.mark.process
 
@@ -23,7 +24,7 @@ def dawndusk(*args: str, **kwargs) -> subprocess.Popen[bytes]:
 
 def test_a_shortened_first_light_passes_and_leaves_a_report(tmp_path: Path) -> None:
     run_dir = tmp_path / "fl"
-    process = dawndusk("run", "first_light", "--satellites", "2", "--rate", "1200",
+    process = dawndusk("run", "first_light", "--satellites", "2", "--rate", RATE,
                        "--no-progress", "--run-dir", str(run_dir))
     try:
         output, _ = process.communicate(timeout=400)

@@ -12,12 +12,9 @@ from typing import Any
 import pytest
 
 from tests.process.procs import descendants, kill_all
+from tests.scenarios import RATE
 
 pytestmark = pytest.mark.process
-
-#: Fast, but with room for a machine that runs another test beside this one: at 1500x a
-#: fleet on two busy cores falls far enough behind to lose what it is there to show.
-RATE = "1000"
 
 
 def play(scenario: str, run_dir: Path, *args: str) -> tuple[int, str, list[dict[str, Any]]]:

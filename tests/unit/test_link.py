@@ -197,6 +197,7 @@ def test_a_send_time_in_the_future_or_too_old_is_not_believed() -> None:
     too_old = now - 5.0 * clock.rate - 1
     assert space._sent(RouteTag(GROUND, (), too_old)) == now
     assert space._sent(None) == now
+    assert space.stale_frames == 1 and space.stats()["stale_frames"] == 1
 
 
 def test_out_of_contact_at_its_origin_a_frame_is_dropped_and_counted() -> None:
