@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from typing import Any
 
 import pytest
@@ -123,7 +124,15 @@ def test_with_ten_percent_loss_every_command_completes_or_times_out_and_none_run
                                                                               "HK.CMD_COUNT"))
 
     records, executed = run(scenario())
-    reports = completions(segment.run, DICTIONARY.command("HK.NOOP").apid)
+    apid = DICTIONARY.command("HK.NOOP").apid
+    reports = completions(segment.run, apid)
+    # Ground control commits every half wall second: the last reports it has read may not be
+    # in the file yet. Wait (wall-bounded) until the archive holds as many as were executed.
+    deadline = time.monotonic() + 10.0
+    while (sum(reports[r["seq"]] for r in records) + 1 < executed
+           and time.monotonic() < deadline):
+        time.sleep(0.1)
+        reports = completions(segment.run, apid)
     for record in records:
         # Completed: executed exactly once. Timed out: its uplink or its reports were lost;
         # executed at most once.
