@@ -346,6 +346,11 @@ class Client:
         """Contact, queues and counters."""
         return await self.request("status")
 
+    async def sync(self) -> None:
+        """Have ground control commit everything it has taken in to the archive file (for a
+        reader of the file, such as a test or a report, that needs what was just seen live)."""
+        await self.request("sync")
+
     async def alarms(self, include_all: bool = False) -> list[dict[str, Any]]:
         """Alarms not yet acknowledged (or all)."""
         return list((await self.request("alarms", all=include_all))["alarms"])

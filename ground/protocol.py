@@ -102,6 +102,9 @@ OPS: dict[str, Op] = {op.name: op for op in (
        "soonest (path, via: direct/relay/isl), queue state and length; counters.",
        {}, "satellites: {name: {station, los, next_aos, next_station, path, via, next_path, "
        "next_reach, queue, waiting}}, counters: {...}, link: {...}, time"),
+    Op("sync", "Commit what ground control has taken in to the archive file now, so that a "
+       "reader of the file sees it (it commits every half wall second on its own).",
+       {}, "time"),
     Op("alarms", "Alarms, open ones by default.",
        {"all": _f(bool, "include cleared and acknowledged")}, "alarms: [alarm]"),
     Op("ack", "Acknowledge an alarm.",

@@ -103,6 +103,10 @@ class Requests:
         end = r.get("end", start + 86400.0)
         return {"passes": [vars(p) for p in self.ground.passes(start, end, r.get("satellite"))]}
 
+    def op_sync(self, r: dict[str, Any]) -> dict[str, Any]:
+        self.ground.archive.commit()
+        return {"time": self.ground.clock.now()}
+
     def op_status(self, r: dict[str, Any]) -> dict[str, Any]:
         now = self.ground.clock.now()
         satellites = {}
