@@ -47,6 +47,8 @@ CONTACT_HORIZON_H = 24.0
 #: A command is released only if a route delivers it within this many simulated seconds (the
 #: wait of a store-and-forward hop included).
 RELEASE_WAIT_S = 60.0
+#: Frames of the space link read per turn of the event loop.
+DOWNLINK_BATCH_FRAMES = 8
 #: Wall seconds that timeouts may wait for ground control to read what has come down.
 BEHIND_WALL_S = 10.0
 
@@ -224,7 +226,9 @@ class GroundControl:
         self.to_link.send_multipart([b"CTL", msgpack.packb(message)], zmq.NOBLOCK)
 
     def _downlink(self) -> None:
-        for message in drain(self.from_link, 500):
+        # Few frames per turn: a playback frame holds hundreds of packets (tens of ms to
+        # ingest), and operators' requests must not wait behind a whole backlog.
+        for message in drain(self.from_link, DOWNLINK_BATCH_FRAMES):
             self._link_heard = time.monotonic()
             kind = message[0] if message else b""
             if kind == b"TM" and len(message) == 5 and len(message[2]) == 1:

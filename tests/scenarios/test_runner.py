@@ -1,8 +1,8 @@
-"""The scenario runner end to end: a shortened first light, Ctrl-C, and kill -9 of the runner."""
+"""The scenario runner end to end: Ctrl-C, and kill -9 of the runner (the shipped scenarios are
+played in test_shipped)."""
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from tests.process.procs import descendants, kill_all, wait_gone
-from tests.scenarios import RATE
 
 pytestmark = pytest.mark.process
 
@@ -20,26 +19,6 @@ pytestmark = pytest.mark.process
 def dawndusk(*args: str, **kwargs) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "scenarios.cli", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kwargs)
-
-
-def test_a_shortened_first_light_passes_and_leaves_a_report(tmp_path: Path) -> None:
-    run_dir = tmp_path / "fl"
-    process = dawndusk("run", "first_light", "--satellites", "2", "--rate", RATE,
-                       "--no-progress", "--run-dir", str(run_dir))
-    try:
-        output, _ = process.communicate(timeout=400)
-    finally:
-        if process.poll() is None:
-            kill_all(descendants(process.pid) | {process.pid})
-    text = output.decode(errors="replace")
-    assert process.returncode == 0, text[-3000:]
-    assert "all expectations held" in text
-    expectations = json.loads((run_dir / "expectations.json").read_text())
-    assert expectations and all(item["ok"] for item in expectations)
-    report = (run_dir / "report" / "report.html").read_text()
-    assert "Contact windows" in report and "data:image/png;base64," in report
-    for name in ("contacts", "battery", "radiator", "utilisation", "events", "latency"):
-        assert (run_dir / "report" / f"{name}.png").stat().st_size > 1000
 
 
 def wait_ready(run_dir: Path, wall_s: float = 90.0) -> None:
