@@ -346,10 +346,22 @@ class Client:
         """Contact, queues and counters."""
         return await self.request("status")
 
-    async def sync(self) -> None:
+    async def sync(self) -> bool:
         """Have ground control commit everything it has taken in to the archive file (for a
-        reader of the file, such as a test or a report, that needs what was just seen live)."""
-        await self.request("sync")
+        reader of the file, such as a test or a report, that needs what was just seen live);
+        return whether it is still reading a backlog from the space link."""
+        return bool((await self.request("sync")).get("reading"))
+
+    async def caught_up(self, wall_timeout: float = 60.0) -> bool:
+        """Wait until ground control has read everything the space link has delivered and
+        committed it (at most ``wall_timeout`` wall seconds: a machine that cannot keep up
+        with the clock's rate leaves it behind); return whether it caught up."""
+        deadline = time.monotonic() + wall_timeout
+        while await self.sync():
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
 
     async def alarms(self, include_all: bool = False) -> list[dict[str, Any]]:
         """Alarms not yet acknowledged (or all)."""

@@ -104,7 +104,8 @@ OPS: dict[str, Op] = {op.name: op for op in (
        "next_reach, queue, waiting}}, counters: {...}, link: {...}, time"),
     Op("sync", "Commit what ground control has taken in to the archive file now, so that a "
        "reader of the file sees it (it commits every half wall second on its own).",
-       {}, "time"),
+       {}, "time, reading (frames from the space link are waiting to be read: ground "
+       "control is behind)"),
     Op("alarms", "Alarms, open ones by default.",
        {"all": _f(bool, "include cleared and acknowledged")}, "alarms: [alarm]"),
     Op("ack", "Acknowledge an alarm.",

@@ -207,6 +207,11 @@ async def play_back(mission: Mission, satellite: str, start: float, end: float,
 
             await poll(mission, settled, max(60.0, deadline - mission.now()),
                        f"{satellite}: playback {attempts} to come down", every_s=120.0)
+            # What came down may still be waiting to be read (a busy machine at a high rate):
+            # count the holes once ground control has caught up.
+            if not await mission.ground.caught_up():
+                mission.note(f"{satellite}: ground control still behind after playback "
+                             f"{attempts}")
             current = holes(archive, satellite, start, end)
             span = current.span if current.missing else None
         # Each stream's first packet after the span closes its holes: a few periods later.

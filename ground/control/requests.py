@@ -105,7 +105,7 @@ class Requests:
 
     def op_sync(self, r: dict[str, Any]) -> dict[str, Any]:
         self.ground.archive.commit()
-        return {"time": self.ground.clock.now()}
+        return {"time": self.ground.clock.now(), "reading": self.ground.reading}
 
     def op_status(self, r: dict[str, Any]) -> dict[str, Any]:
         now = self.ground.clock.now()

@@ -163,11 +163,16 @@ class GroundControl:
         if self._caught_up():
             self.commanding.check_timeouts()
 
+    @property
+    def reading(self) -> bool:
+        """True while frames from the space link wait to be read (ground control is behind)."""
+        return self._from_link_reader.pending()
+
     def _caught_up(self) -> bool:
         """True unless what came down is still waiting to be read: a command does not time out
         while its report may be sitting in ground control's own queue (at 1500× a second of
         reading a long playback is 25 simulated minutes). The wait is bounded in wall time."""
-        if not self._from_link_reader.pending():
+        if not self.reading:
             self._behind_since = None
             return True
         now = time.monotonic()

@@ -31,6 +31,7 @@ keep up with the clock's rate).
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import signal
 from collections import Counter
@@ -361,10 +362,10 @@ class SpaceLink:
         delay = contact.delay_at(now)
         for piece in _slices(departures):
             self.clock.call_at(piece[-1][0] + delay,
-                               lambda _due, p=piece: self._arrive(cargo, contact, delay, p))
+                               functools.partial(self._arrive, cargo, contact, delay, piece))
 
     def _arrive(self, cargo: Cargo, contact: Contact, delay: float,
-                departures: list[tuple[float, bytes]]) -> None:
+                departures: list[tuple[float, bytes]], _due: float = 0.0) -> None:
         pipe = self.pipes[(contact.frm, contact.to)]
         arrived = [unit for left, unit in departures if left + delay <= contact.end]
         if len(arrived) < len(departures):
