@@ -143,3 +143,15 @@ def verification(tc: TcPacket, subtype: int) -> Callable[[Received], bool]:
             tc.apid, tc.seq_count)
 
     return match
+
+
+def eventually(what: str, probe: Callable[[], Any], wall_s: float = 30.0) -> Any:
+    """Ask ``probe`` again until it answers something true, and return that (bounded in wall
+    time: fail saying what was awaited)."""
+    deadline = time.monotonic() + wall_s
+    while True:
+        found = probe()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"{what}: not within {wall_s} s"
+        time.sleep(0.1)

@@ -17,7 +17,7 @@ from common.orbits import Constellation, eclipse_intervals
 from common.runconfig import Timing
 from scenarios.faults import inject
 from tests.process.fleet import JUNE, MARCH, Fleet, launch
-from tests.process.groundside import GroundSide, Received, verification
+from tests.process.groundside import GroundSide, Received, eventually, verification
 from tests.unit.test_compute import independent_result
 
 pytestmark = pytest.mark.process
@@ -47,20 +47,13 @@ def status(ground: GroundSide) -> dict[str, Any]:
     return answer(ground, "COMPUTE.REPORT_HK", "COMPUTE.STATUS", structure="STATUS")
 
 
+#: Wall seconds a job's progress is awaited.
+WALL_S = 60.0
+
+
 def jobs(ground: GroundSide) -> dict[int, dict[str, Any]]:
     listed = answer(ground, "COMPUTE.LIST_JOBS", "COMPUTE.JOB_LIST")["jobs"]
     return {int(entry["id"]): entry for entry in listed}
-
-
-def poll(what: str, probe: Callable[[], Any], wall_s: float = 60.0) -> Any:
-    """Ask ``probe`` until it answers something true; fail saying what was awaited."""
-    deadline = time.monotonic() + wall_s
-    while True:
-        found = probe()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.1)
 
 
 def job_event(name: str, job_id: int, **values: Any) -> Callable[[Received], bool]:
@@ -91,8 +84,8 @@ def submit(ground: GroundSide, job_id: int, work: float, **extra: Any) -> None:
 
 def readings_flowing(ground: GroundSide) -> dict[str, Any]:
     """Wait until the compute manager has a budget from the hardware's readings."""
-    return poll("a power budget from the hardware's readings",
-                lambda: (s := status(ground))["COMPUTE.BUDGET"] > 0 and s)
+    return eventually("a power budget from the hardware's readings",
+                      lambda: (s := status(ground))["COMPUTE.BUDGET"] > 0 and s, WALL_S)
 
 
 @pytest.fixture
@@ -120,19 +113,21 @@ def test_an_injected_upset_rolls_a_job_back_to_its_checkpoint_and_it_still_compl
                               since=start)
     assert refused.tm.values == {"job_id": 1, "reason": "OUT_OF_RANGE", "field": "WORK"}
     submit(ground, 1, work=600, checkpoint_interval=100, output_size=3000)
-    before = poll("job 1 running, some way past a checkpoint", lambda: (
+    before = eventually("job 1 running, some way past a checkpoint", lambda: (
         (j := jobs(ground).get(1)) and j["state"] == "RUNNING" and j["checkpoint"] >= 100
-        and j["done"] >= j["checkpoint"] + 20 and j))
+        and j["done"] >= j["checkpoint"] + 20 and j), WALL_S)
     node = before["node"]
     start = len(ground.received)
     asyncio.run(inject(fleet.run, "SAT-01", "SIM.INJECT_UPSET", node=node))
     rolled = ground.wait_for(job_event("JOB_ROLLED_BACK", 1), since=start, wall_s=20)
     assert rolled.tm.values["lost"] > 0
-    moved = poll("job 1 running again", lambda: (
-        (j := jobs(ground)[1]) and j["state"] == "RUNNING" and j["rollbacks"] == 1 and j))
+    moved = eventually("job 1 running again", lambda: (
+        (j := jobs(ground)[1]) and j["state"] == "RUNNING" and j["rollbacks"] == 1 and j),
+        WALL_S)
     assert moved["node"] != node, "placed on another node while the upset one power-cycles"
     assert moved["done"] >= before["checkpoint"], "resumed from its checkpoint, not from zero"
-    done = poll("job 1 done", lambda: (j := jobs(ground)[1])["state"] == "DONE" and j)
+    done = eventually("job 1 done", lambda: (j := jobs(ground)[1])["state"] == "DONE" and j,
+                      WALL_S)
     assert done["rollbacks"] == 1
     assert done["lost"] == pytest.approx(rolled.tm.values["lost"], rel=1e-3)
     assert status(ground)["COMPUTE.WORK_LOST"] == pytest.approx(done["lost"], rel=1e-3)
@@ -179,8 +174,8 @@ def test_eclipse_entry_preempts_the_lowest_priority_job_with_a_checkpoint_and_it
     submit(ground, 1, work=exit_at - now + 150, priority=200, checkpoint_interval=300)
     submit(ground, 2, work=entry - now + 150, priority=10, checkpoint_interval=300)
     start = len(ground.received)
-    poll("both jobs running in sunlight", lambda: all(
-        j["state"] == "RUNNING" for j in jobs(ground).values()))
+    eventually("both jobs running in sunlight", lambda: all(
+        j["state"] == "RUNNING" for j in jobs(ground).values()), WALL_S)
     preempted = ground.wait_for(job_event("JOB_STATE", 2, state="PREEMPTED"), since=start,
                                 wall_s=30)
     when = preempted.packet.time.to_unix()

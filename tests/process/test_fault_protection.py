@@ -7,7 +7,6 @@ accelerated rate and talks to it only through its radio, as the ground would.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from common.dictionary import DICTIONARY, GROUND_ID
 from common.packets import TcPacket, encode
 from scenarios.faults import inject
 from tests.process.fleet import MARCH, Fleet, launch
-from tests.process.groundside import GroundSide, Received, verification
+from tests.process.groundside import GroundSide, Received, eventually, verification
 
 pytestmark = pytest.mark.process
 
@@ -62,17 +61,6 @@ def report(ground: GroundSide, structure: str) -> dict[str, Any]:
                            and r.tm.name == structure, since=start).tm.values
 
 
-def until(what: str, probe: Callable[[], Any], wall_s: float = 30.0) -> Any:
-    """Ask ``probe`` again until it answers something true (bounded in wall time)."""
-    deadline = time.monotonic() + wall_s
-    while True:
-        found = probe()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"{what}: not within {wall_s} s"
-        time.sleep(0.1)
-
-
 def _try(probe: Callable[[], Any]) -> Any:
     """``probe()``, or None when it found nothing yet (the hardware is still starting)."""
     try:
@@ -107,7 +95,7 @@ def test_command_loss_enters_safe_and_contact_restarts_the_timer(fleet: Fleet) -
     status = report(ground, "FP.STATUS")
     assert (status["FP.MODE"], status["FP.SHED_LEVEL"]) == ("SAFE", 3)
     assert status["FP.LAST_TC_AGE"] > 60.0
-    until("compute shed", lambda: report(ground, "COMPUTE.STATUS")["COMPUTE.SHED_LEVEL"] == 3)
+    eventually("compute shed", lambda: report(ground, "COMPUTE.STATUS")["COMPUTE.SHED_LEVEL"] == 3)
     # Operators bring it back; the ground's command is contact, and the timer runs again.
     again = len(ground.received)
     assert command_as_ground(ground, "FP.SET_MODE", mode="NOMINAL") == (1, 7)
@@ -122,7 +110,7 @@ def test_command_loss_enters_safe_and_contact_restarts_the_timer(fleet: Fleet) -
 @pytest.mark.parametrize("fleet", [dict(epoch=MARCH, rate=500.0)], indirect=True)
 def test_over_temperature_throttles_compute_then_powers_the_node_off(fleet: Fleet) -> None:
     ground = fleet.ground["SAT-01"]
-    until("sensors", lambda: _try(lambda: report(ground, "HK.NODES")))
+    eventually("sensors", lambda: _try(lambda: report(ground, "HK.NODES")))
     # Thresholds are onboard parameters: lowered, the physics gets there in less time.
     assert command(ground, "FP.SET_PARAM", param="NODE_THROTTLE_C", value=50.0) == (1, 7)
     assert command(ground, "FP.SET_PARAM", param="NODE_OFF_C", value=65.0) == (1, 7)
@@ -130,8 +118,8 @@ def test_over_temperature_throttles_compute_then_powers_the_node_off(fleet: Flee
         assert command(ground, "COMPUTE.SUBMIT_JOB", job={
             "id": job_id, "kind": "sha256-chain", "work": 50_000.0,
             "checkpoint_interval": 600}) == (1, 7)
-    until("nodes busy", lambda: all(report(ground, "HK.NODES")[f"NODES.NODE{n}_STATE"] == "BUSY"
-                                    for n in range(4)))
+    eventually("nodes busy", lambda: all(
+        report(ground, "HK.NODES")[f"NODES.NODE{n}_STATE"] == "BUSY" for n in range(4)))
     start = len(ground.received)
     asyncio.run(inject(fleet.run, "SAT-01", "SIM.DEGRADE_RADIATOR", factor=0.05))
     hot = ground.wait_for(event("FP.NODE_HOT"), since=start, wall_s=60)
@@ -142,16 +130,16 @@ def test_over_temperature_throttles_compute_then_powers_the_node_off(fleet: Flee
     assert degraded.tm.values == {"old": "NOMINAL", "new": "DEGRADED",
                                   "cause": "OVER_TEMPERATURE"}
     # Throttled: no work anywhere, every node idle (but powered, and still heating).
-    until("compute throttled", lambda: report(ground, "COMPUTE.STATUS")[
+    eventually("compute throttled", lambda: report(ground, "COMPUTE.STATUS")[
         "COMPUTE.SHED_LEVEL"] == 1)
-    until("nodes idle", lambda: all(report(ground, "HK.NODES")[f"NODES.NODE{n}_STATE"] == "IDLE"
-                                    for n in range(4)))
+    eventually("nodes idle", lambda: all(
+        report(ground, "HK.NODES")[f"NODES.NODE{n}_STATE"] == "IDLE" for n in range(4)))
     off = ground.wait_for(event("FP.NODE_OVERHEAT", node=node), since=start, wall_s=90)
     assert off.tm.values["temp"] > 65.0
     assert ground.received.index(hot) < ground.received.index(off)
     ground.wait_for(event("FP.ACTION_FIRED", event="FP.NODE_OVERHEAT"), since=start)
-    until(f"node {node} off",
-          lambda: report(ground, "HK.NODES")[f"NODES.NODE{node}_STATE"] == "OFF")
+    eventually(f"node {node} off",
+               lambda: report(ground, "HK.NODES")[f"NODES.NODE{node}_STATE"] == "OFF")
     status = report(ground, "FP.STATUS")
     assert status["FP.MODE"] == "DEGRADED" and status["FP.ACTIONS_FIRED"] >= 2
 
