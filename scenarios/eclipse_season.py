@@ -15,6 +15,7 @@ change and the battery are checked from the archive.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from ground.client import CheckFailed
@@ -55,6 +56,8 @@ async def play(mission: Mission) -> None:
                             "every job finished")
     finally:
         live.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await live
     # Everything else happened mostly out of contact: bring it down.
     result = await play_back(mission, SAT, mission.start, mission.now(),
                              deadline=mission.end - 300)

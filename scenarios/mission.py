@@ -51,6 +51,8 @@ class Mission:
     notes: list[tuple[float, str]] = field(default_factory=list)
     #: Simulated time when the script ended (set by the runner).
     ended: float | None = None
+    #: Ground control's status when the script ended (set by the runner).
+    final_status: dict[str, Any] = field(default_factory=dict)
 
     @property
     def satellites(self) -> tuple[str, ...]:

@@ -74,22 +74,32 @@ def _advance(seq0: int, time0: float, seq1: int, time1: float, period: float | N
     return step + SEQ_COUNT_MODULO * round((expected - step) / SEQ_COUNT_MODULO)
 
 
+def stream_periods(archive: Archive, satellite: str) -> dict[int, float | None]:
+    """Each stream's mean simulated seconds per packet, from everything archived."""
+    return {apid: _period(points) for apid, points in
+            _streams(archive, satellite, float("-inf"), float("inf")).items()}
+
+
 def holes(archive: Archive, satellite: str, start: float, end: float,
-          realtime_only: bool = False) -> Holes:
+          realtime_only: bool = False, periods: dict[int, float | None] | None = None
+          ) -> Holes:
     """Packets missing from each stream between its first and last sequence count archived
     with a time in [start, end] (counting only what came down in real time, if asked: what the
     archive lacked before any playback).
 
     Packet times need not follow sequence counts (a report is stamped with the time it was
     due, an event with the time it was raised), so each stream is unwrapped packet by packet
-    and the holes are the counts in its range that no archived packet holds.
+    and the holes are the counts in its range that no archived packet holds. ``periods``
+    (from :func:`stream_periods`) saves reading the whole archive again to find each stream's
+    rate.
     """
-    rate_points = _streams(archive, satellite, float("-inf"), float("inf"))
+    if periods is None:
+        periods = stream_periods(archive, satellite)
     by_apid: dict[int, int] = {}
     archived = 0
     first, last = float("inf"), float("-inf")
     for apid, points in _streams(archive, satellite, start, end, realtime_only).items():
-        period = _period(rate_points[apid])
+        period = periods.get(apid)
         archived += len(points)
         position = 0
         held = {position: points[0][1]}
@@ -195,8 +205,11 @@ async def play_back(mission: Mission, satellite: str, start: float, end: float,
                          f"{mission.iso(last)} commanded")
             ended: list[float] = []
 
-            async def settled(handle: CommandHandle = handle, ended: list[float] = ended) -> bool:
-                if holes(archive, satellite, start, end).missing == 0:
+            periods = stream_periods(archive, satellite)  # once per playback, not per look
+
+            async def settled(handle: CommandHandle = handle, ended: list[float] = ended,
+                              periods: dict[int, float | None] = periods) -> bool:
+                if holes(archive, satellite, start, end, periods=periods).missing == 0:
                     return True
                 if not ended:
                     with contextlib.suppress(GroundError, TimeoutError):

@@ -15,8 +15,8 @@ from collections import Counter
 
 from common.dictionary import DICTIONARY
 from flight.compute.jobs import expected_result
-from ground.archive import ARCHIVE_FILE, Archive
 from scenarios.mission import Mission
+from scenarios.playback import open_archive, poll
 
 CONFIG = "relay_ops.toml"
 TARGET = "SAT-03"
@@ -26,31 +26,36 @@ RESULT_BYTES = 16 * 1024
 OUT_OF_SIGHT_S = 45 * 60.0
 
 
-async def out_of_station_sight(mission: Mission, satellite: str, for_s: float) -> dict:
-    """Wait (simulated time) until no station sees any satellite, nor will for ``for_s``,
-    while the network reaches ``satellite``; its status then."""
-    while True:
+async def out_of_station_sight(mission: Mission, satellite: str, for_s: float) -> dict | None:
+    """Wait (simulated time, until the scenario's end at most) until no station sees any
+    satellite, nor will for ``for_s``, while the network reaches ``satellite``; its status then
+    (None if that never came)."""
+    found: list[dict] = []
+
+    async def out_of_sight() -> bool:
         now = mission.now()
         satellites = (await mission.ground.status())["satellites"]
         if all(s["station"] is None and (s["next_aos"] or now) - now >= for_s
                for s in satellites.values()) and satellites[satellite]["path"] is not None:
-            return satellites[satellite]
-        await mission.sleep(60)
+            found.append(satellites[satellite])
+        return bool(found)
+
+    await poll(mission, out_of_sight, mission.end - mission.now(), "the train out of sight")
+    return found[0] if found else None
 
 
 async def ping(mission: Mission, satellite: str) -> str:
     """Ping through ground control; the way the command took ("" if it never arrived)."""
     handle = await mission.ground.cmd(satellite, "EXEC.PING", timeout=600)
     await handle.await_complete(timeout=3600)
-    record = await handle.refresh()
-    return (record["path"] or "") if handle.is_success() else ""
+    return (handle.path or "") if handle.is_success() else ""
 
 
 def chunk_routes(mission: Mission, satellite: str) -> Counter[str]:
     """How many result-file pieces came down each way."""
     report = DICTIONARY.apps["COMPUTE"].reports
     data = next(r for r in report if r.name == "COMPUTE.FILE_DATA")
-    archive = Archive(mission.run.path / ARCHIVE_FILE, readonly=True)
+    archive = open_archive(mission)
     try:
         rows = archive.query("SELECT station, COUNT(*) FROM packets WHERE satellite = ? AND "
                              "service = ? AND subtype = ? GROUP BY station", satellite,
@@ -63,6 +68,9 @@ def chunk_routes(mission: Mission, satellite: str) -> Counter[str]:
 async def play(mission: Mission) -> None:
     ground = mission.ground
     status = await out_of_station_sight(mission, TARGET, OUT_OF_SIGHT_S)
+    if not mission.expect(status is not None, "the train goes out of every station's sight"):
+        return
+    assert status is not None
     mission.note(f"no station sees the train; the network reaches {TARGET} via {status['path']}")
 
     path = await ping(mission, TARGET)
@@ -88,13 +96,16 @@ async def play(mission: Mission) -> None:
         "id": 1, "kind": "sha256-chain", "work": WORK_NODE_S, "priority": 100,
         "checkpoint_interval": 300, "seed": seed, "output_size": RESULT_BYTES})
     want = hashlib.sha256(expected_result(seed, WORK_NODE_S, RESULT_BYTES)).digest()
-    verified = None
-    for _ in range(180):
+    finished: list[dict] = []
+
+    async def transfer_done() -> bool:
         transfer = next((t for t in await ground.transfers(TARGET) if t["job_id"] == 1), None)
         if transfer is not None and transfer["state"] in ("VERIFIED", "CONFIRMED"):
-            verified = transfer
-            break
-        await mission.sleep(60)
+            finished.append(transfer)
+        return bool(finished)
+
+    await poll(mission, transfer_done, 3 * 3600, f"{TARGET}: the result transfer")
+    verified = finished[0] if finished else None
     got = None
     if verified is not None:
         with open(verified["path"], "rb") as result:

@@ -15,6 +15,7 @@ import signal
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -71,7 +72,8 @@ def play(scenario: Scenario, run_dir: Path, config: FleetConfig | None = None,
         except Exception as exc:  # a missing plot must not hide the run's verdict
             console.print(f"[yellow]report not written: {exc!r}[/]")
     played_h = (mission.ended - mission.start) / 3600 if mission and mission.ended else 0.0
-    _summary(scenario, run.run_dir, expectations, wall, played_h, html_path)
+    link = (mission.final_status.get("link") or {}) if mission else {}
+    _summary(scenario, run.run_dir, expectations, wall, played_h, html_path, link)
     return 0 if expectations and all(e.ok for e in expectations) else 1
 
 
@@ -103,7 +105,7 @@ async def _play(scenario: Scenario, config: FleetConfig, launcher: Launcher,
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
-                await _save_status(ground, Path(launcher.run.run_dir))
+                mission.final_status = await _save_status(ground, Path(launcher.run.run_dir))
             return mission
     except asyncio.CancelledError:
         raise KeyboardInterrupt from None
@@ -111,7 +113,7 @@ async def _play(scenario: Scenario, config: FleetConfig, launcher: Launcher,
         await launcher.stop()
 
 
-async def _save_status(ground: Client, run_dir: Path) -> None:
+async def _save_status(ground: Client, run_dir: Path) -> dict[str, Any]:
     """Ground control's last status (its counters, the space link's drop counts by cause, every
     satellite's state) as ``status.json``: what was lost where, after the processes are gone."""
     try:
@@ -119,16 +121,7 @@ async def _save_status(ground: Client, run_dir: Path) -> None:
     except (TimeoutError, GroundError) as exc:
         status = {"error": f"no status from ground control: {exc!r}"}
     (run_dir / "status.json").write_text(json.dumps(status, indent=1, default=str))
-
-
-def _link_lag(run_dir: Path) -> tuple[int, float]:
-    """Frames the space link read too late to believe their send time, and the longest it
-    took to read one (simulated seconds); zeros if unknown."""
-    try:
-        link = json.loads((run_dir / "status.json").read_text()).get("link", {})
-        return int(link.get("stale_frames", 0)), float(link.get("max_lag_s", 0.0))
-    except (OSError, ValueError, TypeError, AttributeError):
-        return 0, 0.0
+    return status
 
 
 async def _watch(launcher: Launcher) -> str:
@@ -155,7 +148,7 @@ async def _progress(mission: Mission, show: bool) -> None:
 
 
 def _summary(scenario: Scenario, run_dir: str, expectations: list[Expectation], wall: float,
-             simulated_h: float, html_path: Path | None) -> None:
+             simulated_h: float, html_path: Path | None, link: dict[str, Any]) -> None:
     table = Table(title=f"{scenario.name}: {len(expectations)} expectations", show_lines=False)
     table.add_column("")
     table.add_column("simulated time")
@@ -171,7 +164,7 @@ def _summary(scenario: Scenario, run_dir: str, expectations: list[Expectation], 
                   f"{run_dir}")
     if html_path is not None:
         console.print(f"report: {html_path}")
-    stale, lag = _link_lag(Path(run_dir))
+    stale, lag = link.get("stale_frames", 0), link.get("max_lag_s", 0.0)
     if stale:
         console.print(f"[yellow]the space link read {stale} frame(s) too late to believe when "
                       f"they were sent (up to {lag:.0f} simulated seconds): this machine fell "

@@ -64,11 +64,6 @@ class LinkConfig:
     #: Simulated seconds a stored frame may wait for its next hop before it is dropped.
     store_max_s: float = 6 * 3600.0
 
-    @property
-    def relayed(self) -> bool:
-        """True when the network has more than direct station links."""
-        return bool(self.relays) or self.isl != "none"
-
     @classmethod
     def from_overrides(cls, overrides: dict[str, Any], seed: int = 0) -> LinkConfig:
         """Defaults with ``overrides`` applied; unknown names raise ValueError naming them."""

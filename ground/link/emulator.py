@@ -139,7 +139,6 @@ class SpaceLink:
         #: Satellites whose downlink has delivered something: their subscription is live.
         self.heard: set[str] = set()
         self._all_heard = asyncio.Event()
-        self.outages: list[tuple[str, float, float]] = []
         self.impairments: list[Impairment] = []
         self._sockets: list[zmq.Socket[Any]] = []
         self._readers: list[Readable] = []
@@ -267,7 +266,6 @@ class SpaceLink:
             if request.get("op") == "outage":
                 name, start, end = (str(request["station"]), float(request["start"]),
                                     float(request["end"]))
-                self.outages.append((name, start, end))
                 self.plan.add_outage(name, start, end)
                 self.log.info("outage", node=name, start=start, end=end)
             elif request.get("op") == "impair":
@@ -442,7 +440,7 @@ class SpaceLink:
             route = self.router.route(name, GROUND, now, first_wait_s=0.0)
             contact[name] = ">".join(route.path[1:]) if route is not None else None
         out["contact"] = contact
-        out["outages"] = [list(o) for o in self.outages if o[2] > now]
+        out["outages"] = [list(o) for o in self.plan.outages if o[2] > now]
         return out
 
     async def _stats_loop(self) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from common.orbits import Elements, itrs_positions_km
+from common.radio import GROUND
 from ground.contacts import ContactSchedule
 from ground.link.config import LinkConfig
 from ground.link.geometry import LIGHT_KM_S, light_time_s
@@ -32,8 +33,6 @@ from ground.network.relays import Relay, relays
 from ground.network.visibility import Window, isl_windows, relay_windows
 from ground.passes import Pass, Station
 
-#: The ground segment as one node: ground control, its stations and the relays' terminals.
-GROUND = "GROUND"
 STATION, FEEDER, RELAY, ISL = "station", "feeder", "relay", "isl"
 #: Grid of the sampled geometry, simulated seconds.
 SAMPLE_STEP_S = 20.0
@@ -123,11 +122,6 @@ class ContactPlan:
                               config.relay_forward_bps, delay))
             self._add(Contact(relay.name, GROUND, -math.inf, math.inf, FEEDER, relay.name,
                               config.relay_return_bps, delay))
-
-    @property
-    def nodes(self) -> list[str]:
-        """Every node: the ground, the satellites and the relays."""
-        return [GROUND, *self.elements, *self.relays]
 
     # --- keeping ahead of time -------------------------------------------------------------------
 

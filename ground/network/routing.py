@@ -67,14 +67,6 @@ class Route:
         named = [k for k in (RELAY, ISL) if k in kinds]
         return "+".join(named) if named else "direct"
 
-    @property
-    def ground_entry(self) -> str:
-        """Where the route meets the ground: a station, or a relay's terminal."""
-        for hop in (self.hops[0], self.hops[-1]):
-            if GROUND in (hop.contact.frm, hop.contact.to):
-                return hop.contact.via
-        return "-"
-
 
 class Router:
     """Earliest-arrival routes over one contact plan, cached."""

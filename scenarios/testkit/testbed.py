@@ -116,8 +116,9 @@ def _as_json(config: FleetConfig) -> dict[str, Any]:
 
 
 class Testbed:
-    __test__ = False  # not a pytest test class, despite its name
     """A fleet and an :class:`Ops` on it, as an async context manager (outside pytest too)."""
+
+    __test__ = False  # not a pytest test class, despite its name
 
     def __init__(self, config: FleetConfig | dict[str, Any], run_dir: str | Path,
                  hil: tuple[str, ...] = (), keep: bool = True) -> None:
