@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import time
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -27,8 +26,9 @@ from ground.console.completion import LineError, complete, help_for, parse_line
 
 SEVERITY_STYLE = {1: "white", 2: "yellow", 3: "dark_orange", 4: "bold red"}
 LEVEL_STYLE = {"warning": "bold yellow", "danger": "bold white on red"}
-#: Wall seconds between reloads of the pass timeline.
-PASSES_REFRESH_WALL_S = 30.0
+#: Simulated seconds between reloads of the pass timeline (it lists the next 24 h; a pass
+#: lasts about ten minutes).
+PASSES_REFRESH_S = 600.0
 FLEET_PARAMS = ("FP.MODE", "EPS.BATTERY_SOC", "COMPUTE.JOBS_RUNNING")
 
 
@@ -186,7 +186,7 @@ class Console(App[None]):
     async def _refresh(self) -> None:
         if self.client is None or not self.client.connected:
             return
-        if time.monotonic() - self._passes_loaded > PASSES_REFRESH_WALL_S:
+        if abs(self.client.now() - self._passes_loaded) > PASSES_REFRESH_S:
             await self._load_passes()  # the timeline moves on with simulated time
         status = await self._request(self.client.status())
         if status is not None:
@@ -205,9 +205,8 @@ class Console(App[None]):
             self._log_event(event)
 
     async def _load_passes(self) -> None:
-        self._passes_loaded = time.monotonic()
         assert self.client is not None
-        now = self.client.now()
+        now = self._passes_loaded = self.client.now()
         table = self.query_one("#passes", DataTable)
         table.clear()
         for item in (await self._request(self.client.passes(start=now, end=now + 86400))) or []:
