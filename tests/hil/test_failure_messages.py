@@ -26,7 +26,8 @@ async def test_a_failed_wait_names_the_condition_the_last_value_and_the_time_wai
     assert "SAT-01 EPS.BATTERY_SOC < -1" in text
     assert re.search(r"last value [0-9.]+ at \d\d:\d\d:\d\d", text), text
     waited = re.search(r"waited (\d+) s", text)
-    assert waited and 110 <= int(waited.group(1)) <= 200, text
+    # At least the timeout asked for (the upper end is wall lag times the rate: not a check).
+    assert waited and int(waited.group(1)) >= 110, text
     assert "simulated" in text
 
     with pytest.raises(CheckFailed) as failure:

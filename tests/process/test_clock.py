@@ -154,9 +154,11 @@ def test_a_satellite_keeps_housekeeping_on_simulated_time_across_rate_changes_an
         at_10 = wait_reports(4, first, 10.0)
         master.set_rate(200.0)
         changed_at = master.state.sim_anchor
-        # 30 reports are 60 simulated seconds: 0.3 s of wall time at rate 200, 6 s at rate 10.
+        # 30 reports are 60 simulated seconds (0.3 s of wall time at rate 200). How fast they
+        # come is the bench's business; that they follow the new rate is checked below, in
+        # simulated time.
         mark = len(ground.received)
-        wait_reports(30, mark, 3.0)
+        wait_reports(30, mark, 30.0)
 
         master.pause()
         paused_at = master.state.sim_anchor
