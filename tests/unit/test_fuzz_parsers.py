@@ -220,10 +220,10 @@ LINK_OPS = st.fixed_dictionaries({"op": st.sampled_from(["outage", "impair", "fl
                 max_size=4))
 def test_link_control_messages_are_taken_or_counted_never_fatal(bodies: list[bytes]) -> None:
     space = _space_link()
-    space.outages.clear()
+    space.plan.outages.clear()
     space.impairments.clear()
     before = space.rejected
     for body in bodies:
         space._control([b"CTL", body])
-    taken = len(space.outages) + len(space.impairments)
+    taken = len(space.plan.outages) + len(space.impairments)
     assert taken + space.rejected - before == len(bodies)
