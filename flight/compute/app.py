@@ -251,7 +251,8 @@ class ComputeManager(FlightApp):
 
     def schedule(self) -> None:
         """Put the right jobs on the right nodes now."""
-        self._advance(self.clock.now())
+        if self._advance(self.clock.now()):
+            self._save()  # a checkpoint or an end reached here is kept like any other
         self.budget = self.current_budget()
         assignment = plan(self.jobs.values(), self.usable_nodes(), self.busy_budget(),
                           self.params["NODE_BUSY_EXTRA_W"], self.params["BUDGET_MARGIN_W"])

@@ -15,7 +15,6 @@ segments (``wrap``) or refuses new packets (``stop``), counting every packet so 
 
 from __future__ import annotations
 
-import binascii
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from pathlib import Path
 
 from common.cuc import EPOCH_1958_TO_1970_S, tai_minus_utc
 from common.framing import iter_frames
-from common.packets import peek_apid, peek_seq_count, peek_tm_time
+from common.packets import crc_ok, peek_apid, peek_seq_count, peek_tm_time
 
 SEGMENT_PREFIX = "seg-"
 SEGMENT_SUFFIX = ".pkt"
@@ -88,7 +87,7 @@ class PacketStore:
             data = path.read_bytes()
             end = 0
             for frame in iter_frames(data):
-                if binascii.crc_hqx(frame.data, 0xFFFF) != 0:
+                if not crc_ok(frame.data):
                     break  # not a packet we wrote whole: the torn tail starts here
                 end = frame.offset + len(frame.data)
                 self._index(segment, frame.data)

@@ -14,6 +14,7 @@ from typing import Any
 
 from common.dictionary.model import Structure
 from common.orbits import OrbitSample, OrbitTrack
+from common.packets import TcPacket
 from flight.framework.app import FlightApp, handles
 from flight.framework.runtime import Runtime
 from flight.sim.models.satellite import SatelliteModel
@@ -79,15 +80,19 @@ class SimHardware(FlightApp):
 
     # --- actuators -------------------------------------------------------------------------------
 
+    def _handle_command(self, tc: TcPacket) -> None:
+        # Any command may change the hardware (an actuator, an injected fault): the next
+        # readings are taken afresh.
+        super()._handle_command(tc)
+        self._readings = None
+
     @handles("SET_NODE_POWER")
     def set_node_power(self, args: dict[str, Any]) -> None:
         self.model.set_node(args["node"], args["state"])
-        self._readings = None
 
     @handles("SET_HEATER")
     def set_heater(self, args: dict[str, Any]) -> None:
         self.model.set_heater(bool(args["on"]))
-        self._readings = None
 
     # --- fault injection -------------------------------------------------------------------------
 
