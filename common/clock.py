@@ -8,7 +8,10 @@ in ``clock.state`` in the run directory so that a process starting mid-run reads
 
 Timers coalesce: a process wakes at most every ``resolution`` wall seconds and then runs every
 timer whose simulated due time has come (several periods of a periodic timer if need be); it
-sleeps while nothing is due and re-plans its wake-up whenever the clock changes.
+sleeps while nothing is due and re-plans its wake-up whenever the clock changes. Busy sockets
+keep the same pace (:meth:`SimClock.pace`, used by :class:`common.zmqloop.Readable`): input
+that arrives within ``resolution`` of the last wake waits for the next one, so a process under a
+steady flow of packets wakes about once per ``resolution`` in all, not once per arriving batch.
 """
 
 from __future__ import annotations
@@ -198,6 +201,18 @@ class SimClock:
             raise ValueError(f"period must be positive, not {period}")
         due = self.now() + period if first is None else first
         return self._push(Timer(due, callback, period))
+
+    # --- pacing ----------------------------------------------------------------------------------
+
+    def pace(self) -> float:
+        """Loop time before which coalesced work (timers, paced sockets) waits: one
+        ``resolution`` after the last wake."""
+        return self._last_wake + self.resolution
+
+    def woke(self, loop_time: float) -> None:
+        """Coalesced work ran at ``loop_time`` (a paced socket was read)."""
+        if loop_time > self._last_wake:
+            self._last_wake = loop_time
 
     def reschedule(self, timer: Timer, period: float) -> None:
         """Change a periodic timer's period from its next tick on."""

@@ -7,6 +7,7 @@ codecs. Short names are declared here (``VERB``, ``NAME``); full names (``APP.VE
 
 from __future__ import annotations
 
+import functools
 import string
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -121,9 +122,9 @@ class Param:
     unit: str = ""
     limits: Limits | None = None
 
-    @property
+    @functools.cached_property
     def name(self) -> str:
-        """``NAMESPACE.NAME``."""
+        """``NAMESPACE.NAME`` (made once: it is looked up for every value sent)."""
         return f"{self.namespace}.{self.short}"
 
 
@@ -140,10 +141,15 @@ class Structure:
     app: str = ""
     apid: int = 0
 
-    @property
+    @functools.cached_property
     def name(self) -> str:
         """``APP.STRUCTURE``."""
         return f"{self.app}.{self.short}"
+
+    @functools.cached_property
+    def param_names(self) -> frozenset[str]:
+        """The full names of its parameters."""
+        return frozenset(param.name for param in self.params)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from flight.framework.runtime import Runtime
 
 #: APIDs whose packets never leave the satellite (the hardware interface).
 ONBOARD_ONLY = frozenset(app.apid for app in DICTIONARY.apps.values() if app.onboard_only)
+DOWNLINKED = frozenset(app.apid for app in DICTIONARY.apps.values() if not app.onboard_only)
 
 
 class Executive(FlightApp):
@@ -34,8 +35,10 @@ class Executive(FlightApp):
         self._reported_ready = False
 
     def subscriptions(self) -> list[bytes]:
-        return [bus.topic(self.satellite, bus.TM), bus.topic(self.satellite, bus.PB),
-                bus.topic(self.satellite, bus.CTL, None, "")]
+        # The live telemetry of every app the ground hears, each by its own topic: the
+        # simulated hardware's sensor traffic (a fifth of the bus at 1 Hz) is not even sent here.
+        return [*(bus.topic(self.satellite, bus.TM, apid) for apid in sorted(DOWNLINKED)),
+                bus.topic(self.satellite, bus.PB), bus.topic(self.satellite, bus.CTL, None, "")]
 
     async def on_start(self) -> None:
         self.radio = Radio(self)

@@ -107,6 +107,10 @@ class FlightApp:
         self._history: deque[tuple[int, bytes]] = deque(maxlen=TM_HISTORY)
         self._msg_counters: dict[tuple[int, int], int] = {}
         self._gaps = GapCounter()
+        self._ignored: frozenset[bytes] = frozenset()
+        self.ignored_messages = 0
+        #: Status values' full parameter names, by short name (made once, not per report).
+        self._status_names: dict[str, str] = {}
         self._hk_timers: dict[int, Any] = {}
         self._hk_enabled = {s.sid: s.enabled for s in self.definition.structures}
         self._hk_interval = {s.sid: s.interval_s for s in self.definition.structures}
@@ -148,6 +152,11 @@ class FlightApp:
         """Extra topic prefixes to receive (own telecommands are always received)."""
         return []
 
+    def ignored_topics(self) -> frozenset[bytes]:
+        """Topics that the subscriptions take in but this app has no use for (its own
+        telemetry, say): their messages are counted in ``ignored_messages`` and not opened."""
+        return frozenset()
+
     def on_telemetry(self, packet: TmPacket, raw: bytes, kind: str) -> None:
         """A telemetry packet arrived from the bus (with a TM, PB or RT subscription);
         ``kind`` says which: live, recorder playback, or retransmission."""
@@ -184,6 +193,7 @@ class FlightApp:
         self.subscriber.subscribe(bus.topic(self.satellite, bus.CTL, None, "NACK", self.NAME))
         for prefix in self.subscriptions():
             self.subscriber.subscribe(prefix)
+        self._ignored = self.ignored_topics()
         held: list[list[bytes]] = []
         took = await bus.prove_live(
             self.publisher, self.subscriber, self.satellite, self.NAME,
@@ -198,6 +208,7 @@ class FlightApp:
             each_message(self.subscriber.socket, self._handle_message, self._message_failed,
                          DRAIN_BATCH),
             on_error=lambda exc: self._message_failed([], exc),
+            pacer=self.clock,
         )
         for sid in self._structures:
             self._arm_hk(sid)
@@ -265,6 +276,9 @@ class FlightApp:
             self.reject(RejectReason.BAD_MESSAGE, f"{len(message)}-part bus message")
             return
         raw_topic, payload = message
+        if raw_topic in self._ignored:
+            self.ignored_messages += 1
+            return
         try:
             topic = bus.parse_topic(raw_topic)
         except (ValueError, UnicodeDecodeError):
@@ -523,7 +537,14 @@ class FlightApp:
             "UPTIME": max(0, min(int(now - self._started_sim), 0xFFFFFFFF)),
             **self.status_values(),
         }
-        return {f"{self.NAME}.{name}": value for name, value in own.items()}
+        names = self._status_names
+        out = {}
+        for name, value in own.items():
+            full = names.get(name)
+            if full is None:
+                full = names[name] = f"{self.NAME}.{name}"
+            out[full] = value
+        return out
 
     def _clock_changed(self, _state: Any) -> None:
         # The next heartbeat was planned at the old rate: after a drop from 400x to 20x it

@@ -25,13 +25,15 @@ ROUNDS = 64
 
 
 def build_codecs() -> int:
-    """Build every field codec of the dictionary and compile the variable layouts; return
-    how many codecs there are."""
+    """Build every field codec of the dictionary, compile the variable layouts and make the
+    structures' cached names; return how many codecs there are."""
     owners: tuple[Command | Structure | Event | Report, ...] = (
         *DICTIONARY.commands.values(), *DICTIONARY.structures.values(),
         *DICTIONARY.events.values(), *DICTIONARY.reports.values(), *STANDARD_REPORTS,
     )
     for owner in owners:
+        if isinstance(owner, Structure):
+            owner.param_names  # noqa: B018 - cached on first use: made here, shared
         codec = DICTIONARY.codec(owner)
         if codec.layout.fixed is None:
             codec.layout._compile()  # construct's code generation, once for every child

@@ -56,6 +56,8 @@ class Housekeeping(FlightApp):
         self.playbacks = 0
         self.playback_packets = 0
         self._pending: list[bytes] = []
+        #: Our own packets written with ``_pending``, published once they are on disk.
+        self._own: list[bytes] = []
         self._flush_scheduled = False
         #: Packets the recorder dropped that no RECORDER_OVERFLOW event has told of yet.
         self._unreported_drops = 0
@@ -65,6 +67,10 @@ class Housekeeping(FlightApp):
     def subscriptions(self) -> list[bytes]:
         return [bus.topic(self.satellite, bus.TM), bus.topic(self.satellite, bus.RT)]
 
+    def ignored_topics(self) -> frozenset[bytes]:
+        # Our own packets come back on the TM prefix; they were recorded as they were made.
+        return frozenset({bus.topic(self.satellite, bus.TM, self.apid)})
+
     async def on_stop(self) -> None:
         self._flush()
         self.store.close()
@@ -72,10 +78,16 @@ class Housekeeping(FlightApp):
     # --- recording -------------------------------------------------------------------------------
 
     def emit_tm(self, packet: bytes) -> None:
-        # Our own packets: on disk before they are on the bus.
+        # Our own packets: on disk before they are on the bus. Those made in one loop
+        # iteration (every report due at one wake) are written together, then published.
         self._pending.append(packet)
-        self._flush()
-        super().emit_tm(packet)
+        self._own.append(packet)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
 
     def on_telemetry(self, packet: TmPacket, raw: bytes, kind: str) -> None:
         if packet.apid == SIM_APID:
@@ -94,9 +106,7 @@ class Housekeeping(FlightApp):
             return
         if record:
             self._pending.append(raw)
-            if not self._flush_scheduled:
-                self._flush_scheduled = True
-                asyncio.get_running_loop().call_soon(self._flush)
+            self._schedule_flush()
 
     def _tell_overflow(self) -> None:
         """One RECORDER_OVERFLOW event per simulated minute at most, with every drop since the
@@ -116,6 +126,11 @@ class Housekeeping(FlightApp):
             before = self.store.stats.overflows
             self.store.append(pending)
             self._unreported_drops += self.store.stats.overflows - before
+        if self._own:
+            own, self._own = self._own, []
+            for packet in own:
+                super().emit_tm(packet)
+        if self._unreported_drops:
             self._tell_overflow()
         if self.filler.open == 0:
             self._oldest_hole_wall = None
@@ -155,7 +170,7 @@ class Housekeeping(FlightApp):
         self.sensors.update(decoded.values)
 
     def structure_values(self, structure: Structure) -> Mapping[str, Any] | None:
-        if all(param.name in self.sensors for param in structure.params):
+        if self.sensors.keys() >= structure.param_names:
             return self.sensors
         return None  # no reading yet: no report
 

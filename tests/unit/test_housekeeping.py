@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -26,9 +27,15 @@ def test_a_full_recorder_in_stop_mode_tells_of_its_drops_without_feeding_on_itse
         tmp_path) -> None:
     app, clock, publisher = housekeeping(tmp_path)
     app.store.set_limit(int(0.01 * MIB), wrap=False)  # ~10 KiB, keep the oldest
-    for second in range(600):
-        clock.t = T0 + second
-        app.event("PLAYBACK_DONE", packets=second)  # its own packets, recorded first
+
+    async def play() -> None:
+        for second in range(600):
+            clock.t = T0 + second
+            app.event("PLAYBACK_DONE", packets=second)  # its own packets, recorded first
+            await asyncio.sleep(0)  # a loop iteration: written, then published
+        await asyncio.sleep(0)
+
+    asyncio.run(play())
     assert app.store.stats.overflows > 0
     told = [DICTIONARY.decode_tm(decode(d)) for _, d in publisher.sent]
     told = [t for t in told if t.name == "HK.RECORDER_OVERFLOW"]
