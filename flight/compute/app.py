@@ -39,6 +39,9 @@ from flight.framework.app import CommandFailed, FlightApp, handles
 from flight.framework.runtime import Runtime
 
 _RANK = {"OFF": 0, "IDLE": 1, "BUSY": 2}
+#: The hardware's orbit report, not read here (the budget follows the power readings): the
+#: first bytes of its TM[3,25] application data, to pass it by without decoding it.
+_ORBIT_REPORT = DICTIONARY.structures["SIM.SENSORS_ORBIT"].sid.to_bytes(2, "big")
 #: Jobs LIST_JOBS reports at most (every unfinished one first, then the latest finished).
 LIST_LIMIT = 200
 
@@ -118,7 +121,8 @@ class ComputeManager(FlightApp):
     # --- the hardware's view ----------------------------------------------------------------------
 
     def on_telemetry(self, packet: TmPacket, raw: bytes, kind: str) -> None:
-        if kind != bus.TM:
+        if kind != bus.TM or ((packet.service, packet.subtype) == (3, 25)
+                              and packet.app_data[:2] == _ORBIT_REPORT):
             return
         try:
             decoded = DICTIONARY.decode_tm(packet)

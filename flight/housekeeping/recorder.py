@@ -16,7 +16,7 @@ segments (``wrap``) or refuses new packets (``stop``), counting every packet so 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,12 +113,22 @@ class PacketStore:
         self._fd = os.open(segment.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
     def _index(self, segment: Segment, packet: bytes) -> None:
-        segment.packets += 1
-        if len(packet) >= 19 and not packet[0] & 0x10:
-            tai = peek_tm_time(packet)
-            segment.first_tai = min(segment.first_tai, tai)
-            segment.last_tai = max(segment.last_tai, tai)
-        self.stats.per_apid_last[peek_apid(packet)] = peek_seq_count(packet)
+        self._index_all(segment, (packet,))
+
+    def _index_all(self, segment: Segment, packets: Sequence[bytes]) -> None:
+        """Count ``packets`` into ``segment``: their time span, each APID's last count."""
+        first, last = segment.first_tai, segment.last_tai
+        last_count = self.stats.per_apid_last
+        for packet in packets:
+            if len(packet) >= 19 and not packet[0] & 0x10:
+                tai = peek_tm_time(packet)
+                if tai < first:
+                    first = tai
+                if tai > last:
+                    last = tai
+            last_count[peek_apid(packet)] = peek_seq_count(packet)
+        segment.first_tai, segment.last_tai = first, last
+        segment.packets += len(packets)
 
     # --- recording -------------------------------------------------------------------------------
 
@@ -151,8 +161,7 @@ class PacketStore:
             except OSError:
                 pass  # at the next start the torn tail is cut there anyway
             return 0
-        for packet in packets:
-            self._index(segment, packet)
+        self._index_all(segment, packets)
         segment.size += needed
         self.stats.packets += len(packets)
         self.stats.size += needed

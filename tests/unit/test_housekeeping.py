@@ -44,3 +44,34 @@ def test_a_full_recorder_in_stop_mode_tells_of_its_drops_without_feeding_on_itse
     assert 1 <= len(told) <= 600 / OVERFLOW_EVENT_S + 1
     assert sum(t.values["dropped"] for t in told) + app._unreported_drops \
         == app.store.stats.overflows
+
+
+def test_its_own_packets_of_one_iteration_are_written_together_before_they_are_published(
+        tmp_path, monkeypatch) -> None:
+    from common import bus
+
+    app, clock, publisher = housekeeping(tmp_path)
+    appends: list[tuple[int, int]] = []  # (packets written, packets published by then)
+    real_append = app.store.append
+
+    def append(packets: list[bytes]) -> int:
+        appends.append((len(packets), len(publisher.sent)))
+        return real_append(packets)
+
+    monkeypatch.setattr(app.store, "append", append)
+
+    async def play() -> None:
+        for second in range(5):  # five reports due at one wake
+            clock.t = T0 + second
+            app.event("PLAYBACK_DONE", packets=second)
+        assert publisher.sent == [], "published before it was on disk"
+        await asyncio.sleep(0)
+
+    asyncio.run(play())
+    assert appends == [(5, 0)]
+    assert len(publisher.sent) == 5 and app.store.stats.packets == 5
+    # Those packets come back from the bus on the TM prefix: passed by unopened, counted.
+    own = bus.topic("SAT-01", bus.TM, app.apid)
+    app._ignored = app.ignored_topics()
+    app._handle_message([own, publisher.sent[0][1]])
+    assert app.ignored_messages == 1 and app.store.stats.packets == 5

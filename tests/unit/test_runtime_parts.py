@@ -228,6 +228,51 @@ async def test_asking_whether_input_is_pending_does_not_lose_the_wake_up() -> No
         context.destroy(0)
 
 
+async def test_a_paced_socket_reads_what_arrives_between_wakes_in_one_batch_and_loses_nothing(
+        ) -> None:
+    # A busy socket is read at the clock's pace: what arrives within a resolution of the last
+    # wake waits for the next one (the descriptor unwatched meanwhile), then comes in one batch.
+    import zmq
+
+    from common.clock import SimClock
+    from common.zmqloop import Readable, drain
+
+    context = zmq.Context()
+    pull = context.socket(zmq.PULL)
+    pull.bind("inproc://paced")
+    push = context.socket(zmq.PUSH)
+    push.connect("inproc://paced")
+    clock = SimClock(ClockState(1, 0.0, time.time(), 1.0), resolution_wall_s=0.2)
+    loop = asyncio.get_running_loop()
+    batches: list[tuple[float, list[list[bytes]]]] = []
+    got = asyncio.Event()
+
+    def handler() -> None:
+        batches.append((loop.time(), drain(pull)))
+        got.set()
+
+    reader = Readable(pull, handler, pacer=clock)
+    try:
+        push.send(b"first")
+        await asyncio.wait_for(got.wait(), 5)
+        first_at = batches[0][0]
+        assert batches[0][1] == [[b"first"]]
+        assert clock.pace() == pytest.approx(first_at + 0.2, abs=0.01)
+        got.clear()
+        for index in range(50):  # all inside the resolution after the first read
+            push.send(bytes([index]))
+        await asyncio.wait_for(got.wait(), 5)
+        later_at, later = batches[1]
+        assert later_at >= first_at + 0.2 - 1e-3, "read again before the next wake"
+        assert later == [[bytes([index])] for index in range(50)], "one batch, every message"
+        assert reader.parked >= 1 and len(batches) == 2
+    finally:
+        reader.close()
+        push.close(0)
+        pull.close(0)
+        context.destroy(0)
+
+
 async def test_publisher_counts_every_packet_the_bus_could_not_take(monkeypatch) -> None:
     import zmq
 
@@ -286,3 +331,22 @@ def test_an_app_reports_its_publisher_drops_in_its_status(tmp_path: Path) -> Non
         app.publisher.close()
     finally:
         runtime.close()
+
+
+def test_the_executive_is_sent_the_telemetry_it_downlinks_and_not_the_hardware_sensors() -> None:
+    from common.dictionary import DICTIONARY
+    from flight.executive.app import Executive
+
+    exe = Executive.__new__(Executive)  # subscriptions() needs only the satellite's name
+    exe.satellite = "SAT-01"
+    prefixes = exe.subscriptions()
+
+    def received(topic: bytes) -> bool:
+        return any(topic.startswith(prefix) for prefix in prefixes)
+
+    for app in DICTIONARY.apps.values():
+        live = bus.topic("SAT-01", bus.TM, app.apid)
+        assert received(live) is not app.onboard_only, app.name
+        assert received(bus.topic("SAT-01", bus.PB, app.apid))
+    assert not received(bus.topic("SAT-02", bus.TM, DICTIONARY.apps["HK"].apid))
+    assert received(bus.topic("SAT-01", bus.CTL, None, "HB", "HK"))

@@ -31,6 +31,12 @@ from flight.sim.models.nodes import Nodes, Upset
 from flight.sim.models.power import Battery, PowerSystem, SolarArray
 from flight.sim.models.thermal import ThermalModel
 
+#: Each node slot's sensor names, and its part in the thermal model (made once).
+_NODE_NAMES = tuple(
+    (f"NODES.NODE{i}_STATE", f"NODES.NODE{i}_TEMP", f"NODES.NODE{i}_POWER", f"node{i}")
+    for i in range(MAX_NODES)
+)
+
 
 @dataclass(frozen=True)
 class HardwareConfig:
@@ -157,10 +163,9 @@ class SatelliteModel:
             "THERMAL.RADIATOR_EFFICIENCY": self.thermal.efficiency,
             "NODES.COUNT": self.config.nodes, "NODES.UPSETS": self.nodes.upsets,
         }
-        for index in range(MAX_NODES):
+        for index, (state, temp, power, part) in enumerate(_NODE_NAMES):
             fitted = index < self.config.nodes
-            values[f"NODES.NODE{index}_STATE"] = self.nodes.states[index] if fitted else "OFF"
-            values[f"NODES.NODE{index}_TEMP"] = temps[f"node{index}"] if fitted \
-                else temps["radiator"]
-            values[f"NODES.NODE{index}_POWER"] = node_w[index] if fitted else 0.0
+            values[state] = self.nodes.states[index] if fitted else "OFF"
+            values[temp] = temps[part] if fitted else temps["radiator"]
+            values[power] = node_w[index] if fitted else 0.0
         return values
