@@ -44,8 +44,9 @@ class Readable:
     messages should handle each on its own, with :func:`each_message`, so that one bad message
     does not cost the rest of its batch.
 
-    With a ``pacer``, a batch waits until ``pacer.pace()``; meanwhile the descriptor is not
-    watched (it would wake the loop for nothing) and ``parked`` counts the waits.
+    With a ``pacer``, input that wakes the socket waits until ``pacer.pace()``; meanwhile the
+    descriptor is not watched (it would wake the loop for nothing) and ``parked`` counts the
+    waits. A backlog left by a full batch is read on the next iteration, paced or not.
     """
 
     def __init__(self, socket: zmq.Socket[Any], handler: Callable[[], None],
@@ -101,8 +102,12 @@ class Readable:
                         self.on_error(exc)
             if self.pacer is None:
                 self._wake()  # the rest, if any, on the next iteration
-            else:
-                self.pending()  # the rest, if any, at the next wake (an edge now would be lost)
+            elif int(self.socket.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
+                # A backlog (the batch was full): drained batch by batch on the next
+                # iterations as fast as unpaced, or the sender's queue would overflow. The pace
+                # spaces out wakes for new input, not the reading of what is already here.
+                self._scheduled = True
+                self.loop.call_soon(self._check)
 
     def pending(self) -> bool:
         """True if input is waiting to be handled. Reading ``EVENTS`` may consume the

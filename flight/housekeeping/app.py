@@ -73,6 +73,8 @@ class Housekeeping(FlightApp):
 
     async def on_stop(self) -> None:
         self._flush()
+        if self.publisher is not None:
+            self.publisher.flush()  # what _flush published, before the socket closes
         self.store.close()
 
     # --- recording -------------------------------------------------------------------------------
