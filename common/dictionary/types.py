@@ -9,6 +9,7 @@ with :class:`TypeCheckError`, whose ``allowed`` text goes into the operator's er
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import struct
 from dataclasses import dataclass, field
@@ -312,9 +313,9 @@ class Enum(DataType):
     def size_bits(self) -> int:
         return self.bits
 
-    @property
+    @functools.cached_property
     def names(self) -> dict[int, str]:
-        """Raw value to label."""
+        """Raw value to label (made once: every decoded value looks it up)."""
         return {value: label for label, value in self.labels.items()}
 
     def check(self, value: Any) -> int:

@@ -27,6 +27,7 @@ from typing import Any
 from common import bus
 from common.dictionary import DICTIONARY, FailureCode, RejectReason
 from common.dictionary.apps.sim import APID as SIM_APID
+from common.dictionary.apps.sim import NODE_SENSORS
 from common.dictionary.model import Command
 from common.packets import TmPacket
 from flight.compute.budget import Budget, Policy, Readings, budget
@@ -140,10 +141,11 @@ class ComputeManager(FlightApp):
         if "NODES.COUNT" in values:
             self.node_count = int(values["NODES.COUNT"])
             for node in range(self.node_count):
-                state = values[f"NODES.NODE{node}_STATE"]
+                state_name, temp_name, power_name = NODE_SENSORS[node]
+                state = values[state_name]
                 self.sensor_state[node] = state
-                self.node_temp[node] = float(values[f"NODES.NODE{node}_TEMP"])
-                self.node_power[node] = float(values[f"NODES.NODE{node}_POWER"])
+                self.node_temp[node] = float(values[temp_name])
+                self.node_power[node] = float(values[power_name])
                 if state != "FAULT":
                     self.faulted.discard(node)
                 elif node not in self.faulted:

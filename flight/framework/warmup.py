@@ -34,6 +34,8 @@ def build_codecs() -> int:
     for owner in owners:
         if isinstance(owner, Structure):
             owner.param_names  # noqa: B018 - cached on first use: made here, shared
+            for param in owner.params:
+                getattr(param.type, "names", None)  # an enum's decoding table, likewise
         codec = DICTIONARY.codec(owner)
         if codec.layout.fixed is None:
             codec.layout._compile()  # construct's code generation, once for every child

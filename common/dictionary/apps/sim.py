@@ -82,6 +82,11 @@ NODES = (
     Param("NODES", "UPSETS", UInt(32), "single-event upsets since start"),
 )
 
+#: Each node slot's (state, temperature, power) parameter names, in slot order.
+NODE_SENSORS = tuple(
+    tuple(param.name for param in NODES[3 * node:3 * node + 3]) for node in range(MAX_NODES)
+)
+
 _node = Arg("node", UInt(8, 0, MAX_NODES - 1), "compute node index")
 
 SIM = define_app(

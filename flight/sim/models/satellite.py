@@ -25,17 +25,14 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from common.dictionary.apps.sim import MAX_NODES
+from common.dictionary.apps.sim import MAX_NODES, NODE_SENSORS
 from common.orbits import OrbitSample
 from flight.sim.models.nodes import Nodes, Upset
 from flight.sim.models.power import Battery, PowerSystem, SolarArray
 from flight.sim.models.thermal import ThermalModel
 
 #: Each node slot's sensor names, and its part in the thermal model (made once).
-_NODE_NAMES = tuple(
-    (f"NODES.NODE{i}_STATE", f"NODES.NODE{i}_TEMP", f"NODES.NODE{i}_POWER", f"node{i}")
-    for i in range(MAX_NODES)
-)
+_NODE_NAMES = tuple((*names, f"node{i}") for i, names in enumerate(NODE_SENSORS))
 
 
 @dataclass(frozen=True)
