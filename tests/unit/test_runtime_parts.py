@@ -111,9 +111,11 @@ async def test_zygote_spawns_reports_exits_and_takes_children_down() -> None:
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         try:
-            os.kill(orphan, 0)
-        except ProcessLookupError:
+            state = Path(f"/proc/{orphan}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
             break
+        if state == "Z":
+            break  # ended; its new parent has not reaped it yet
         await asyncio.sleep(0.02)
     else:
         os.kill(orphan, signal.SIGKILL)
@@ -187,18 +189,30 @@ def test_each_message_handles_the_rest_of_a_batch_after_one_that_raises() -> Non
     assert socket.messages == []
 
 
-async def test_asking_whether_input_is_pending_does_not_lose_the_wake_up() -> None:
-    # ZeroMQ's descriptor is edge-triggered: reading EVENTS can consume the edge that would
-    # have woken the reader. Whatever finds input pending must see it served.
+@pytest.fixture
+def pipe():
+    """A connected inproc PULL and PUSH pair, closed after the test."""
     import zmq
-
-    from common.zmqloop import Readable, drain
 
     context = zmq.Context()
     pull = context.socket(zmq.PULL)
-    pull.bind("inproc://pending")
+    pull.bind("inproc://pipe")
     push = context.socket(zmq.PUSH)
-    push.connect("inproc://pending")
+    push.connect("inproc://pipe")
+    try:
+        yield pull, push
+    finally:
+        push.close(0)
+        pull.close(0)
+        context.destroy(0)
+
+
+async def test_asking_whether_input_is_pending_does_not_lose_the_wake_up(pipe) -> None:
+    # ZeroMQ's descriptor is edge-triggered: reading EVENTS can consume the edge that would
+    # have woken the reader. Whatever finds input pending must see it served.
+    from common.zmqloop import Readable, drain
+
+    pull, push = pipe
     got: list[list[bytes]] = []
     handled = asyncio.Event()
 
@@ -223,25 +237,17 @@ async def test_asking_whether_input_is_pending_does_not_lose_the_wake_up() -> No
         assert got == [[b"\x00"], [b"\x01"], [b"\x02"]] and not reader.pending()
     finally:
         reader.close()
-        push.close(0)
-        pull.close(0)
-        context.destroy(0)
 
 
-async def test_a_paced_socket_reads_new_input_at_the_next_wake_and_a_backlog_at_once() -> None:
+async def test_a_paced_socket_reads_new_input_at_the_next_wake_and_a_backlog_at_once(
+        pipe) -> None:
     # A busy socket is read at the clock's pace: what arrives within a resolution of the last
     # wake waits for the next one (the descriptor unwatched meanwhile). What a full batch left
     # behind is read on the next iterations, or a sender's queue could overflow meanwhile.
-    import zmq
-
     from common.clock import SimClock
     from common.zmqloop import Readable, drain
 
-    context = zmq.Context()
-    pull = context.socket(zmq.PULL)
-    pull.bind("inproc://paced")
-    push = context.socket(zmq.PUSH)
-    push.connect("inproc://paced")
+    pull, push = pipe
     clock = SimClock(ClockState(1, 0.0, time.time(), 1.0), resolution_wall_s=0.2)
     loop = asyncio.get_running_loop()
     batches: list[tuple[float, list[list[bytes]]]] = []
@@ -270,9 +276,6 @@ async def test_a_paced_socket_reads_new_input_at_the_next_wake_and_a_backlog_at_
         assert reader.parked == 1, "the backlog after a full batch waited for another wake"
     finally:
         reader.close()
-        push.close(0)
-        pull.close(0)
-        context.destroy(0)
 
 
 async def test_publisher_counts_every_packet_the_bus_could_not_take(monkeypatch) -> None:
