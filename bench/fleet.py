@@ -1,8 +1,9 @@
 """Real-time factor of whole fleets with housekeeping at 1 Hz: lag, CPU and memory per satellite.
 
 For each fleet size N (default 4, 12 and 50 satellites) a fleet is launched with the scenario
-launcher — ground control (the clock master), the space link, the simulated hardware and N
-executives with their apps, every process forked from a preloaded zygote. Every periodic
+launcher — ground control (the clock master), the space link, the simulated hardware (a
+process per ``sim_group`` satellites, 4 by default) and N executives with their apps, every
+process forked from a preloaded zygote. Every periodic
 housekeeping structure of every flight app (EXEC, HK, COMPUTE and FP status, HK's EPS, THERMAL,
 ORBIT and NODES) is set to 1 s simulated with ``APP.SET_HK_INTERVAL`` over each satellite's bus,
 as a test set would, and the simulated hardware reports its sensors at 1 Hz
@@ -404,9 +405,16 @@ def _quantile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))] if values else math.nan
 
 
+def fleet_wide(name: str) -> str:
+    """The kind of a fleet-wide process by its launcher name (the simulated hardware may be
+    several processes: SIM-1, SIM-2, …); "" for a satellite's."""
+    kind = name.split("-")[0]
+    return kind if kind in ("GROUND", "LINK", "SIM") else ""
+
+
 def _kinds(launcher: Any, observer: Observer) -> dict[int, str]:
-    kinds = {p.pid: p.name for p in launcher.processes.values()
-             if p.name in ("GROUND", "LINK", "SIM")}
+    kinds = {p.pid: fleet_wide(p.name) for p in launcher.processes.values()
+             if fleet_wide(p.name)}
     for (_satellite, app), pids in observer.pids.items():
         for pid in pids:
             kinds[pid] = app
@@ -448,8 +456,11 @@ def _memory(launcher: Any, pids: set[int]) -> dict[str, Any]:
         own = _below(children, launcher.processes[name].pid)
         per_satellite.append((sum(figures.get(p, (0.0, 0.0))[0] for p in own),
                               sum(figures.get(p, (0.0, 0.0))[1] for p in own)))
-    shared = {name: figures.get(launcher.processes[name].pid, (0.0, 0.0))[0]
-              for name in ("GROUND", "LINK", "SIM")}
+    shared = dict.fromkeys(("GROUND", "LINK", "SIM"), 0.0)
+    for process in launcher.processes.values():
+        kind = fleet_wide(process.name)
+        if kind:
+            shared[kind] += figures.get(process.pid, (0.0, 0.0))[0]
     return {
         "pss_per_satellite": statistics.mean(p for p, _ in per_satellite),
         "pss_per_satellite_max": max(p for p, _ in per_satellite),

@@ -59,6 +59,17 @@ def preload() -> None:
     warm_up()  # codecs built and code specialised once, shared by every executive
 
 
+def sim_groups(run: RunConfig, hil: tuple[str, ...] = ()) -> list[tuple[str, list[str]]]:
+    """The simulator processes of a run, as (process name, satellites it plays): groups of
+    ``run.sim_group`` satellites, not those a rig plays; one group is named ``SIM``, several
+    ``SIM-1``, ``SIM-2``, …"""
+    played = [satellite for satellite in run.satellites if satellite not in hil]
+    groups = [played[i:i + run.sim_group] for i in range(0, len(played), run.sim_group)]
+    if len(groups) <= 1:
+        return [("SIM", groups[0] if groups else [])]
+    return [(f"SIM-{number}", group) for number, group in enumerate(groups, 1)]
+
+
 @dataclass
 class Process:
     """One process the launcher started."""
@@ -116,7 +127,9 @@ class Launcher:
             await self._spawn(satellite, TARGETS["SATELLITE"], [run_dir, satellite])
         await self._spawn("LINK", TARGETS["LINK"], [run_dir])
         if self.with_sim:
-            await self._spawn("SIM", TARGETS["SIM"], [run_dir, list(self.hil)])
+            for name, group in sim_groups(self.run, self.hil):
+                others = [s for s in self.run.satellites if s not in group]
+                await self._spawn(name, TARGETS["SIM"], [run_dir, others, False, name])
         try:
             await asyncio.wait_for(self._all_ready(), timeout_wall_s)
         except TimeoutError:

@@ -32,14 +32,16 @@ def build(runtime: Runtime, satellites: list[str]) -> list[SimHardware]:
     return apps
 
 
-def run_sim(run_dir: str, exclude: tuple[str, ...] | list[str] = (), console: bool = False) -> int:
-    """Process entry point: simulate the hardware of every satellite not in ``exclude``."""
+def run_sim(run_dir: str, exclude: tuple[str, ...] | list[str] = (), console: bool = False,
+            name: str = "SIM") -> int:
+    """Process entry point: simulate the hardware of every satellite not in ``exclude``
+    (``name``: the process's name in its log file and readiness report)."""
     run = RunConfig.load(run_dir)
-    satellites = [name for name in run.satellites if name not in exclude]
-    log = logs.configure(run.run_dir, "SIM", console=console)
+    satellites = [satellite for satellite in run.satellites if satellite not in exclude]
+    log = logs.configure(run.run_dir, name, console=console)
     try:
         return asyncio.run(serve(run, lambda runtime: build(runtime, satellites), log,
-                                 ready_as="SIM"))
+                                 ready_as=name))
     except Exception:
         log.exception("simulated hardware failed")
         return 1

@@ -355,3 +355,23 @@ def test_the_executive_is_sent_the_telemetry_it_downlinks_and_not_the_hardware_s
         assert received(bus.topic("SAT-01", bus.PB, app.apid))
     assert not received(bus.topic("SAT-02", bus.TM, DICTIONARY.apps["HK"].apid))
     assert received(bus.topic("SAT-01", bus.CTL, None, "HB", "HK"))
+
+
+def test_the_simulated_hardware_runs_in_a_process_per_group_of_satellites(tmp_path) -> None:
+    from scenarios.launcher import sim_groups
+
+    names = tuple(f"SAT-{n:02d}" for n in range(1, 10))
+    run = new_run(tmp_path / "run", names)
+    assert run.sim_group == 4
+    assert sim_groups(run) == [("SIM-1", list(names[:4])), ("SIM-2", list(names[4:8])),
+                               ("SIM-3", list(names[8:]))]
+    # A rig plays SAT-01 and SAT-05: the groups are made of the rest.
+    assert sim_groups(run, ("SAT-01", "SAT-05")) == [
+        ("SIM-1", ["SAT-02", "SAT-03", "SAT-04", "SAT-06"]),
+        ("SIM-2", ["SAT-07", "SAT-08", "SAT-09"])]
+    small = new_run(tmp_path / "small", names[:3])
+    assert sim_groups(small) == [("SIM", list(names[:3]))]
+    run.save()
+    assert RunConfig.load(run.run_dir).sim_group == 4
+    with pytest.raises(ConfigError, match="sim_group"):
+        new_run(tmp_path / "bad", names, sim_group=0)
