@@ -8,6 +8,7 @@ Every section and field is optional; an unknown or mistyped one is an error nami
     rate = 600.0                     # simulated seconds per wall second
     seed = 1                         # every random process of the run (loss, upsets)
     security = true                  # authenticate telecommands (keys in RUN_DIR/keys)
+    sim_group = 4                    # satellites whose hardware one simulator process plays
 
     [constellation]
     altitude_km = 750.0              # 700–800 km dawn-dusk
@@ -53,6 +54,8 @@ class FleetConfig:
     transport: str = "ipc"
     #: Authenticate telecommands (keys made for the run in RUN_DIR/keys, owner-only).
     security: bool = True
+    #: Satellites whose hardware one simulator process plays (a process per group).
+    sim_group: int = 4
     altitude_km: float = 750.0
     ltan_h: float = 18.0
     planes: int = 1
@@ -94,7 +97,7 @@ class FleetConfig:
             sim_start=self.start.timestamp(), transport=self.transport,
             timing=Timing(**self.timing), seed=self.seed,
             tle={e.name: e.to_tle() for e in elements}, hardware=self.hardware,
-            stations=self.stations, link=self.link, key_file=key_file,
+            stations=self.stations, link=self.link, key_file=key_file, sim_group=self.sim_group,
             control={"auto_results": self.auto_results},
         )
 
@@ -113,7 +116,8 @@ class FleetConfig:
 _SECTIONS: dict[str, dict[str, tuple[type | tuple[type, ...], str]]] = {
     "run": {"start": (str, "start"), "duration_h": ((int, float), "duration_h"),
             "rate": ((int, float), "rate"), "seed": (int, "seed"),
-            "transport": (str, "transport"), "security": (bool, "security")},
+            "transport": (str, "transport"), "security": (bool, "security"),
+            "sim_group": (int, "sim_group")},
     "constellation": {"altitude_km": ((int, float), "altitude_km"),
                       "ltan_h": ((int, float), "ltan_h"), "planes": (int, "planes"),
                       "per_plane": (int, "per_plane"), "phasing": (int, "phasing"),
@@ -179,6 +183,8 @@ def _check(config: FleetConfig, source: str) -> None:
         problems.append(f"run.transport must be ipc or tcp, not {config.transport!r}")
     if not 300 <= config.altitude_km <= 2000:
         problems.append(f"constellation.altitude_km {config.altitude_km} is not a LEO altitude")
+    if config.sim_group < 1:
+        problems.append(f"run.sim_group must be at least 1, not {config.sim_group}")
     if config.planes < 1 or config.per_plane < 1:
         problems.append("constellation.planes and per_plane must be at least 1")
     if not 0 <= config.slot_spacing_deg * (config.per_plane - 1) < 360:

@@ -35,6 +35,8 @@ def test_telecommand_authentication_is_on_unless_turned_off() -> None:
     ({"run": {"rate": "fast"}}, "run.rate"),
     ({"run": {"rate": -1.0}}, "run.rate must be positive"),
     ({"run": {"start": "yesterday"}}, "run.start"),
+    ({"run": {"sim_group": 0}}, "run.sim_group must be at least 1"),
+    ({"run": {"sim_group": 2.5}}, "run.sim_group"),
     ({"constellation": {"per_plane": True}}, "constellation.per_plane"),
     ({"constellation": {"slot_spacing_deg": 120.0, "per_plane": 4}}, "slot_spacing_deg"),
     ({"constellation": {"altitude_km": 36000.0}}, "altitude_km"),
@@ -48,3 +50,9 @@ def test_telecommand_authentication_is_on_unless_turned_off() -> None:
 def test_errors_name_the_bad_field(data: dict, named: str) -> None:
     with pytest.raises(ConfigError, match=named.replace("[", r"\[").replace("]", r"\]")):
         parse(data, "fleet.toml")
+
+
+def test_the_simulator_group_reaches_the_run(tmp_path) -> None:
+    config = parse({"run": {"sim_group": 2, "security": False}}, "fleet.toml")
+    assert config.run_config(tmp_path / "run").sim_group == 2
+    assert parse({}, "fleet.toml").run_config(tmp_path / "default").sim_group == 4
