@@ -413,8 +413,7 @@ def fleet_wide(name: str) -> str:
 
 
 def _kinds(launcher: Any, observer: Observer) -> dict[int, str]:
-    kinds = {p.pid: fleet_wide(p.name) for p in launcher.processes.values()
-             if fleet_wide(p.name)}
+    kinds = {p.pid: kind for p in launcher.processes.values() if (kind := fleet_wide(p.name))}
     for (_satellite, app), pids in observer.pids.items():
         for pid in pids:
             kinds[pid] = app

@@ -272,7 +272,7 @@ class SimClock:
             return
         wall_due = self.state.wall_at(self._heap[0][0])
         when = loop.time() + max(0.0, wall_due - time.time())
-        when = max(when, self._last_wake + self.resolution)
+        when = max(when, self.pace())
         self._handle = loop.call_at(when, self._fire)
 
     def _fire(self) -> None:

@@ -100,12 +100,11 @@ class Readable:
                 if self.on_error is not None:
                     with contextlib.suppress(Exception):
                         self.on_error(exc)
-            if self.pacer is None:
-                self._wake()  # the rest, if any, on the next iteration
-            elif int(self.socket.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
-                # A backlog (the batch was full): drained batch by batch on the next
-                # iterations as fast as unpaced, or the sender's queue would overflow. The pace
-                # spaces out wakes for new input, not the reading of what is already here.
+            if int(self.socket.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
+                # A backlog (the batch was full): the next batch on the next iteration, paced
+                # or not, or the sender's queue would overflow. The pace spaces out wakes for
+                # new input, not the reading of what is already here. (Reading EVENTS took the
+                # edge: new input after this raises a new one.)
                 self._scheduled = True
                 self.loop.call_soon(self._check)
 

@@ -114,8 +114,10 @@ class Housekeeping(FlightApp):
         """One RECORDER_OVERFLOW event per simulated minute at most, with every drop since the
         last: a full recorder in stop mode drops the event's own packet too, and that must
         not set off another event (the counters in housekeeping hold every drop)."""
+        if not self._unreported_drops:
+            return
         now = self.clock.now()
-        if not self._unreported_drops or now - self._overflow_reported_sim < OVERFLOW_EVENT_S:
+        if now - self._overflow_reported_sim < OVERFLOW_EVENT_S:
             return
         dropped, self._unreported_drops = self._unreported_drops, 0
         self._overflow_reported_sim = now
@@ -132,8 +134,7 @@ class Housekeeping(FlightApp):
             own, self._own = self._own, []
             for packet in own:
                 super().emit_tm(packet)
-        if self._unreported_drops:
-            self._tell_overflow()
+        self._tell_overflow()
         if self.filler.open == 0:
             self._oldest_hole_wall = None
         elif self._oldest_hole_wall is not None and (

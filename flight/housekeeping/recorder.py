@@ -90,7 +90,7 @@ class PacketStore:
                 if not crc_ok(frame.data):
                     break  # not a packet we wrote whole: the torn tail starts here
                 end = frame.offset + len(frame.data)
-                self._index(segment, frame.data)
+                self._index(segment, (frame.data,))
             if end != len(data):
                 # A packet cut short by a crash: keep what is whole.
                 self.stats.torn_bytes += len(data) - end
@@ -112,10 +112,7 @@ class PacketStore:
             os.close(self._fd)
         self._fd = os.open(segment.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
-    def _index(self, segment: Segment, packet: bytes) -> None:
-        self._index_all(segment, (packet,))
-
-    def _index_all(self, segment: Segment, packets: Sequence[bytes]) -> None:
+    def _index(self, segment: Segment, packets: Sequence[bytes]) -> None:
         """Count ``packets`` into ``segment``: their time span, each APID's last count."""
         first, last = segment.first_tai, segment.last_tai
         last_count = self.stats.per_apid_last
@@ -161,7 +158,7 @@ class PacketStore:
             except OSError:
                 pass  # at the next start the torn tail is cut there anyway
             return 0
-        self._index_all(segment, packets)
+        self._index(segment, packets)
         segment.size += needed
         self.stats.packets += len(packets)
         self.stats.size += needed

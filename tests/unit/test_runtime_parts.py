@@ -261,16 +261,17 @@ async def test_a_paced_socket_reads_new_input_at_the_next_wake_and_a_backlog_at_
     try:
         push.send(b"first")
         await asyncio.wait_for(got.wait(), 5)
-        first_at = batches[0][0]
+        first_at, paced_at = batches[0][0], clock.pace()
         assert batches[0][1] == [[b"first"]]
-        assert clock.pace() == pytest.approx(first_at + 0.2, abs=0.01)
+        assert paced_at > first_at, "reading did not move the pace"
         for index in range(50):  # all inside the resolution after the first read
             push.send(bytes([index]))
         deadline = time.monotonic() + 5
         while sum(len(batch) for _, batch in batches) < 51:
             assert time.monotonic() < deadline, "not every message was read"
             await asyncio.sleep(0.01)
-        assert batches[1][0] >= first_at + 0.2 - 1e-3, "read again before the next wake"
+        # (asyncio may run a timer up to its clock resolution early)
+        assert batches[1][0] >= paced_at - 1e-3, "read again before the next wake"
         assert [m for _, batch in batches[1:] for m in batch] == [[bytes([i])] for i in range(50)]
         assert [len(batch) for _, batch in batches[1:]] == [10] * 5
         assert reader.parked == 1, "the backlog after a full batch waited for another wake"
