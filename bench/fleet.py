@@ -24,6 +24,9 @@ target rate and every satellite's bus is watched:
 * **memory**: PSS and USS of each satellite's processes (executive, its zygote, HK, COMPUTE,
   FP), and of the fleet-wide processes: idle (at the start rate) and after the window.
 
+``--app-hosting together`` runs each satellite's HK, COMPUTE and FP in one process
+(``run.app_hosting``): two processes fewer per satellite, as very large fleets would.
+
 A fleet keeps up when every stream reached 98 % of the asked rate with every report and no
 restart. One that does not is launched again at 0.6× the rate (``--tries`` in all), so that the
 rate it sustains is shown next to its target.
@@ -31,7 +34,8 @@ rate it sustains is shown next to its target.
 Targets (issue #7): 4 satellites ≥ 1000×, 100 satellites ≥ 100×; sizes between are compared to
 a log-log interpolation of the two, marked as such.
 
-Run: ``.venv/bin/python bench/fleet.py [--sizes 4 12 50 100] [--seconds 20] [--tries 2]``
+Run: ``.venv/bin/python bench/fleet.py [--sizes 4 12 50 100] [--seconds 20] [--tries 2]
+[--app-hosting together]``
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common.dictionary.standard import STATUS_SID
-from common.runconfig import Timing
+from common.runconfig import APP_HOSTINGS, Timing
 
 #: (satellites, real-time factor) the issue asks for.
 TARGETS = ((4, 1000.0), (100, 100.0))
@@ -268,14 +272,15 @@ class Observer:
 
 
 def measure(satellites: int, rate: float, window_s: float, warmup_s: float,
-            resolution_wall_s: float, keep: bool = False) -> dict[str, Any]:
+            resolution_wall_s: float, keep: bool = False,
+            app_hosting: str = "separate") -> dict[str, Any]:
     """Launch a fleet of ``satellites``, run it at ``rate``, and measure it (in this process)."""
     from common import logs
     from scenarios.config import FleetConfig
     from scenarios.launcher import Launcher
 
     tmp = tempfile.mkdtemp(prefix="ddfleet-")
-    config = FleetConfig(per_plane=satellites, rate=START_RATE, seed=7,
+    config = FleetConfig(per_plane=satellites, rate=START_RATE, seed=7, app_hosting=app_hosting,
                          timing={"sensor_interval_s": HK_INTERVAL_S,
                                  "timer_resolution_wall_s": resolution_wall_s})
     run = config.run_config(Path(tmp) / "run")
@@ -294,7 +299,7 @@ def measure(satellites: int, rate: float, window_s: float, warmup_s: float,
         print(f"run directory kept: {run.run_dir}", file=sys.stderr)
     else:
         shutil.rmtree(tmp, ignore_errors=True)
-    return {**result, "resolution_wall_s": resolution_wall_s}
+    return {**result, "resolution_wall_s": resolution_wall_s, "app_hosting": app_hosting}
 
 
 async def _measure(launcher: Any, rate: float, window_s: float, warmup_s: float
@@ -414,9 +419,12 @@ def fleet_wide(name: str) -> str:
 
 def _kinds(launcher: Any, observer: Observer) -> dict[int, str]:
     kinds = {p.pid: kind for p in launcher.processes.values() if (kind := fleet_wide(p.name))}
+    hosted: dict[int, set[str]] = {}
     for (_satellite, app), pids in observer.pids.items():
         for pid in pids:
-            kinds[pid] = app
+            hosted.setdefault(pid, set()).add(app)
+    for pid, apps in hosted.items():  # apps that share a process: one kind, "HK+COMPUTE+FP"
+        kinds[pid] = "+".join(sorted(apps, key=lambda a: (*FLIGHT_APPS, a).index(a)))
     for process in launcher.processes.values():
         kinds.setdefault(process.pid, "EXEC")
     return kinds
@@ -480,7 +488,8 @@ def report(result: dict[str, Any], first: dict[str, Any]) -> bool:
     reached = result["factor_min"]
     print(f"\n{n} satellites ({result['processes']} processes, up in {result['launch_s']:.1f} s),"
           f" asked {asked:.0f}×, timers coalesced over {1000 * result['resolution_wall_s']:.0f} ms"
-          f" wall, watched {result['window_s']:.0f} s wall")
+          f" wall, watched {result['window_s']:.0f} s wall, flight apps hosted "
+          f"{result['app_hosting']}")
     if result["configure_failures"]:
         print(f"  HK configuration failed: {', '.join(result['configure_failures'][:5])}")
     print(f"  real-time factor reached: slowest stream {reached:.0f}×, median "
@@ -548,6 +557,7 @@ def run_one(size: int, rate: float, args: argparse.Namespace) -> dict[str, Any] 
         command += ["--resolution", str(args.resolution)]
     if args.keep:
         command.append("--keep")
+    command += ["--app-hosting", args.app_hosting]
     for _attempt in range(LAUNCH_ATTEMPTS):
         child = subprocess.run(command, capture_output=True, text=True,
                                cwd=Path(__file__).resolve().parent.parent)
@@ -585,13 +595,15 @@ def main() -> int:
     parser.add_argument("--resolution", type=float,
                         help="timer resolution, wall seconds (default: by rate)")
     parser.add_argument("--keep", action="store_true", help="keep the run directories")
+    parser.add_argument("--app-hosting", choices=APP_HOSTINGS, default="separate",
+                        help="a process per flight app, or one for a satellite's apps")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:  # the child: one fleet, its figures as one JSON line
         rate = args.rate or args.factor * target(args.one)[0]
         resolution = args.resolution or resolution_for(rate)
         print("RESULT " + json.dumps(measure(args.one, rate, args.seconds, args.warmup,
-                                             resolution, args.keep)))
+                                             resolution, args.keep, args.app_hosting)))
         return 0
     print(f"fleets with every housekeeping structure at {HK_INTERVAL_S:g} s simulated; "
           f"targets {', '.join(f'{n} satellites ≥ {r:.0f}×' for n, r in TARGETS)}")

@@ -1,7 +1,9 @@
 """Memory of one satellite: every process of ``dawndusk sat``, by proportional set size.
 
-A satellite is an executive, its zygote and three app processes. The apps are forked from the
-zygote, which the executive forked after importing everything, so they share those pages.
+A satellite is an executive, its zygote and three app processes — or one app process for
+all three with ``app_hosting = "together"``; both layouts are measured, one after the other.
+The apps are forked from the zygote, which the executive forked after importing everything,
+so they share those pages.
 Printed per process: PSS (shared pages split among the processes that share them — the sum is
 what the satellite really costs) and USS (pages private to the process: what each further
 satellite of a fleet costs at least, when the fleet shares one preloaded image). For
@@ -11,7 +13,10 @@ imports, measured in the same run.
 The satellite is measured once it says it is ready (every app RUNNING, reported on the run's
 control socket), every app has answered a command, and its memory has stopped growing.
 
-Target (issue #3): ≤ 30 MiB for a whole satellite (sum of PSS).
+Target (issue #3): ≤ 30 MiB for a whole satellite (sum of PSS). Standalone, a satellite carries
+the whole preloaded interpreter image by itself (the baseline line shows its size); in a fleet
+the image is shared by every process, and ``bench/fleet.py`` prints the memory per satellite
+there (``--app-hosting together`` for the second layout).
 
 Run: ``.venv/bin/python bench/memory.py``
 """
@@ -35,7 +40,7 @@ from common.dictionary import DICTIONARY, SUPERVISED  # noqa: E402
 from common.endpoints import Endpoints  # noqa: E402
 from common.packets import encode  # noqa: E402
 from common.radio import RadioFrame  # noqa: E402
-from common.runconfig import RunConfig, new_run  # noqa: E402
+from common.runconfig import APP_HOSTINGS, RunConfig, new_run  # noqa: E402
 from scenarios.processes import descendants, stop_tree  # noqa: E402
 
 TARGET_MIB = 30.0
@@ -110,11 +115,11 @@ def fresh_interpreter() -> tuple[float, float]:
         process.wait()
 
 
-def measure() -> list[tuple[str, int, float, float]]:
+def measure(app_hosting: str) -> list[tuple[str, int, float, float]]:
     """Start a satellite, wait until it is ready and settled, return (role, pid, PSS, USS)."""
     rows: list[tuple[str, int, float, float]] = []
     with tempfile.TemporaryDirectory(prefix="ddmem-") as tmp:
-        run = new_run(Path(tmp) / "run", (SATELLITE,), rate=10.0)
+        run = new_run(Path(tmp) / "run", (SATELLITE,), rate=10.0, app_hosting=app_hosting)
         run.save()
         context = zmq.Context()
         control = context.socket(zmq.PULL)
@@ -143,21 +148,29 @@ def measure() -> list[tuple[str, int, float, float]]:
 
 
 def main() -> int:
-    rows = measure()
-    print(f"{'process':<10} {'pid':>7} {'PSS MiB':>8} {'USS MiB':>8}")
-    for name, pid, pss, uss in rows:
-        print(f"{name:<10} {pid:>7} {pss:>8.1f} {uss:>8.1f}")
-    total_pss = sum(row[2] for row in rows)
-    total_uss = sum(row[3] for row in rows)
-    print(f"{'total':<10} {len(rows):>7} {total_pss:>8.1f} {total_uss:>8.1f}")
-    print(f"of which shared among the satellite's processes (PSS - USS): "
-          f"{total_pss - total_uss:.1f} MiB; private (USS): {total_uss:.1f} MiB")
+    totals = {}
+    for app_hosting in APP_HOSTINGS:
+        rows = measure(app_hosting)
+        print(f"apps hosted {app_hosting}:")
+        print(f"{'process':<10} {'pid':>7} {'PSS MiB':>8} {'USS MiB':>8}")
+        for name, pid, pss, uss in rows:
+            print(f"{name:<10} {pid:>7} {pss:>8.1f} {uss:>8.1f}")
+        total_pss = sum(row[2] for row in rows)
+        total_uss = sum(row[3] for row in rows)
+        print(f"{'total':<10} {len(rows):>7} {total_pss:>8.1f} {total_uss:>8.1f}")
+        print(f"of which shared among the satellite's processes (PSS - USS): "
+              f"{total_pss - total_uss:.1f} MiB; private (USS): {total_uss:.1f} MiB\n")
+        totals[app_hosting] = total_pss
     pss, uss = fresh_interpreter()
     print(f"baseline, one fresh interpreter importing the flight modules: "
           f"PSS {pss:.1f} MiB, USS {uss:.1f} MiB")
-    ok = total_pss <= TARGET_MIB
-    print(f"satellite total PSS {total_pss:.1f} MiB, target <= {TARGET_MIB:.0f} MiB: "
-          f"{'PASS' if ok else f'MISS by {total_pss - TARGET_MIB:.1f} MiB'}")
+    ok = True
+    for app_hosting, total_pss in totals.items():
+        met = total_pss <= TARGET_MIB
+        ok &= met
+        verdict = "PASS" if met else f"MISS by {total_pss - TARGET_MIB:.1f} MiB"
+        print(f"satellite total PSS, apps hosted {app_hosting}: {total_pss:.1f} MiB, "
+              f"target <= {TARGET_MIB:.0f} MiB: {verdict}")
     return 0 if ok else 1
 
 

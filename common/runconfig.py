@@ -58,6 +58,10 @@ class Timing:
     sensor_interval_s: float = 1.0
 
 
+#: How an executive may host its apps (see ``RunConfig.app_hosting``).
+APP_HOSTINGS = ("separate", "together")
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything the processes of one run share."""
@@ -81,6 +85,11 @@ class RunConfig:
     #: per group. A busy machine shares its cores by process, so one process playing a whole
     #: large fleet falls far behind (12 satellites at 456x: sensors at 72x).
     sim_group: int = 4
+    #: How each executive hosts its apps: ``"separate"`` (a process per app, the default) or
+    #: ``"together"`` (one process for all of them). Together, a satellite is two processes
+    #: fewer (in a fleet, ~29 MiB of memory instead of ~44); an app that crashes takes the
+    #: apps that share its process with it, and they restart together.
+    app_hosting: str = "separate"
     #: Ground stations by name (see ground.passes.STATIONS) or network (china, polar, all).
     stations: tuple[str, ...] = ("china",)
     #: Overrides of the space link's defaults (field of ground.link.LinkConfig → value).
@@ -103,6 +112,9 @@ class RunConfig:
             raise ConfigError(f"clock.rate must be positive, not {self.clock.rate}")
         if self.sim_group < 1:
             raise ConfigError(f"sim_group must be at least 1, not {self.sim_group}")
+        if self.app_hosting not in APP_HOSTINGS:
+            raise ConfigError(f"app_hosting must be one of {', '.join(APP_HOSTINGS)}, "
+                              f"not {self.app_hosting!r}")
 
     @property
     def path(self) -> Path:
@@ -179,6 +191,7 @@ def new_run(
     hardware: dict[str, Any] | None = None,
     sim_step_s: float = 1.0,
     sim_group: int = 4,
+    app_hosting: str = "separate",
     stations: tuple[str, ...] = ("china",),
     link: dict[str, Any] | None = None,
     key_file: str = "",
@@ -201,6 +214,7 @@ def new_run(
         hardware=dict(hardware or {}),
         sim_step_s=sim_step_s,
         sim_group=sim_group,
+        app_hosting=app_hosting,
         stations=tuple(stations),
         link=dict(link or {}),
         key_file=key_file,

@@ -9,6 +9,7 @@ Every section and field is optional; an unknown or mistyped one is an error nami
     seed = 1                         # every random process of the run (loss, upsets)
     security = true                  # authenticate telecommands (keys in RUN_DIR/keys)
     sim_group = 4                    # satellites whose hardware one simulator process plays
+    app_hosting = "separate"         # a process per app; "together": one per satellite
 
     [constellation]
     altitude_km = 750.0              # 700–800 km dawn-dusk
@@ -40,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from common.orbits import Constellation
-from common.runconfig import ConfigError, RunConfig, Timing, new_run
+from common.runconfig import APP_HOSTINGS, ConfigError, RunConfig, Timing, new_run
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,9 @@ class FleetConfig:
     security: bool = True
     #: Satellites whose hardware one simulator process plays (a process per group).
     sim_group: int = 4
+    #: "separate" (a process per flight app) or "together" (one process for a satellite's
+    #: apps: two processes fewer per satellite, for very large fleets).
+    app_hosting: str = "separate"
     altitude_km: float = 750.0
     ltan_h: float = 18.0
     planes: int = 1
@@ -98,7 +102,7 @@ class FleetConfig:
             timing=Timing(**self.timing), seed=self.seed,
             tle={e.name: e.to_tle() for e in elements}, hardware=self.hardware,
             stations=self.stations, link=self.link, key_file=key_file, sim_group=self.sim_group,
-            control={"auto_results": self.auto_results},
+            app_hosting=self.app_hosting, control={"auto_results": self.auto_results},
         )
 
     @property
@@ -117,7 +121,7 @@ _SECTIONS: dict[str, dict[str, tuple[type | tuple[type, ...], str]]] = {
     "run": {"start": (str, "start"), "duration_h": ((int, float), "duration_h"),
             "rate": ((int, float), "rate"), "seed": (int, "seed"),
             "transport": (str, "transport"), "security": (bool, "security"),
-            "sim_group": (int, "sim_group")},
+            "sim_group": (int, "sim_group"), "app_hosting": (str, "app_hosting")},
     "constellation": {"altitude_km": ((int, float), "altitude_km"),
                       "ltan_h": ((int, float), "ltan_h"), "planes": (int, "planes"),
                       "per_plane": (int, "per_plane"), "phasing": (int, "phasing"),
@@ -185,6 +189,9 @@ def _check(config: FleetConfig, source: str) -> None:
         problems.append(f"constellation.altitude_km {config.altitude_km} is not a LEO altitude")
     if config.sim_group < 1:
         problems.append(f"run.sim_group must be at least 1, not {config.sim_group}")
+    if config.app_hosting not in APP_HOSTINGS:
+        problems.append(f"run.app_hosting must be one of {', '.join(APP_HOSTINGS)}, "
+                        f"not {config.app_hosting!r}")
     if config.planes < 1 or config.per_plane < 1:
         problems.append("constellation.planes and per_plane must be at least 1")
     if not 0 <= config.slot_spacing_deg * (config.per_plane - 1) < 360:

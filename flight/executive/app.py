@@ -28,7 +28,8 @@ class Executive(FlightApp):
                  proxy: bus.BusProxy | None = None) -> None:
         super().__init__(runtime, satellite)
         self.proxy = proxy
-        self.supervisor = Supervisor(self, zygote, [app.name for app in SUPERVISED])
+        self.supervisor = Supervisor(self, zygote, [app.name for app in SUPERVISED],
+                                     runtime.run.app_hosting)
         self.radio: Radio | None = None
         self._watchdog: Any = None
         self.last_command_sim: float | None = None

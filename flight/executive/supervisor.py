@@ -1,11 +1,17 @@
 """Supervision of a satellite's app processes: start, watch, restart with back-off, stop.
 
-Each supervised app runs in its own process, forked from the executive's zygote. An app is
-RUNNING once it announces itself ready on the bus; it is restarted when it exits without being
-asked to, or when its heartbeat goes silent, after a back-off that doubles with every restart
-in a row (on simulated time, with a wall-clock floor so that a crash loop cannot spin the
-machine). Every start, exit and restart is an event; the table is in the executive's
+The supervised apps run in processes forked from the executive's zygote: one process per app
+by default, or all of them in one process when the run says ``app_hosting = "together"`` (for
+very large fleets: a satellite then costs two processes fewer). An app is RUNNING once it
+announces itself ready on the bus; it is restarted when its process exits without being asked
+to, or when its heartbeat goes silent, after a back-off that doubles with every restart in a
+row (on simulated time, with a wall-clock floor so that a crash loop cannot spin the machine).
+Every start, exit and restart is an event, for each app; the table is in the executive's
 housekeeping.
+
+Apps that share a process share its fate: when it exits, every app in it exits, and all of
+them are restarted together. Stopping one of them restarts the process without it; starting
+it again restarts the process with it.
 """
 
 from __future__ import annotations
@@ -30,6 +36,11 @@ TERM_GRACE_WALL_S = 1.5
 STABLE_AFTER_S = 300.0
 
 
+def host_groups(hosting: str, names: list[str]) -> list[list[str]]:
+    """The apps each process hosts, for the run's ``app_hosting`` (checked by the run)."""
+    return [list(names)] if hosting == "together" else [[name] for name in names]
+
+
 @dataclass
 class Child:
     """The supervisor's record of one app."""
@@ -50,12 +61,18 @@ class Child:
 class Supervisor:
     """Starts and watches the apps of one satellite."""
 
-    def __init__(self, executive: Executive, zygote: Zygote, names: list[str]) -> None:
+    def __init__(self, executive: Executive, zygote: Zygote, names: list[str],
+                 hosting: str = "separate") -> None:
         self.exe = executive
         self.zygote = zygote
         self.children = {name: Child(name) for name in names}
+        #: Each app's process mates (itself included), in start order.
+        self._group: dict[str, list[Child]] = {}
+        for group in host_groups(hosting, names):
+            for name in group:
+                self._group[name] = [self.children[mate] for mate in group]
         self.shutting_down = False
-        self._by_pid: dict[int, Child] = {}
+        self._by_pid: dict[int, list[Child]] = {}
         self._pending: set[asyncio.Task[Any]] = set()
         zygote.on_exit(self._exited)
 
@@ -67,22 +84,39 @@ class Supervisor:
             await self.start(child.name)
 
     async def start(self, name: str) -> None:
-        """Start ``name`` if it is not running."""
+        """Start ``name`` if it is not running (restarting its process mates, if any run)."""
         child = self.children[name]
         child.wanted = True
         if child.pid or self.shutting_down:
             return
+        running = [mate for mate in self._group[name] if mate.pid]
+        if running:
+            # The process they share must start again, with this app in it this time.
+            for mate in running:
+                mate.restart_now = True
+                mate.restarts += 1
+            await self._terminate(running)
+            return
+        await self._spawn([mate for mate in self._group[name] if mate.wanted])
+
+    async def _spawn(self, children: list[Child]) -> None:
+        """Fork one process hosting ``children``."""
         run = self.exe.runtime.run
         satellite = self.exe.satellite
-        stdio = log_path(run.run_dir, f"{satellite}.{name}").with_suffix(".stderr")
-        child.state = "STARTING"
-        pid = await self.zygote.spawn(HOST_TARGET, [run.run_dir, satellite, [name]], str(stdio))
-        child.pid = pid
-        child.started_sim = self.exe.clock.now()
-        child.last_beat_sim = child.started_sim
-        child.last_beat_wall = time.monotonic()
-        self._by_pid[pid] = child
-        self.exe.event("APP_STARTED", app=name, pid=pid)
+        names = [child.name for child in children]
+        process = f"{satellite}.{'+'.join(names)}"
+        stdio = log_path(run.run_dir, process).with_suffix(".stderr")
+        for child in children:
+            child.state = "STARTING"
+        pid = await self.zygote.spawn(HOST_TARGET, [run.run_dir, satellite, names], str(stdio))
+        now_sim, now_wall = self.exe.clock.now(), time.monotonic()
+        for child in children:
+            child.pid = pid
+            child.started_sim = child.last_beat_sim = now_sim
+            child.last_beat_wall = now_wall
+        self._by_pid[pid] = children
+        for child in children:
+            self.exe.event("APP_STARTED", app=child.name, pid=pid)
         if pid in self.zygote.exits:  # it died before we even recorded it
             self._exited(pid, self.zygote.exits[pid])
 
@@ -105,37 +139,49 @@ class Supervisor:
     # --- exits and restarts ----------------------------------------------------------------------
 
     def _exited(self, pid: int, status: int) -> None:
-        child = self._by_pid.pop(pid, None)
-        if child is None:
+        children = self._by_pid.pop(pid, None)
+        if children is None:
             return
-        child.pid = 0
-        child.last_exit = max(-32768, min(status, 32767))
-        self.exe.event("APP_EXITED", app=child.name, status=child.last_exit)
-        if self.shutting_down or not child.wanted:
-            child.state = "STOPPED"
+        for child in children:
+            child.pid = 0
+            child.last_exit = max(-32768, min(status, 32767))
+            self.exe.event("APP_EXITED", app=child.name, status=child.last_exit)
+        wanted = []
+        for child in children:
+            if self.shutting_down or not child.wanted:
+                child.state = "STOPPED"
+            else:
+                wanted.append(child)
+        if not wanted:
             return
-        if child.restart_now:
-            child.restart_now = False
-            self._later(self.start(child.name))
+        if any(child.restart_now for child in wanted):
+            for child in wanted:
+                child.restart_now = False
+            self._later(self.start(wanted[0].name))
             return
-        if self.exe.clock.now() - child.started_sim > STABLE_AFTER_S:
-            child.consecutive = 0
-        child.consecutive += 1
-        child.restarts += 1
         timing = self.exe.runtime.run.timing
-        delay = min(timing.restart_backoff_s * 2 ** (child.consecutive - 1),
-                    timing.restart_backoff_max_s)
-        child.state = "BACKOFF"
-        self.exe.event("APP_RESTARTING", app=child.name, restarts=child.restarts, delay=delay)
-        self._later(self._restart_after(child, delay))
+        delay = 0.0
+        for child in wanted:
+            if self.exe.clock.now() - child.started_sim > STABLE_AFTER_S:
+                child.consecutive = 0
+            child.consecutive += 1
+            child.restarts += 1
+            delay = max(delay, min(timing.restart_backoff_s * 2 ** (child.consecutive - 1),
+                                   timing.restart_backoff_max_s))
+        for child in wanted:
+            child.state = "BACKOFF"
+            self.exe.event("APP_RESTARTING", app=child.name, restarts=child.restarts,
+                           delay=delay)
+        self._later(self._restart_after(wanted, delay))
 
-    async def _restart_after(self, child: Child, delay: float) -> None:
+    async def _restart_after(self, children: list[Child], delay: float) -> None:
         wall_start = time.monotonic()
         await self.exe.clock.sleep(delay)
         floor = self.exe.runtime.run.timing.restart_backoff_wall_s
         await asyncio.sleep(max(0.0, floor - (time.monotonic() - wall_start)))
-        if child.wanted and not child.pid and not self.shutting_down:
-            await self.start(child.name)
+        for child in children:  # the first still wanted starts them all (its mates with it)
+            if child.wanted and not child.pid and not self.shutting_down:
+                await self.start(child.name)
 
     def _later(self, coroutine: Any) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -167,21 +213,27 @@ class Supervisor:
     # --- stopping --------------------------------------------------------------------------------
 
     async def stop(self, name: str) -> None:
-        """Stop ``name`` and keep it stopped."""
+        """Stop ``name`` and keep it stopped (its process mates start again without it)."""
         child = self.children[name]
         child.wanted = False
-        await self._terminate([child])
+        mates = [mate for mate in self._group[name] if mate is not child and mate.pid]
+        for mate in mates:
+            mate.restart_now = True
+            mate.restarts += 1
+        await self._terminate([child, *mates])
         self.exe.event("APP_STOPPED", app=name)
 
     async def restart(self, name: str) -> None:
-        """Stop ``name`` and start it again at once (no back-off)."""
+        """Stop ``name`` and start it again at once (no back-off), with its process mates."""
         child = self.children[name]
         child.wanted = True
         if not child.pid:
             await self.start(name)
             return
-        child.restart_now = True
-        child.restarts += 1
+        for mate in self._group[name]:
+            if mate.pid:
+                mate.restart_now = True
+                mate.restarts += 1
         await self._terminate([child])
 
     async def shutdown(self) -> None:
@@ -192,7 +244,7 @@ class Supervisor:
         await self._terminate(list(self.children.values()))
 
     async def _terminate(self, children: list[Child]) -> None:
-        pids = [child.pid for child in children if child.pid]
+        pids = sorted({child.pid for child in children if child.pid})
         for pid in pids:
             self._signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + TERM_GRACE_WALL_S

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from common.runconfig import RUN_FILE, ConfigError, RunConfig, new_run
+from common.runconfig import APP_HOSTINGS, RUN_FILE, ConfigError, RunConfig, new_run
 
 
 @click.command("sat")
@@ -17,9 +17,12 @@ from common.runconfig import RUN_FILE, ConfigError, RunConfig, new_run
               show_default=True, help="Clock rate when this satellite starts a new run.")
 @click.option("--clock-master/--no-clock-master", default=None,
               help="Publish the run's clock (default: only when starting a new run).")
+@click.option("--app-hosting", type=click.Choice(APP_HOSTINGS), default="separate",
+              show_default=True,
+              help="A process per app, or one for all of them, when starting a new run.")
 @click.option("--console", is_flag=True, help="Also log readably on standard error.")
 def satellite_cmd(satellite: str, run_dir: Path, rate: float, clock_master: bool | None,
-                  console: bool) -> None:
+                  app_hosting: str, console: bool) -> None:
     """Run SATELLITE's flight software (executive and apps) until Ctrl-C or SIGTERM."""
     import sys
 
@@ -32,7 +35,7 @@ def satellite_cmd(satellite: str, run_dir: Path, rate: float, clock_master: bool
     created = not (run_dir / RUN_FILE).exists()
     try:
         if created:
-            new_run(run_dir, (satellite,), rate=rate).save()
+            new_run(run_dir, (satellite,), rate=rate, app_hosting=app_hosting).save()
         run = RunConfig.load(run_dir)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None

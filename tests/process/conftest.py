@@ -42,8 +42,9 @@ class Satellite:
 
 
 def start_satellite(run_dir: Path, name: str = "SAT-01", rate: float = 10.0,
-                    timing: Timing | None = None) -> tuple[RunConfig, subprocess.Popen[bytes]]:
-    run = new_run(run_dir, (name,), rate=rate, timing=timing)
+                    timing: Timing | None = None, app_hosting: str = "separate",
+                    ) -> tuple[RunConfig, subprocess.Popen[bytes]]:
+    run = new_run(run_dir, (name,), rate=rate, timing=timing, app_hosting=app_hosting)
     run.save()
     process = subprocess.Popen(
         [sys.executable, "-m", "scenarios.cli", "sat", name, "--run-dir", str(run_dir),
@@ -56,7 +57,17 @@ def start_satellite(run_dir: Path, name: str = "SAT-01", rate: float = 10.0,
 @pytest.fixture
 def satellite(tmp_path: Path) -> Iterator[Satellite]:
     """One satellite at rate 10, alive (it answered a ping) when the test starts."""
-    run, process = start_satellite(tmp_path / "run")
+    yield from _satellite(tmp_path, "separate")
+
+
+@pytest.fixture
+def satellite_together(tmp_path: Path) -> Iterator[Satellite]:
+    """The same, with every app of the satellite in one process (``app_hosting = together``)."""
+    yield from _satellite(tmp_path, "together")
+
+
+def _satellite(tmp_path: Path, app_hosting: str) -> Iterator[Satellite]:
+    run, process = start_satellite(tmp_path / "run", app_hosting=app_hosting)
     context = zmq.Context()
     master = ClockMaster(context, Endpoints(run).clock(), initial_clock_state(run), run.run_dir)
     ground = GroundSide(run, "SAT-01")

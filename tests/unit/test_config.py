@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from common.runconfig import ConfigError
+from common.runconfig import ConfigError, RunConfig
 from scenarios.config import FleetConfig, load, parse
 from scenarios.testkit.testbed import _as_json
 
@@ -37,6 +37,8 @@ def test_telecommand_authentication_is_on_unless_turned_off() -> None:
     ({"run": {"start": "yesterday"}}, "run.start"),
     ({"run": {"sim_group": 0}}, "run.sim_group must be at least 1"),
     ({"run": {"sim_group": 2.5}}, "run.sim_group"),
+    ({"run": {"app_hosting": "shared"}}, "run.app_hosting must be one of separate, together"),
+    ({"run": {"app_hosting": 1}}, "run.app_hosting"),
     ({"constellation": {"per_plane": True}}, "constellation.per_plane"),
     ({"constellation": {"slot_spacing_deg": 120.0, "per_plane": 4}}, "slot_spacing_deg"),
     ({"constellation": {"altitude_km": 36000.0}}, "altitude_km"),
@@ -56,3 +58,11 @@ def test_the_simulator_group_reaches_the_run(tmp_path) -> None:
     config = parse({"run": {"sim_group": 2, "security": False}}, "fleet.toml")
     assert config.run_config(tmp_path / "run").sim_group == 2
     assert parse({}, "fleet.toml").run_config(tmp_path / "default").sim_group == 4
+
+
+def test_app_hosting_reaches_the_run_and_survives_a_reload(tmp_path) -> None:
+    config = parse({"run": {"app_hosting": "together", "security": False}}, "fleet.toml")
+    run = config.run_config(tmp_path / "run")
+    run.save()
+    assert RunConfig.load(run.run_dir).app_hosting == "together"
+    assert parse({}, "fleet.toml").run_config(tmp_path / "default").app_hosting == "separate"
