@@ -148,8 +148,7 @@ class GroundControl:
 
     def _tick(self, _due: float) -> None:
         now = self.clock.now()
-        for name in self.schedules:
-            route = self.reach_now(name, now)
+        for name, route in self.reach_all_now(now).items():
             station = route.path[0] if route is not None else None
             if station != self.contact[name]:
                 self.contact[name] = station
@@ -197,8 +196,13 @@ class GroundControl:
 
     def reach_now(self, satellite: str, now: float) -> Route | None:
         """The route that reaches ``satellite`` now, if any (its first hop up now)."""
-        return self.routes.route(GROUND, satellite, now, first_wait_s=0.0,
-                                 max_wait_s=self.network.store_max_s)
+        return self.reach_all_now(now, [satellite])[satellite]
+
+    def reach_all_now(self, now: float, satellites: list[str] | None = None
+                      ) -> dict[str, Route | None]:
+        """:meth:`reach_now` for every satellite (or those named), with one search."""
+        return self.routes.routes_from(GROUND, satellites or list(self.schedules), now,
+                                       first_wait_s=0.0, max_wait_s=self.network.store_max_s)
 
     def reach_next(self, satellite: str, now: float) -> Route | None:
         """The route that reaches ``satellite`` soonest from ``now``, waiting if need be."""

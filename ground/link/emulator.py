@@ -293,7 +293,7 @@ class SpaceLink:
         if route is None:
             self.unrouted[(node, "no_contact" if origin else "no_route")] += len(cargo.units)
             return
-        hop = route.hops[0]
+        hop = route.first
         if hop.depart > now:
             self._store(cargo, node, hop.depart)
         else:

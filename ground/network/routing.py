@@ -28,21 +28,58 @@ class Hop:
     arrive: float
 
 
-@dataclass(frozen=True)
 class Route:
-    """A path through the network, hop by hop."""
+    """A path through the network, hop by hop: the contacts taken, and when the data leaves
+    and arrives at each. The :class:`Hop` objects are made only when asked for: the space link
+    re-times a cached route for every batch of frames at every node it passes, and only ever
+    looks at the first hop."""
 
-    hops: tuple[Hop, ...]
+    __slots__ = ("_hops", "arrives", "contacts", "departs")
+
+    def __init__(self, contacts: tuple[Contact, ...], departs: tuple[float, ...],
+                 arrives: tuple[float, ...]) -> None:
+        self.contacts = contacts
+        self.departs = departs
+        self.arrives = arrives
+        self._hops: tuple[Hop, ...] | None = None
+
+    @classmethod
+    def of(cls, hops: list[Hop]) -> Route:
+        """The route made of ``hops``."""
+        return cls(tuple(h.contact for h in hops), tuple(h.depart for h in hops),
+                   tuple(h.arrive for h in hops))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Route) and (self.contacts, self.departs, self.arrives) == (
+            other.contacts, other.departs, other.arrives)
+
+    def __hash__(self) -> int:
+        return hash((self.contacts, self.departs, self.arrives))
+
+    def __repr__(self) -> str:
+        return f"Route({self.label}, {self.departure:.3f} -> {self.arrival:.3f})"
+
+    @property
+    def hops(self) -> tuple[Hop, ...]:
+        """Every hop, in order."""
+        if self._hops is None:
+            self._hops = tuple(map(Hop, self.contacts, self.departs, self.arrives))
+        return self._hops
+
+    @property
+    def first(self) -> Hop:
+        """The first hop (without making the others)."""
+        return Hop(self.contacts[0], self.departs[0], self.arrives[0])
 
     @property
     def departure(self) -> float:
         """When the first hop leaves."""
-        return self.hops[0].depart
+        return self.departs[0]
 
     @property
     def arrival(self) -> float:
         """When the last hop arrives."""
-        return self.hops[-1].arrive
+        return self.arrives[-1]
 
     @property
     def path(self) -> list[str]:
@@ -51,8 +88,8 @@ class Route:
         def name(node: str, contact: Contact) -> str:
             return contact.via if node == GROUND and contact.kind == STATION else node
 
-        names = [name(h.contact.frm, h.contact) for h in self.hops]
-        names.append(name(self.hops[-1].contact.to, self.hops[-1].contact))
+        names = [name(c.frm, c) for c in self.contacts]
+        names.append(name(self.contacts[-1].to, self.contacts[-1]))
         return [n for n in names if n != GROUND]
 
     @property
@@ -63,7 +100,7 @@ class Route:
     @property
     def kind(self) -> str:
         """``direct``, ``relay``, ``isl`` or ``relay+isl``."""
-        kinds = {h.contact.kind for h in self.hops}
+        kinds = {c.kind for c in self.contacts}
         named = [k for k in (RELAY, ISL) if k in kinds]
         return "+".join(named) if named else "direct"
 
@@ -91,18 +128,46 @@ class Router:
             route = _timed(contacts, t, margin_s, max_wait_s, first)
             if route is not None:
                 return route
-        route = self._search(src, dst, t, margin_s, max_wait_s, first)
-        contacts = tuple(h.contact for h in route.hops) if route is not None else None
-        # The answer holds while no contact starts or ends — nor comes within a wait or a
-        # margin of ``t`` — in between.
-        offsets = [d for d in {0.0, margin_s, max_wait_s, first} if math.isfinite(d)]
-        since = max(self.plan.last_change(t + d) - d for d in offsets)
-        until = min(self.plan.next_change(t + d) - d for d in offsets)
-        self._cache[key] = (self.plan.version, since, until, contacts)
+        back = self._explore(src, t, margin_s, max_wait_s, first, dst)
+        route = _path(back, src, dst)
+        contacts = route.contacts if route is not None else None
+        self._cache[key] = (*self._window(t, margin_s, max_wait_s, first), contacts)
         return route
 
-    def _search(self, src: str, dst: str, t: float, margin_s: float, max_wait_s: float,
-                first_wait_s: float) -> Route | None:
+    def routes_from(self, src: str, dsts: list[str], t: float, *, margin_s: float = 0.0,
+                    max_wait_s: float = math.inf, first_wait_s: float | None = None
+                    ) -> dict[str, Route | None]:
+        """:meth:`route` from ``src`` to each of ``dsts``, with one search for all of them
+        when the cache cannot answer (one search from the ground per contact change, not one
+        per satellite: at 100 satellites the difference between keeping up and not)."""
+        self.plan.ensure(t)
+        first = max_wait_s if first_wait_s is None else first_wait_s
+        window = self._window(t, margin_s, max_wait_s, first)
+        version = self.plan.version
+        fresh = all((c := self._cache.get((src, d, margin_s, max_wait_s, first))) is not None
+                    and c[0] == version and c[1] <= t < c[2] for d in dsts)
+        if not fresh:
+            back = self._explore(src, t, margin_s, max_wait_s, first, None)
+            for dst in dsts:
+                route = _path(back, src, dst)
+                contacts = route.contacts if route is not None else None
+                self._cache[(src, dst, margin_s, max_wait_s, first)] = (*window, contacts)
+        return {dst: self.route(src, dst, t, margin_s=margin_s, max_wait_s=max_wait_s,
+                                first_wait_s=first) for dst in dsts}
+
+    def _window(self, t: float, margin_s: float, max_wait_s: float,
+                first_wait_s: float) -> tuple[int, float, float]:
+        """(plan version, since, until): while no contact starts or ends — nor comes within a
+        wait or a margin of ``t`` — in between, an answer found at ``t`` holds."""
+        offsets = [d for d in {0.0, margin_s, max_wait_s, first_wait_s} if math.isfinite(d)]
+        since = max(self.plan.last_change(t + d) - d for d in offsets)
+        until = min(self.plan.next_change(t + d) - d for d in offsets)
+        return self.plan.version, since, until
+
+    def _explore(self, src: str, t: float, margin_s: float, max_wait_s: float,
+                 first_wait_s: float, dst: str | None) -> dict[str, tuple[str, Hop]]:
+        """Earliest-arrival search from ``src`` (stopping at ``dst``, if one is given): the
+        hop by which each node reached is best reached."""
         best = {src: t}
         back: dict[str, tuple[str, Hop]] = {}
         done: set[str] = set()
@@ -125,14 +190,19 @@ class Router:
                     best[target] = hop.arrive
                     back[target] = (node, hop)
                     heapq.heappush(heap, (hop.arrive, target))
-        if dst not in back:
-            return None
-        hops: list[Hop] = []
-        node = dst
-        while node != src:
-            node, hop = back[node]
-            hops.append(hop)
-        return Route(tuple(reversed(hops)))
+        return back
+
+
+def _path(back: dict[str, tuple[str, Hop]], src: str, dst: str) -> Route | None:
+    """The route to ``dst`` a search from ``src`` found (None if it found none)."""
+    if dst not in back:
+        return None
+    hops: list[Hop] = []
+    node = dst
+    while node != src:
+        node, hop = back[node]
+        hops.append(hop)
+    return Route.of(hops[::-1])
 
 
 def _best_hop(contacts: list[Contact], t: float, margin_s: float,
@@ -158,14 +228,19 @@ def _best_hop(contacts: list[Contact], t: float, margin_s: float,
 def _timed(contacts: tuple[Contact, ...], t: float, margin_s: float, max_wait_s: float,
            first_wait_s: float) -> Route | None:
     """A cached path timed again from ``t`` (None if it no longer fits)."""
-    hops = []
+    departs: list[float] = []
+    arrives: list[float] = []
+    wait = first_wait_s
     for contact in contacts:
-        if contact.start > t + (max_wait_s if hops else first_wait_s):
+        if contact.start > t + wait:
             return None
-        depart = max(t, contact.start)
-        arrive = depart + contact.delay_at(depart)
+        depart = t if t > contact.start else contact.start
+        arrive = depart + (contact.delay_s if contact.window is None
+                           else contact.delay_at(depart))
         if arrive + margin_s > contact.end:
             return None
-        hops.append(Hop(contact, depart, arrive))
+        departs.append(depart)
+        arrives.append(arrive)
         t = arrive
-    return Route(tuple(hops))
+        wait = max_wait_s
+    return Route(contacts, tuple(departs), tuple(arrives))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -154,6 +155,38 @@ def test_the_router_takes_the_earliest_arrival_and_waits_where_it_must() -> None
     assert router.route(GROUND, "B", 600.0) is None
     # Downward: the ground is an end, never a way through.
     assert router.route("B", "A", 450.0) is None
+
+
+def test_routes_from_the_ground_to_every_satellite_take_one_search_and_match_route() -> None:
+    # A chain of 30 satellites, in contact with the ground at one end, then at the other.
+    names = [f"S{i:02d}" for i in range(30)]
+    links = [contact(GROUND, names[0], 0, 100, STATION, "KASHGAR", 0.005),
+             contact(GROUND, names[-1], 80, 300, STATION, "SANYA", 0.005)]
+    for a, b in itertools.pairwise(names):
+        links += [contact(a, b, -math.inf, math.inf), contact(b, a, -math.inf, math.inf)]
+    plan = FakePlan(links)
+    router = Router(plan)  # type: ignore[arg-type]
+    searches = []
+    explore = router._explore
+    router._explore = lambda *args: searches.append(args) or explore(*args)  # type: ignore
+    reference = Router(plan)  # type: ignore[arg-type]
+    for t in (10.0, 20.0, 90.0, 150.0, 400.0):
+        before = len(searches)
+        found = router.routes_from(GROUND, names, t, first_wait_s=0.0, max_wait_s=60.0)
+        assert len(searches) - before <= 1  # one search for all thirty, or none (cached)
+        for name in names:
+            expected = reference.route(GROUND, name, t, first_wait_s=0.0, max_wait_s=60.0)
+            assert found[name] == expected, (t, name)
+    assert router.routes_from(GROUND, names, 10.0, first_wait_s=0.0)[names[5]].path == [
+        "KASHGAR", *names[:6]]
+    assert router.routes_from(GROUND, names, 150.0, first_wait_s=0.0)[names[5]].path == [
+        "SANYA", *reversed(names[5:])]
+    assert all(r is None for r in router.routes_from(GROUND, names, 400.0).values())
+    # Within one window between contact changes, asking again searches no more.
+    router.routes_from(GROUND, names, 151.0, first_wait_s=0.0, max_wait_s=60.0)
+    count = len(searches)
+    router.routes_from(GROUND, names, 152.0, first_wait_s=0.0, max_wait_s=60.0)
+    assert len(searches) == count
 
 
 def test_outages_cut_contacts_and_relay_links_are_acquired_again_afterwards() -> None:
