@@ -26,6 +26,10 @@ target rate and every satellite's bus is watched:
 
 ``--app-hosting together`` runs each satellite's HK, COMPUTE and FP in one process
 (``run.app_hosting``): two processes fewer per satellite, as very large fleets would.
+``--isl none`` turns the inter-satellite links off: with them (in-plane, the default), from
+about 12 satellites in one plane every satellite is in range of its neighbours, and a
+satellite's telemetry reaches the ground through the executives of every satellite between
+it and the one in a pass, so the relaying grows with the square of the fleet.
 
 A fleet keeps up when every stream reached 98 % of the asked rate with every report and no
 restart. One that does not is launched again at 0.6× the rate (``--tries`` in all), so that the
@@ -61,6 +65,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common.dictionary.standard import STATUS_SID
 from common.runconfig import APP_HOSTINGS, Timing
+from ground.link.config import ISL_TOPOLOGIES, LinkConfig
 
 #: (satellites, real-time factor) the issue asks for.
 TARGETS = ((4, 1000.0), (100, 100.0))
@@ -273,7 +278,7 @@ class Observer:
 
 def measure(satellites: int, rate: float, window_s: float, warmup_s: float,
             resolution_wall_s: float, keep: bool = False,
-            app_hosting: str = "separate") -> dict[str, Any]:
+            app_hosting: str = "separate", isl: str | None = None) -> dict[str, Any]:
     """Launch a fleet of ``satellites``, run it at ``rate``, and measure it (in this process)."""
     from common import logs
     from scenarios.config import FleetConfig
@@ -281,6 +286,7 @@ def measure(satellites: int, rate: float, window_s: float, warmup_s: float,
 
     tmp = tempfile.mkdtemp(prefix="ddfleet-")
     config = FleetConfig(per_plane=satellites, rate=START_RATE, seed=7, app_hosting=app_hosting,
+                         link={} if isl is None else {"isl": isl},
                          timing={"sensor_interval_s": HK_INTERVAL_S,
                                  "timer_resolution_wall_s": resolution_wall_s})
     run = config.run_config(Path(tmp) / "run")
@@ -299,7 +305,8 @@ def measure(satellites: int, rate: float, window_s: float, warmup_s: float,
         print(f"run directory kept: {run.run_dir}", file=sys.stderr)
     else:
         shutil.rmtree(tmp, ignore_errors=True)
-    return {**result, "resolution_wall_s": resolution_wall_s, "app_hosting": app_hosting}
+    return {**result, "resolution_wall_s": resolution_wall_s, "app_hosting": app_hosting,
+            "isl": isl or LinkConfig().isl}
 
 
 async def _measure(launcher: Any, rate: float, window_s: float, warmup_s: float
@@ -489,7 +496,7 @@ def report(result: dict[str, Any], first: dict[str, Any]) -> bool:
     print(f"\n{n} satellites ({result['processes']} processes, up in {result['launch_s']:.1f} s),"
           f" asked {asked:.0f}×, timers coalesced over {1000 * result['resolution_wall_s']:.0f} ms"
           f" wall, watched {result['window_s']:.0f} s wall, flight apps hosted "
-          f"{result['app_hosting']}")
+          f"{result['app_hosting']}, inter-satellite links {result['isl']}")
     if result["configure_failures"]:
         print(f"  HK configuration failed: {', '.join(result['configure_failures'][:5])}")
     print(f"  real-time factor reached: slowest stream {reached:.0f}×, median "
@@ -558,6 +565,8 @@ def run_one(size: int, rate: float, args: argparse.Namespace) -> dict[str, Any] 
     if args.keep:
         command.append("--keep")
     command += ["--app-hosting", args.app_hosting]
+    if args.isl:
+        command += ["--isl", args.isl]
     for _attempt in range(LAUNCH_ATTEMPTS):
         child = subprocess.run(command, capture_output=True, text=True,
                                cwd=Path(__file__).resolve().parent.parent)
@@ -597,13 +606,16 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the run directories")
     parser.add_argument("--app-hosting", choices=APP_HOSTINGS, default="separate",
                         help="a process per flight app, or one for a satellite's apps")
+    parser.add_argument("--isl", choices=ISL_TOPOLOGIES,
+                        help=f"inter-satellite links (default: the fleet's, {LinkConfig().isl})")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:  # the child: one fleet, its figures as one JSON line
         rate = args.rate or args.factor * target(args.one)[0]
         resolution = args.resolution or resolution_for(rate)
         print("RESULT " + json.dumps(measure(args.one, rate, args.seconds, args.warmup,
-                                             resolution, args.keep, args.app_hosting)))
+                                             resolution, args.keep, args.app_hosting,
+                                             args.isl)))
         return 0
     print(f"fleets with every housekeeping structure at {HK_INTERVAL_S:g} s simulated; "
           f"targets {', '.join(f'{n} satellites ≥ {r:.0f}×' for n, r in TARGETS)}")
