@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from common.runconfig import ConfigError
+from common.runconfig import APP_HOSTINGS, ConfigError
+
+#: ``--app-hosting``, for ``run`` and ``up``: the configuration's ``run.app_hosting`` otherwise.
+app_hosting_option = click.option(
+    "--app-hosting", type=click.Choice(APP_HOSTINGS),
+    help="A process per flight app, or one for each satellite's apps, instead of the "
+         "configuration's.")
 
 
 @click.command("run")
@@ -19,9 +25,10 @@ from common.runconfig import ConfigError
               help="Clock rate instead of the configuration's.")
 @click.option("--satellites", type=click.IntRange(1, 200),
               help="Satellites per plane instead of the configuration's.")
+@app_hosting_option
 @click.option("--no-progress", is_flag=True, help="No progress bar (for logs and CI).")
 def run_cmd(scenario: str, run_dir: Path | None, hours: float | None, rate: float | None,
-            satellites: int | None, no_progress: bool) -> None:
+            satellites: int | None, app_hosting: str | None, no_progress: bool) -> None:
     """Play SCENARIO (a script, or the name of one shipped in scenarios/)."""
     from scenarios.mission import load_scenario
     from scenarios.runner import default_run_dir, play
@@ -30,7 +37,8 @@ def run_cmd(scenario: str, run_dir: Path | None, hours: float | None, rate: floa
         loaded = load_scenario(scenario)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    config = loaded.config.with_changes(duration_h=hours, rate=rate, per_plane=satellites)
+    config = loaded.config.with_changes(duration_h=hours, rate=rate, per_plane=satellites,
+                                        app_hosting=app_hosting)
     raise SystemExit(play(loaded, run_dir or default_run_dir(loaded.name), config,
                           progress=not no_progress))
 
@@ -41,13 +49,15 @@ def run_cmd(scenario: str, run_dir: Path | None, hours: float | None, rate: floa
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True))
 @click.option("--hil", multiple=True, metavar="SATELLITE",
               help="Leave this satellite's hardware to an external rig; repeatable.")
-def up_cmd(config: Path, run_dir: Path | None, rate: float | None, hil: tuple[str, ...]) -> None:
+@app_hosting_option
+def up_cmd(config: Path, run_dir: Path | None, rate: float | None, hil: tuple[str, ...],
+           app_hosting: str | None) -> None:
     """Launch the fleet of CONFIG and keep it running for operators until Ctrl-C."""
     from scenarios.config import load
     from scenarios.runner import default_run_dir, up
 
     try:
-        fleet = load(config).with_changes(rate=rate)
+        fleet = load(config).with_changes(rate=rate, app_hosting=app_hosting)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     raise SystemExit(up(fleet, run_dir or default_run_dir(config.stem), hil))

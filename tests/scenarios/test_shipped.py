@@ -1,5 +1,5 @@
-"""The shipped scenarios pass for their reasons: first_light (two satellites), eclipse_season,
-ground_outage (shortened).
+"""The shipped scenarios pass for their reasons: first_light (two satellites, with a process
+per app and with one for each satellite's apps), eclipse_season, ground_outage (shortened).
 
 They are in one file so that they run one after the other: two fleets at 1000× at once on two
 cores fall behind far enough to lose what they are there to show."""
@@ -54,6 +54,18 @@ def test_a_first_light_of_two_satellites_passes_and_leaves_a_report(tmp_path: Pa
     for name in ("contacts", "battery", "radiator", "utilisation", "events", "latency"):
         assert (run_dir / "report" / f"{name}.png").stat().st_size > 1000
     assert json.loads((run_dir / "status.json").read_text())["counters"]["packets"] > 0
+
+
+def test_first_light_passes_with_each_satellites_apps_in_one_process(tmp_path: Path) -> None:
+    run_dir = tmp_path / "together"
+    status, output, expectations = play("first_light", run_dir, "--satellites", "2",
+                                        "--rate", RATE, "--app-hosting", "together")
+    assert status == 0, output[-3000:]
+    assert expectations and all(item["ok"] for item in expectations)
+    assert json.loads((run_dir / "run.json").read_text())["app_hosting"] == "together"
+    logs = {path.name for path in (run_dir / "logs").iterdir()}
+    assert {"SAT-01.HK+COMPUTE+FP.jsonl", "SAT-02.HK+COMPUTE+FP.jsonl"} <= logs
+    assert "SAT-01.HK.jsonl" not in logs
 
 
 def test_eclipse_season_sheds_compute_at_every_eclipse_and_finishes_the_jobs(
