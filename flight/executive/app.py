@@ -6,6 +6,7 @@ from typing import Any
 
 from common import bus, control
 from common.dictionary import DICTIONARY, SUPERVISED, RejectReason
+from common.dictionary.model import Command
 from common.packets import TmPacket
 from common.radio import PLAYBACK, REALTIME
 from common.zygote import Zygote
@@ -110,6 +111,14 @@ class Executive(FlightApp):
         if name not in self.supervisor.children:
             raise CommandFailed(FailureCode.UNKNOWN_APP, f"no app {name}", stage="start")
         return name
+
+    def accept(self, command: Command, args: dict[str, Any]) -> None:
+        child = self.supervisor.children.get(args.get("app", ""))
+        if command.verb == "RESTART_APP" and child is not None and not child.wanted:
+            # Stopped by command, it stays stopped until START_APP: a restart asked by fault
+            # protection for its silence must not undo an operator's stop.
+            raise CommandFailed(FailureCode.NOT_ALLOWED_IN_MODE,
+                                f"{child.name} was stopped by command; START_APP starts it")
 
     @handles("RESTART_APP")
     async def restart_app(self, args: dict[str, Any]) -> None:

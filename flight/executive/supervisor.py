@@ -11,7 +11,9 @@ housekeeping.
 
 Apps that share a process share its fate: when it exits, every app in it exits, and all of
 them are restarted together. Stopping one of them restarts the process without it; starting
-it again restarts the process with it.
+it again restarts the process with it. Fault protection, when it shares the process, is down
+while the executive reports that process's exit and restart, so its event-actions on those
+events do not fire for it. Starts, stops and restarts are made one at a time.
 """
 
 from __future__ import annotations
@@ -74,6 +76,9 @@ class Supervisor:
         self.shutting_down = False
         self._by_pid: dict[int, list[Child]] = {}
         self._pending: set[asyncio.Task[Any]] = set()
+        #: One start, stop or restart at a time: one that came while a process was being
+        #: forked would see its apps without a pid and fork them a second time.
+        self._changing = asyncio.Lock()
         zygote.on_exit(self._exited)
 
     # --- starting --------------------------------------------------------------------------------
@@ -87,17 +92,24 @@ class Supervisor:
         """Start ``name`` if it is not running (restarting its process mates, if any run)."""
         child = self.children[name]
         child.wanted = True
-        if child.pid or self.shutting_down:
-            return
-        running = [mate for mate in self._group[name] if mate.pid]
-        if running:
-            # The process they share must start again, with this app in it this time.
-            for mate in running:
-                mate.restart_now = True
-                mate.restarts += 1
-            await self._terminate(running)
-            return
-        await self._spawn([mate for mate in self._group[name] if mate.wanted])
+        async with self._changing:
+            if child.pid or self.shutting_down:
+                return
+            running = [mate for mate in self._group[name] if mate.pid]
+            if running:
+                # The process they share must start again, with this app in it this time.
+                self._restart_soon(running)
+                await self._terminate(running)
+                return
+            await self._spawn([mate for mate in self._group[name] if mate.wanted])
+
+    @staticmethod
+    def _restart_soon(children: list[Child]) -> None:
+        """Mark apps to be started again at once when their process exits (counted once)."""
+        for child in children:
+            if not child.restart_now:
+                child.restart_now = True
+                child.restarts += 1
 
     async def _spawn(self, children: list[Child]) -> None:
         """Fork one process hosting ``children``."""
@@ -147,16 +159,16 @@ class Supervisor:
             child.last_exit = max(-32768, min(status, 32767))
             self.exe.event("APP_EXITED", app=child.name, status=child.last_exit)
         wanted = []
+        asked = any(child.restart_now for child in children)
         for child in children:
+            child.restart_now = False
             if self.shutting_down or not child.wanted:
                 child.state = "STOPPED"
             else:
                 wanted.append(child)
         if not wanted:
             return
-        if any(child.restart_now for child in wanted):
-            for child in wanted:
-                child.restart_now = False
+        if asked:
             self._later(self.start(wanted[0].name))
             return
         timing = self.exe.runtime.run.timing
@@ -182,6 +194,7 @@ class Supervisor:
         for child in children:  # the first still wanted starts them all (its mates with it)
             if child.wanted and not child.pid and not self.shutting_down:
                 await self.start(child.name)
+                return
 
     def _later(self, coroutine: Any) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -207,8 +220,11 @@ class Supervisor:
                 self.exe.event("APP_HEARTBEAT_LOST", app=child.name, age=silent_sim)
                 self._signal(child.pid, signal.SIGKILL)
                 # Once is enough: until the exit is reaped, later checks (several may come
-                # due in one wake-up at a high rate) must not raise it again.
-                child.last_beat_sim, child.last_beat_wall = now_sim, now_wall
+                # due in one wake-up at a high rate) must not raise it again, nor its process
+                # mates' silence (the same process, killed already).
+                for mate in self._group[child.name]:
+                    if mate.pid == child.pid:
+                        mate.last_beat_sim, mate.last_beat_wall = now_sim, now_wall
 
     # --- stopping --------------------------------------------------------------------------------
 
@@ -216,32 +232,29 @@ class Supervisor:
         """Stop ``name`` and keep it stopped (its process mates start again without it)."""
         child = self.children[name]
         child.wanted = False
-        mates = [mate for mate in self._group[name] if mate is not child and mate.pid]
-        for mate in mates:
-            mate.restart_now = True
-            mate.restarts += 1
-        await self._terminate([child, *mates])
+        async with self._changing:
+            mates = [mate for mate in self._group[name] if mate is not child and mate.pid]
+            self._restart_soon(mates)
+            await self._terminate([child, *mates])
         self.exe.event("APP_STOPPED", app=name)
 
     async def restart(self, name: str) -> None:
         """Stop ``name`` and start it again at once (no back-off), with its process mates."""
         child = self.children[name]
-        child.wanted = True
-        if not child.pid:
-            await self.start(name)
-            return
-        for mate in self._group[name]:
-            if mate.pid:
-                mate.restart_now = True
-                mate.restarts += 1
-        await self._terminate([child])
+        async with self._changing:
+            if child.pid:
+                self._restart_soon([mate for mate in self._group[name] if mate.pid])
+                await self._terminate([child])
+                return
+        await self.start(name)
 
     async def shutdown(self) -> None:
         """Stop every app: SIGTERM, then SIGKILL what is left after the grace period."""
         self.shutting_down = True
         for task in list(self._pending):
             task.cancel()
-        await self._terminate(list(self.children.values()))
+        async with self._changing:
+            await self._terminate(list(self.children.values()))
 
     async def _terminate(self, children: list[Child]) -> None:
         pids = sorted({child.pid for child in children if child.pid})

@@ -85,7 +85,8 @@ class FaultProtection(FlightApp):
         ]
 
     async def on_start(self) -> None:
-        self.watch = HeartbeatWatch(self.watch.apps, self.clock.now(), self.wall())
+        self.watch = HeartbeatWatch(self.watch.apps, self.clock.now(), self.wall(),
+                                    self.watch.stopped)
         self._ticker = self.clock.every(1.0, self.periodic)
 
     async def on_stop(self) -> None:
@@ -141,6 +142,9 @@ class FaultProtection(FlightApp):
             self.watch.stopped_on_purpose(app)
         elif verb in ("START_APP", "RESTART_APP"):
             self.watch.started(app, self.clock.now(), self.wall(), restart=verb == "RESTART_APP")
+        else:
+            return
+        self._save()
 
     def _handle_command(self, tc: TcPacket) -> None:
         if tc.source_id == GROUND_ID:
@@ -158,8 +162,11 @@ class FaultProtection(FlightApp):
 
     def on_control(self, topic: bus.Topic, message: Any) -> None:
         if len(topic.rest) >= 2 and topic.rest[0] in ("HB", "READY") and isinstance(message, dict):
-            self.watch.beat(str(message.get("app")), self.clock.now(), self.wall(),
-                            ready=topic.rest[0] == "READY")
+            app = str(message.get("app"))
+            stopped = app in self.watch.stopped
+            self.watch.beat(app, self.clock.now(), self.wall(), ready=topic.rest[0] == "READY")
+            if stopped and app not in self.watch.stopped:
+                self._save()
 
     def periodic(self, _due: float = 0.0) -> None:
         """Every simulated second: heartbeats and the command-loss timer."""
@@ -266,10 +273,12 @@ class FaultProtection(FlightApp):
         }
 
     def _save(self) -> None:
-        state.save(self.state_file, self.modes, self.table, self.monitors, self.loss)
+        state.save(self.state_file, self.modes, self.table, self.monitors, self.loss,
+                   self.watch.stopped)
 
     def _load(self) -> None:
-        state.load(self.state_file, self.modes, self.table, self.monitors, self.loss, self.log)
+        state.load(self.state_file, self.modes, self.table, self.monitors, self.loss,
+                   self.watch.stopped, self.log)
 
     # --- commands: mode and monitors ------------------------------------------------------------
 

@@ -22,10 +22,11 @@ class Silence:
 class HeartbeatWatch:
     """Last heartbeat of every watched app, and who is being restarted or kept stopped."""
 
-    def __init__(self, apps: Iterable[str], now_sim: float, now_wall: float) -> None:
+    def __init__(self, apps: Iterable[str], now_sim: float, now_wall: float,
+                 stopped: Iterable[str] = ()) -> None:
         self.apps = tuple(apps)
         self.beats = dict.fromkeys(self.apps, (now_sim, now_wall))
-        self.stopped: set[str] = set()
+        self.stopped: set[str] = set(stopped)
         self.restarting: dict[str, float] = {}
 
     def beat(self, app: str, now_sim: float, now_wall: float, ready: bool = False) -> None:
@@ -34,6 +35,7 @@ class HeartbeatWatch:
             self.beats[app] = (now_sim, now_wall)
             if ready:
                 self.restarting.pop(app, None)
+                self.stopped.discard(app)  # running again, however it was started
 
     def stopped_on_purpose(self, app: str) -> None:
         """The app was stopped by command: its silence is no fault."""

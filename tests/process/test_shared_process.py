@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 
@@ -95,3 +96,33 @@ def test_sigterm_ends_the_executive_and_the_shared_process(satellite_together: S
     os.kill(satellite_together.pid, signal.SIGTERM)
     assert wait_gone(tree, 2.0) == set()
     assert satellite_together.process.wait(1.0) == 0
+
+
+def test_a_stopped_mate_stays_stopped_past_fault_protections_heartbeat_timeout(
+    satellite_together: Satellite,
+) -> None:
+    all_running(satellite_together)
+    ground = satellite_together.ground
+    start = len(ground.received)
+    tc = ground.send("EXEC.STOP_APP", app="COMPUTE")
+    ground.wait_for(verification(tc, 7), since=start)
+    stopped = wait_status(satellite_together, lambda v: v["EXEC.COMPUTE_STATE"] == "STOPPED"
+                          and v["EXEC.APPS_RUNNING"] == 2)
+    # Fault protection restarted with HK, without COMPUTE. Past its heartbeat timeout (30 s
+    # simulated and the 5 s wall-clock floor, twice over) COMPUTE is still stopped: it was
+    # stopped on purpose, and a restart nobody asked for would undo an operator's command.
+    timing = satellite_together.run.timing
+    sim0, wall0 = stopped["EXEC.UPTIME"], time.monotonic()
+    values = wait_status(satellite_together, lambda v: v["EXEC.UPTIME"] - sim0 > 60.0
+                         and time.monotonic() - wall0 > 2 * timing.heartbeat_timeout_wall_s,
+                         wall_s=30.0)
+    assert values["EXEC.COMPUTE_STATE"] == "STOPPED" and values["EXEC.APPS_RUNNING"] == 2
+    lost = [r for r in ground.received[start:] if is_event("FP.HEARTBEAT_LOST")(r)]
+    assert lost == []
+    # A restart of an app stopped by command is refused: START_APP starts it.
+    tc = ground.send("EXEC.RESTART_APP", app="COMPUTE")
+    refused = ground.wait_for(verification(tc, 2), since=start)
+    assert refused.tm.values["code"] == "NOT_ALLOWED_IN_MODE"
+    tc = ground.send("EXEC.START_APP", app="COMPUTE")
+    ground.wait_for(verification(tc, 7), since=start)
+    wait_status(satellite_together, lambda v: v["EXEC.APPS_RUNNING"] == 3)

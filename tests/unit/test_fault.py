@@ -375,6 +375,22 @@ def test_a_silent_app_is_restarted_once_per_timeout_unless_stopped_on_purpose(
     assert lost == ["HK", "HK"]
 
 
+def test_an_app_stopped_by_command_stays_unjudged_after_fault_protection_restarts(
+        fp: Harness) -> None:
+    # Sharing a process with the app it saw stopped, fault protection is restarted too.
+    assert fp.command("EXEC.STOP_APP", app="COMPUTE") == (0, 0)
+    again = Harness(fp.home)
+    assert again.app.watch.stopped == {"COMPUTE"}
+    again.tick(40.0, wall_s=10.0)
+    lost = [args["app"] for name, args in again.out() if name == "FP.HEARTBEAT_LOST"]
+    assert lost == ["HK"]  # silent too, but not stopped: judged
+    # Running again (its READY), however it was started: judged again.
+    again.app.on_control(bus.parse_topic(bus.topic(SAT, bus.CTL, None, "READY", "COMPUTE")),
+                         {"app": "COMPUTE"})
+    assert again.app.watch.stopped == set()
+    assert Harness(fp.home).app.watch.stopped == set()
+
+
 def test_no_telecommand_for_the_command_loss_time_enters_safe_once(fp: Harness) -> None:
     assert fp.command("FP.SET_PARAM", param="COMMAND_LOSS_S", value=100.0) == (1, 7)
     fp.tick(90.0)
