@@ -40,8 +40,10 @@ def define(supervised: Sequence[App]) -> App:
         "telemetry to the downlink, uplinked telecommands onto the bus, and frames for other "
         "spacecraft onward over its inter-satellite links.",
         commands=(
-            function("RESTART_APP", 16, "Stop an app and start it again.", app_arg),
-            function("STOP_APP", 17, "Stop an app and keep it stopped.", app_arg),
+            function("RESTART_APP", 16, "Stop an app and start it again (refused for an app "
+                     "stopped by command: START_APP starts it).", app_arg),
+            function("STOP_APP", 17, "Stop an app and keep it stopped (apps that share its "
+                     "process start again without it).", app_arg),
             function("START_APP", 18, "Start a stopped app.", app_arg),
             function(
                 "ACTIVATE_KEY", 19,
