@@ -431,7 +431,8 @@ def _kinds(launcher: Any, observer: Observer) -> dict[int, str]:
         for pid in pids:
             hosted.setdefault(pid, set()).add(app)
     for pid, apps in hosted.items():  # apps that share a process: one kind, "HK+COMPUTE+FP"
-        kinds[pid] = "+".join(sorted(apps, key=lambda a: (*FLIGHT_APPS, a).index(a)))
+        kinds[pid] = "+".join([a for a in FLIGHT_APPS if a in apps]
+                              + sorted(apps - set(FLIGHT_APPS)))
     for process in launcher.processes.values():
         kinds.setdefault(process.pid, "EXEC")
     return kinds

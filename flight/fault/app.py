@@ -162,11 +162,9 @@ class FaultProtection(FlightApp):
 
     def on_control(self, topic: bus.Topic, message: Any) -> None:
         if len(topic.rest) >= 2 and topic.rest[0] in ("HB", "READY") and isinstance(message, dict):
-            app = str(message.get("app"))
-            stopped = app in self.watch.stopped
-            self.watch.beat(app, self.clock.now(), self.wall(), ready=topic.rest[0] == "READY")
-            if stopped and app not in self.watch.stopped:
-                self._save()
+            if self.watch.beat(str(message.get("app")), self.clock.now(), self.wall(),
+                               ready=topic.rest[0] == "READY"):
+                self._save()  # no longer stopped by command
 
     def periodic(self, _due: float = 0.0) -> None:
         """Every simulated second: heartbeats and the command-loss timer."""

@@ -120,19 +120,15 @@ class Router:
         self.plan.ensure(t)
         first = max_wait_s if first_wait_s is None else first_wait_s
         key = (src, dst, margin_s, max_wait_s, first)
-        cached = self._cache.get(key)
-        if cached is not None and cached[0] == self.plan.version and cached[1] <= t < cached[2]:
-            contacts = cached[3]
+        if self._holds(key, t):
+            contacts = self._cache[key][3]
             if contacts is None:
                 return None
             route = _timed(contacts, t, margin_s, max_wait_s, first)
             if route is not None:
                 return route
         back = self._explore(src, t, margin_s, max_wait_s, first, dst)
-        route = _path(back, src, dst)
-        contacts = route.contacts if route is not None else None
-        self._cache[key] = (*self._window(t, margin_s, max_wait_s, first), contacts)
-        return route
+        return self._remember(back, key, t)
 
     def routes_from(self, src: str, dsts: list[str], t: float, *, margin_s: float = 0.0,
                     max_wait_s: float = math.inf, first_wait_s: float | None = None
@@ -142,27 +138,31 @@ class Router:
         per satellite: at 100 satellites the difference between keeping up and not)."""
         self.plan.ensure(t)
         first = max_wait_s if first_wait_s is None else first_wait_s
-        window = self._window(t, margin_s, max_wait_s, first)
-        version = self.plan.version
-        fresh = all((c := self._cache.get((src, d, margin_s, max_wait_s, first))) is not None
-                    and c[0] == version and c[1] <= t < c[2] for d in dsts)
-        if not fresh:
+        keys = [(src, dst, margin_s, max_wait_s, first) for dst in dsts]
+        if not all(self._holds(key, t) for key in keys):
             back = self._explore(src, t, margin_s, max_wait_s, first, None)
-            for dst in dsts:
-                route = _path(back, src, dst)
-                contacts = route.contacts if route is not None else None
-                self._cache[(src, dst, margin_s, max_wait_s, first)] = (*window, contacts)
+            for key in keys:
+                self._remember(back, key, t)
         return {dst: self.route(src, dst, t, margin_s=margin_s, max_wait_s=max_wait_s,
                                 first_wait_s=first) for dst in dsts}
 
-    def _window(self, t: float, margin_s: float, max_wait_s: float,
-                first_wait_s: float) -> tuple[int, float, float]:
-        """(plan version, since, until): while no contact starts or ends — nor comes within a
-        wait or a margin of ``t`` — in between, an answer found at ``t`` holds."""
+    def _holds(self, key: tuple[str, str, float, float, float], t: float) -> bool:
+        """True if the cached answer for ``key`` still holds at ``t``."""
+        cached = self._cache.get(key)
+        return cached is not None and cached[0] == self.plan.version and cached[1] <= t < cached[2]
+
+    def _remember(self, back: dict[str, tuple[str, Hop]], key: tuple[str, str, float, float,
+                  float], t: float) -> Route | None:
+        """The route a search found for ``key`` at ``t``, cached for as long as it holds: while
+        no contact starts or ends — nor comes within a wait or a margin of ``t`` — in between."""
+        src, dst, margin_s, max_wait_s, first_wait_s = key
+        route = _path(back, src, dst)
         offsets = [d for d in {0.0, margin_s, max_wait_s, first_wait_s} if math.isfinite(d)]
         since = max(self.plan.last_change(t + d) - d for d in offsets)
         until = min(self.plan.next_change(t + d) - d for d in offsets)
-        return self.plan.version, since, until
+        self._cache[key] = (self.plan.version, since, until,
+                            route.contacts if route is not None else None)
+        return route
 
     def _explore(self, src: str, t: float, margin_s: float, max_wait_s: float,
                  first_wait_s: float, dst: str | None) -> dict[str, tuple[str, Hop]]:
