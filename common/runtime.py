@@ -35,6 +35,10 @@ class Runtime:
         self.clock = SimClock(initial_clock_state(run), run.timing.timer_resolution_wall_s)
         self._follower: ClockFollower | None = None
         self._readable: Readable | None = None
+        #: Flight apps only: the apps of this satellite its executive held stopped by command
+        #: when it started this process (fault protection must not take their silence for a
+        #: fault, though it never saw the command that stopped them).
+        self.stopped_apps: frozenset[str] = frozenset()
 
     def follow_clock(self) -> None:
         """Subscribe to the clock channel (call inside the event loop)."""

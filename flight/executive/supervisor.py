@@ -120,7 +120,11 @@ class Supervisor:
         stdio = log_path(run.run_dir, process).with_suffix(".stderr")
         for child in children:
             child.state = "STARTING"
-        pid = await self.zygote.spawn(HOST_TARGET, [run.run_dir, satellite, names], str(stdio))
+        # Fault protection, if among them, is told which apps are stopped by command: it may
+        # have been killed (with a process mate being stopped) before it saw the command.
+        stopped = sorted(child.name for child in self.children.values() if not child.wanted)
+        pid = await self.zygote.spawn(HOST_TARGET, [run.run_dir, satellite, names, stopped],
+                                      str(stdio))
         now_sim, now_wall = self.exe.clock.now(), time.monotonic()
         for child in children:
             child.pid = pid

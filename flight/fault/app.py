@@ -65,7 +65,8 @@ class FaultProtection(FlightApp):
         self.violations = self.actions_fired = self.actions_failed = 0
         self.loss = CommandLossTimer(self.clock.now())
         watched = [app.name for app in SUPERVISED if app.name != self.NAME]
-        self.watch = HeartbeatWatch(watched, self.clock.now(), self.wall())
+        # Apps stopped by command before this process started: the executive says which.
+        self.watch = HeartbeatWatch(watched, self.clock.now(), self.wall(), runtime.stopped_apps)
         self.state_file = Path(runtime.run.satellite_dir(satellite)) / state.STATE_FILE
         self._depth = 0
         self._event_apids: set[int] = set()
@@ -142,9 +143,6 @@ class FaultProtection(FlightApp):
             self.watch.stopped_on_purpose(app)
         elif verb in ("START_APP", "RESTART_APP"):
             self.watch.started(app, self.clock.now(), self.wall(), restart=verb == "RESTART_APP")
-        else:
-            return
-        self._save()
 
     def _handle_command(self, tc: TcPacket) -> None:
         if tc.source_id == GROUND_ID:
@@ -162,9 +160,8 @@ class FaultProtection(FlightApp):
 
     def on_control(self, topic: bus.Topic, message: Any) -> None:
         if len(topic.rest) >= 2 and topic.rest[0] in ("HB", "READY") and isinstance(message, dict):
-            if self.watch.beat(str(message.get("app")), self.clock.now(), self.wall(),
-                               ready=topic.rest[0] == "READY"):
-                self._save()  # no longer stopped by command
+            self.watch.beat(str(message.get("app")), self.clock.now(), self.wall(),
+                            ready=topic.rest[0] == "READY")
 
     def periodic(self, _due: float = 0.0) -> None:
         """Every simulated second: heartbeats and the command-loss timer."""
@@ -271,12 +268,10 @@ class FaultProtection(FlightApp):
         }
 
     def _save(self) -> None:
-        state.save(self.state_file, self.modes, self.table, self.monitors, self.loss,
-                   self.watch.stopped)
+        state.save(self.state_file, self.modes, self.table, self.monitors, self.loss)
 
     def _load(self) -> None:
-        state.load(self.state_file, self.modes, self.table, self.monitors, self.loss,
-                   self.watch.stopped, self.log)
+        state.load(self.state_file, self.modes, self.table, self.monitors, self.loss, self.log)
 
     # --- commands: mode and monitors ------------------------------------------------------------
 

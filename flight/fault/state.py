@@ -23,10 +23,9 @@ STATE_FILE = "fault.json"
 
 
 def save(path: Path, modes: ModeKeeper, table: EventActionTable, monitors: MonitorSet,
-         loss: CommandLossTimer, stopped: set[str]) -> None:
+         loss: CommandLossTimer) -> None:
     """Write the state to ``path``."""
     state = {
-        "stopped": sorted(stopped),
         "modes": modes.to_state(), "table": table.to_state(),
         "monitors": {name: m.enabled for name, m in monitors.monitors.items()},
         "monitoring": monitors.function_enabled,
@@ -39,7 +38,7 @@ def save(path: Path, modes: ModeKeeper, table: EventActionTable, monitors: Monit
 
 
 def load(path: Path, modes: ModeKeeper, table: EventActionTable, monitors: MonitorSet,
-         loss: CommandLossTimer, stopped: set[str], log: structlog.stdlib.BoundLogger) -> None:
+         loss: CommandLossTimer, log: structlog.stdlib.BoundLogger) -> None:
     """Restore the state saved in ``path``, if any; what no longer checks is logged, skipped."""
     try:
         state = json.loads(path.read_text())
@@ -49,9 +48,6 @@ def load(path: Path, modes: ModeKeeper, table: EventActionTable, monitors: Monit
         log.warning("saved state unreadable: defaults used", error=str(exc))
         return
     modes.load_state(state.get("modes", {}))
-    # Apps stopped by command: fault protection restarted (alone, or with the apps that share
-    # its process) must not take their silence for a fault.
-    stopped.update(name for name in state.get("stopped", []) if isinstance(name, str))
     if "table" in state:
         for skipped in table.load_state(state["table"]):
             log.warning("saved event-action definition dropped", detail=skipped)

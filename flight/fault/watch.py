@@ -29,17 +29,13 @@ class HeartbeatWatch:
         self.stopped: set[str] = set(stopped)
         self.restarting: dict[str, float] = {}
 
-    def beat(self, app: str, now_sim: float, now_wall: float, ready: bool = False) -> bool:
-        """A heartbeat (or the READY of a new process) from ``app``; True if that READY took
-        it off the apps stopped by command."""
+    def beat(self, app: str, now_sim: float, now_wall: float, ready: bool = False) -> None:
+        """A heartbeat (or the READY of a new process) from ``app``."""
         if app in self.beats:
             self.beats[app] = (now_sim, now_wall)
             if ready:
                 self.restarting.pop(app, None)
-                if app in self.stopped:  # running again, however it was started
-                    self.stopped.discard(app)
-                    return True
-        return False
+                self.stopped.discard(app)  # running again, however it was started
 
     def stopped_on_purpose(self, app: str) -> None:
         """The app was stopped by command: its silence is no fault."""

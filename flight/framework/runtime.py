@@ -28,23 +28,30 @@ def keep_run(run: RunConfig) -> None:
     _KEPT_RUNS[run.run_dir] = run
 
 
-def host_apps(run_dir: str, satellite: str, names: list[str]) -> int:
-    """Process entry point: run the flight apps ``names`` of ``satellite`` until SIGTERM."""
+def host_apps(run_dir: str, satellite: str, names: list[str], stopped: list[str] | None = None,
+              ) -> int:
+    """Process entry point: run the flight apps ``names`` of ``satellite`` until SIGTERM;
+    ``stopped`` names the apps of the satellite held stopped by command."""
     from flight.registry import app_class
 
     run = _KEPT_RUNS.get(run_dir) or RunConfig.load(run_dir)
     process = f"{satellite}.{'+'.join(names)}"
     log = logs.configure(run.run_dir, process, satellite=satellite)
     try:
-        return asyncio.run(_host(run, satellite, [app_class(name) for name in names], log))
+        return asyncio.run(_host(run, satellite, [app_class(name) for name in names], log,
+                                 frozenset(stopped or ())))
     except Exception:
         log.exception("process failed")
         return 1
 
 
 async def _host(run: RunConfig, satellite: str, classes: list[type[Any]],
-                log: structlog.stdlib.BoundLogger) -> int:
-    return await serve(run, lambda runtime: [klass(runtime, satellite) for klass in classes], log)
+                log: structlog.stdlib.BoundLogger, stopped: frozenset[str]) -> int:
+    def make_apps(runtime: Runtime) -> list[Any]:
+        runtime.stopped_apps = stopped
+        return [klass(runtime, satellite) for klass in classes]
+
+    return await serve(run, make_apps, log)
 
 
 async def serve(run: RunConfig, make_apps: Any, log: structlog.stdlib.BoundLogger,
