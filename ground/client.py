@@ -201,7 +201,8 @@ class Client:
         curve.connect_to(self.sub, "GROUND")
         self.sub.connect(self.endpoints.ground_pub())
         self._follower = ClockFollower(self.clock, self.context, self.endpoints.clock())
-        self._readers = [Readable(self.dealer, self._replies), Readable(self.sub, self._updates),
+        self._reply_reader = Readable(self.dealer, self._replies)
+        self._readers = [self._reply_reader, Readable(self.sub, self._updates),
                          Readable(self._follower.socket, self._follower.drain)]
         try:
             await asyncio.wait_for(self._hello.wait(), wall_timeout)
@@ -284,6 +285,7 @@ class Client:
         message = {"op": op, "id": request_id,
                    **{key: value for key, value in fields.items() if value is not None}}
         self.dealer.send(msgpack.packb(message), zmq.NOBLOCK)
+        self._reply_reader.sent()  # the send may have taken the edge of a reply already here
         try:
             reply = await asyncio.wait_for(future, REQUEST_WALL_S)
         except TimeoutError:

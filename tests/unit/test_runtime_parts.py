@@ -239,6 +239,69 @@ async def test_asking_whether_input_is_pending_does_not_lose_the_wake_up(pipe) -
         reader.close()
 
 
+async def test_every_reply_wakes_a_dealer_that_sends_while_replies_arrive(tmp_path) -> None:
+    # A send on a watched socket takes the descriptor's edge of a reply already queued, and no
+    # new edge comes while it is unread: the way ground.client asks ground control, many
+    # requests in flight against an echoing server, every one must be answered.
+    import threading
+
+    import zmq
+
+    from common.zmqloop import Readable, drain
+
+    context = zmq.Context()
+    address = f"ipc://{tmp_path}/echo"
+    server = context.socket(zmq.ROUTER)
+    server.setsockopt(zmq.LINGER, 0)
+    server.bind(address)
+    stop = threading.Event()
+
+    def echo() -> None:
+        poller = zmq.Poller()
+        poller.register(server, zmq.POLLIN)
+        while not stop.is_set():
+            if poller.poll(50):
+                for frames in drain(server, 100):
+                    server.send_multipart(frames)
+
+    thread = threading.Thread(target=echo, daemon=True)
+    thread.start()
+    dealer = context.socket(zmq.DEALER)
+    dealer.setsockopt(zmq.LINGER, 0)
+    dealer.connect(address)
+    waiting: dict[bytes, asyncio.Future[None]] = {}
+
+    def replies() -> None:
+        for frames in drain(dealer, 500):
+            waiting.pop(frames[-1]).set_result(None)
+
+    reader = Readable(dealer, replies)
+    unanswered = 0
+
+    async def worker(index: int) -> None:
+        nonlocal unanswered
+        for number in range(250):
+            key = f"{index}:{number}".encode()
+            waiting[key] = asyncio.get_running_loop().create_future()
+            dealer.send(key, zmq.NOBLOCK)
+            reader.sent()
+            try:
+                await asyncio.wait_for(waiting[key], 5.0)
+            except TimeoutError:
+                unanswered += 1
+                waiting.pop(key, None)
+                return  # one lost wake-up is enough to know
+
+    try:
+        await asyncio.gather(*(worker(index) for index in range(16)))
+        assert unanswered == 0, f"{unanswered} requests never saw their reply"
+    finally:
+        reader.close()
+        stop.set()
+        thread.join(5)
+        context.destroy(0)
+
+
 async def test_a_paced_socket_reads_new_input_at_the_next_wake_and_a_backlog_at_once(
         pipe) -> None:
     # A busy socket is read at the clock's pace: what arrives within a resolution of the last
