@@ -20,7 +20,6 @@ import asyncio
 import heapq
 import itertools
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +29,8 @@ from typing import Any
 import msgpack
 import structlog
 import zmq
+
+from common.files import write_atomic
 
 _log = structlog.get_logger("clock")
 
@@ -94,10 +95,7 @@ class ClockState:
 
 def write_state(run_dir: str | Path, state: ClockState) -> None:
     """Keep the current state in the run directory (atomically)."""
-    target = Path(run_dir) / STATE_FILE
-    tmp = target.with_name(f"{STATE_FILE}.{os.getpid()}.tmp")
-    tmp.write_bytes(state.pack())
-    os.replace(tmp, target)
+    write_atomic(Path(run_dir) / STATE_FILE, state.pack())
 
 
 def read_state(run_dir: str | Path) -> ClockState | None:

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from common.files import write_atomic
+
 RUN_FILE = "run.json"
 #: Longest ``ipc://`` socket path the OS accepts (sun_path is 108 bytes with its NUL).
 MAX_IPC_PATH = 107
@@ -146,12 +148,7 @@ class RunConfig:
 
     def save(self) -> Path:
         """Write ``run.json`` into the run directory (atomically) and return its path."""
-        target = self.path / RUN_FILE
-        self.path.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(self.to_json(), encoding="utf-8")
-        os.replace(tmp, target)
-        return target
+        return write_atomic(self.path / RUN_FILE, self.to_json())
 
     @classmethod
     def load(cls, run_dir: str | Path) -> RunConfig:

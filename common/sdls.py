@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from common.files import write_atomic
+
 HEADER = struct.Struct(">HI")
 HEADER_LEN = HEADER.size
 MAC_LEN = 16
@@ -119,10 +121,8 @@ class Verifier:
     def _save(self) -> None:
         if self.state_file is None:
             return
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"active": self.active, "last_arsn": self.last_arsn}))
-        os.replace(tmp, self.state_file)
+        write_atomic(self.state_file, json.dumps({"active": self.active,
+                                                  "last_arsn": self.last_arsn}))
 
 
 @dataclass
@@ -158,10 +158,7 @@ class Signer:
     def _save(self) -> None:
         if self.state_file is None:
             return
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"spi": self.spi, "next_arsn": self.next_arsn}))
-        os.replace(tmp, self.state_file)
+        write_atomic(self.state_file, json.dumps({"spi": self.spi, "next_arsn": self.next_arsn}))
 
 
 # --- key files ----------------------------------------------------------------------------------

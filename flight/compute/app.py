@@ -20,7 +20,6 @@ wait in the result store until the ground confirms it received them whole.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from common.dictionary import DICTIONARY, FailureCode, RejectReason
 from common.dictionary.apps.sim import APID as SIM_APID
 from common.dictionary.apps.sim import NODE_SENSORS
 from common.dictionary.model import Command
+from common.files import write_atomic
 from common.packets import TmPacket
 from flight.compute.budget import Budget, Policy, Readings, budget
 from flight.compute.intake import Intake
@@ -95,10 +95,9 @@ class ComputeManager(FlightApp):
         self.manual_off = set(saved.get("manual_off", []))
 
     def _save_state(self) -> None:
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"shed_level": self.shed_level, "power_cap": self.power_cap,
-                                   "manual_off": sorted(self.manual_off)}))
-        os.replace(tmp, self.state_file)
+        write_atomic(self.state_file, json.dumps({
+            "shed_level": self.shed_level, "power_cap": self.power_cap,
+            "manual_off": sorted(self.manual_off)}))
 
     def subscriptions(self) -> list[bytes]:
         return [bus.topic(self.satellite, bus.TM, SIM_APID)]

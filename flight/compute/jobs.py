@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from common.dictionary.apps.compute import JOB_FIELDS, JobReason
+from common.files import write_atomic
 
 __all__ = ["FINISHED", "ITERATIONS_PER_NODE_S", "KINDS", "Job", "JobError", "JobReason",
            "expected_result", "listing", "load_jobs", "parse_job", "result_bytes", "save_jobs"]
@@ -230,7 +231,6 @@ def listing(jobs: Iterable[Job], limit: int) -> list[Job]:
 
 def save_jobs(path: Any, jobs: list[Job]) -> None:
     """Keep every job (state and checkpoint) on disk, atomically."""
-    import os
     from dataclasses import asdict
 
     import msgpack
@@ -242,9 +242,7 @@ def save_jobs(path: Any, jobs: list[Job]) -> None:
         record.update(done=job.checkpoint_done, iterations=job.checkpoint_iterations,
                       digest=job.checkpoint_digest)
         records.append(record)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(msgpack.packb(records, use_bin_type=True))
-    os.replace(tmp, path)
+    write_atomic(path, msgpack.packb(records, use_bin_type=True))
 
 
 def load_jobs(path: Any) -> list[Job]:

@@ -7,8 +7,9 @@ a restart of the compute manager (or of the satellite) finds every result still 
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
+
+from common.files import write_atomic
 
 
 class ResultStore:
@@ -28,10 +29,7 @@ class ResultStore:
         """Store a result; return its SHA-256 (hex)."""
         digest = hashlib.sha256(data).hexdigest()
         for suffix, content in ((".bin", data), (".sha256", digest.encode())):
-            target = self._path(job_id, suffix)
-            tmp = target.with_suffix(suffix + ".tmp")
-            tmp.write_bytes(content)
-            os.replace(tmp, target)
+            write_atomic(self._path(job_id, suffix), content)
         self._sizes[job_id] = len(data)
         return digest
 

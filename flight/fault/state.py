@@ -9,11 +9,11 @@ Written atomically (a temporary file, then a rename) at every change.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import structlog
 
+from common.files import write_atomic
 from flight.fault.modes import ModeKeeper
 from flight.fault.monitors import MonitorSet
 from flight.fault.table import EventActionTable
@@ -31,10 +31,7 @@ def save(path: Path, modes: ModeKeeper, table: EventActionTable, monitors: Monit
         "monitoring": monitors.function_enabled,
         "loss": {"last_contact": loss.last_contact, "fired": loss.fired},
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state))
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(state))
 
 
 def load(path: Path, modes: ModeKeeper, table: EventActionTable, monitors: MonitorSet,

@@ -439,3 +439,19 @@ def test_the_simulated_hardware_runs_in_a_process_per_group_of_satellites(tmp_pa
     assert RunConfig.load(run.run_dir).sim_group == 4
     with pytest.raises(ConfigError, match="sim_group"):
         new_run(tmp_path / "bad", names, sim_group=0)
+
+
+def test_an_atomic_write_leaves_the_old_file_or_the_new_one_and_no_temporary(
+        tmp_path: Path) -> None:
+    from common.files import write_atomic
+
+    target = tmp_path / "deep" / "state.json"
+    assert write_atomic(target, "first") == target
+    write_atomic(target, b"\x00second")
+    assert target.read_bytes() == b"\x00second"
+    blocked = tmp_path / "a-directory"
+    (blocked / "inside").mkdir(parents=True)
+    with pytest.raises(OSError):
+        write_atomic(blocked, "cannot replace a directory")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == [
+        "a-directory", "deep", "inside", "state.json"]
