@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -28,8 +29,7 @@ def keep_run(run: RunConfig) -> None:
     _KEPT_RUNS[run.run_dir] = run
 
 
-def host_apps(run_dir: str, satellite: str, names: list[str], stopped: list[str] | None = None,
-              ) -> int:
+def host_apps(run_dir: str, satellite: str, names: list[str], stopped: Sequence[str] = ()) -> int:
     """Process entry point: run the flight apps ``names`` of ``satellite`` until SIGTERM;
     ``stopped`` names the apps of the satellite held stopped by command."""
     from flight.registry import app_class
@@ -39,7 +39,7 @@ def host_apps(run_dir: str, satellite: str, names: list[str], stopped: list[str]
     log = logs.configure(run.run_dir, process, satellite=satellite)
     try:
         return asyncio.run(_host(run, satellite, [app_class(name) for name in names], log,
-                                 frozenset(stopped or ())))
+                                 frozenset(stopped)))
     except Exception:
         log.exception("process failed")
         return 1
