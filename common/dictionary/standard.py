@@ -75,6 +75,11 @@ class RejectReason(IntEnum):
     OVERFLOW = 13
     UNKNOWN_TELEMETRY = 14
 
+    @classmethod
+    def of(cls, error: Exception) -> RejectReason:
+        """The reason for a :class:`common.errors.PacketError` (BAD_MESSAGE for another)."""
+        return cls.__members__.get(str(getattr(error, "reason", "")).upper(), cls.BAD_MESSAGE)
+
 
 def enum_of(codes: type[IntEnum], bits: int = 16) -> Enum:
     """A dictionary enumeration from a Python ``IntEnum``."""

@@ -7,7 +7,9 @@ from typing import Any
 from common import bus, control
 from common.dictionary import DICTIONARY, SUPERVISED, RejectReason
 from common.dictionary.model import Command
-from common.packets import TmPacket
+from common.errors import PacketError
+from common.framing import iter_frames
+from common.packets import TmPacket, check_frame, is_tc, peek_apid, peek_seq_count
 from common.radio import PLAYBACK, REALTIME
 from common.zygote import Zygote
 from flight.executive.radio import Radio
@@ -35,6 +37,11 @@ class Executive(FlightApp):
         self._watchdog: Any = None
         self.last_command_sim: float | None = None
         self._reported_ready = False
+        #: Live-telemetry topics the radio sends down as they come: topic → (APID, channel).
+        self._downlinked_topics = {
+            **{bus.topic(satellite, bus.TM, apid): (apid, REALTIME) for apid in DOWNLINKED},
+            **{bus.topic(satellite, bus.PB, apid): (apid, PLAYBACK) for apid in DOWNLINKED},
+        }
 
     def subscriptions(self) -> list[bytes]:
         # The live telemetry of every app the ground hears, each by its own topic: the
@@ -59,7 +66,51 @@ class Executive(FlightApp):
 
     # --- bus traffic -----------------------------------------------------------------------------
 
+    def _handle_message(self, message: list[bytes]) -> None:
+        # The radio's hot path: a batch of one app's telemetry goes down as it came, once its
+        # framing, CRCs, APIDs and sequence counts are checked (the fields inside are the
+        # ground's to read, so no packet is decoded here).
+        if len(message) == 2 and self.radio is not None:
+            found = self._downlinked_topics.get(message[0])
+            if found is not None:
+                self._downlink_batch(message[0], message[1], *found)
+                return
+        super()._handle_message(message)
+
+    def _downlink_batch(self, topic: bytes, payload: bytes, apid: int, vc: int) -> None:
+        assert self.radio is not None
+        good: list[bytes] = []
+        end = frames = 0
+        for frame in iter_frames(payload):
+            frames += 1
+            data = frame.data
+            end = frame.offset + len(data)
+            try:
+                check_frame(data)
+            except PacketError as exc:
+                self.reject_malformed(exc)
+                continue
+            if is_tc(data):
+                self.reject(RejectReason.WRONG_PACKET_TYPE, f"TC on {topic!r}")
+                continue
+            if peek_apid(data) != apid:
+                self.reject(RejectReason.BAD_TOPIC,
+                            f"APID 0x{peek_apid(data):03X} on {topic!r}")
+                continue
+            if vc == REALTIME:
+                self._observe(apid, peek_seq_count(data))
+            good.append(data)
+        if end != len(payload):
+            self.reject(RejectReason.TOO_SHORT, f"{len(payload) - end} trailing bytes")
+        if len(good) == frames and end == len(payload):
+            if good:
+                self.radio.transmit(payload, vc, frames)  # the batch whole, as it came
+        else:
+            for data in good:
+                self.radio.transmit(data, vc)
+
     def on_telemetry(self, packet: TmPacket, raw: bytes, kind: str) -> None:
+        # Only what the fast path above does not take: a telemetry topic without an APID.
         if self.radio is not None and packet.apid not in ONBOARD_ONLY:
             self.radio.transmit(raw, PLAYBACK if kind == bus.PB else REALTIME)
 

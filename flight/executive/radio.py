@@ -113,8 +113,7 @@ class Radio:
             packet = decode(data, DICTIONARY.apids)
         except PacketError as exc:
             if exc.reason != "idle":
-                reason = RejectReason.__members__.get(exc.reason.upper(), RejectReason.BAD_MESSAGE)
-                self._reject(reason, str(exc))
+                self._reject(RejectReason.of(exc), str(exc))
             return
         if packet.packet_type.name != "TC":
             self._reject(RejectReason.WRONG_PACKET_TYPE, "telemetry on the uplink")
@@ -130,10 +129,11 @@ class Radio:
 
     # --- downlink --------------------------------------------------------------------------------
 
-    def transmit(self, packet: bytes, vc: int = REALTIME) -> None:
-        """Queue a packet for the downlink; a frame per virtual channel leaves per iteration."""
-        self._batch.setdefault(vc, []).append(packet)
-        self.downlink_packets += 1
+    def transmit(self, packets: bytes, vc: int = REALTIME, count: int = 1) -> None:
+        """Queue ``count`` concatenated packets for the downlink; a frame per virtual channel
+        leaves per iteration."""
+        self._batch.setdefault(vc, []).append(packets)
+        self.downlink_packets += count
         if not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self.flush)

@@ -309,9 +309,7 @@ class FlightApp:
         try:
             packet = decode(data, DICTIONARY.apids)
         except PacketError as exc:
-            if exc.reason != "idle":
-                reason = RejectReason.__members__.get(exc.reason.upper(), RejectReason.BAD_MESSAGE)
-                self.reject(reason, str(exc))
+            self.reject_malformed(exc)
             return
         if packet.apid != topic.apid:
             self.reject(RejectReason.BAD_TOPIC, f"APID 0x{packet.apid:03X} on {topic}")
@@ -339,6 +337,11 @@ class FlightApp:
             self.counters["SEQ_GAPS"] += missing
             apid = stream[0] if isinstance(stream, tuple) else stream
             self.event("SEQUENCE_GAP", apid=apid, missing=missing)
+
+    def reject_malformed(self, exc: PacketError) -> None:
+        """Count a packet that failed its checks (an idle packet is filler: not counted)."""
+        if exc.reason != "idle":
+            self.reject(RejectReason.of(exc), str(exc))
 
     def reject(self, reason: RejectReason, detail: str, event: str = "PACKET_REJECTED",
                reason_arg: str | None = None, count: int | None = None) -> None:

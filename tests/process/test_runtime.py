@@ -25,7 +25,8 @@ from common import bus
 from common.clock import ClockMaster
 from common.dictionary import DICTIONARY
 from common.endpoints import Endpoints
-from common.packets import TcPacket, encode
+from common.cuc import CucTime
+from common.packets import TcPacket, TmPacket, encode, encode_tm
 from common.runconfig import RunConfig, Timing
 from flight.framework.runtime import initial_clock_state
 from tests.process.conftest import start_satellite, stop_tree
@@ -217,6 +218,40 @@ def test_bad_bus_messages_are_counted_and_the_messages_around_them_are_handled(
                if is_event("EXEC.PACKET_REJECTED")(r)}
     assert reasons == {"BAD_MESSAGE", "CRC_MISMATCH"}
     sat.ground.ping_until_alive()
+
+
+def test_the_radio_sends_a_telemetry_batch_down_whole_and_drops_only_its_bad_packets(
+    sat_factory: Callable[..., Sat],
+) -> None:
+    # The executive passes a batch of an app's telemetry to the downlink without decoding it;
+    # what fails its checks inside the batch is counted, and the good packets still go down.
+    sat = sat_factory()
+    apid = DICTIONARY.apps["HK"].apid
+    marked = 99  # a destination no real report has: these packets are ours
+
+    def tm(seq: int) -> bytes:
+        return encode_tm(TmPacket(apid, 17, 2, b"", 1000 + seq, seq, marked,
+                                  CucTime.from_unix(sat.sim_now())))
+
+    bad_crc = bytearray(tm(1))
+    bad_crc[-1] ^= 0x01
+    wrong_type = encode(ping("HK", 5))
+    tap = BusTap(sat.run, SAT)
+    start = len(sat.ground.received)
+    before = status(sat, "EXEC")["EXEC.PKT_REJECTED"]
+    try:
+        tap.send(bus.topic(SAT, bus.TM, apid), tm(0) + tm(1) + tm(2))  # whole
+        tap.send(bus.topic(SAT, bus.TM, apid),
+                 tm(3) + bytes(bad_crc) + tm(4) + wrong_type + tm(5) + b"\x00\x01\x02")
+        ours = wait_count(sat, lambda r: r.packet.dest_id == marked, 6, since=start)
+    finally:
+        tap.close()
+    assert [r.packet.msg_counter for r in ours] == [0, 1, 2, 3, 4, 5]
+    values = wait_status(sat, "EXEC", lambda v: v["EXEC.PKT_REJECTED"] >= before + 3)
+    assert values["EXEC.PKT_REJECTED"] == before + 3
+    reasons = sorted(r.tm.values["reason"] for r in sat.ground.received[start:]
+                     if is_event("EXEC.PACKET_REJECTED")(r))
+    assert reasons == ["CRC_MISMATCH", "TOO_SHORT", "WRONG_PACKET_TYPE"]
 
 
 # --- housekeeping controls and counters ----------------------------------------------------------
