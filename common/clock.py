@@ -203,9 +203,19 @@ class SimClock:
     # --- pacing ----------------------------------------------------------------------------------
 
     def pace(self) -> float:
-        """Loop time before which coalesced work (timers, paced sockets) waits: one
-        ``resolution`` after the last wake."""
-        return self._last_wake + self.resolution
+        """Loop time before which coalesced work (timers, paced sockets) waits: the first
+        point after the last wake of the process's wake grid, the multiples of ``resolution``
+        on the loop's clock. On the grid, the timers and every paced socket of a process share
+        one wake-up per resolution, rather than each keeping its own phase."""
+        return self._on_grid(self._last_wake, after=True)
+
+    def _on_grid(self, loop_time: float, after: bool = False) -> float:
+        """The wake grid's point at or after ``loop_time`` (strictly after, with ``after``)."""
+        if math.isinf(loop_time):
+            return loop_time
+        step = self.resolution
+        point = math.floor(loop_time / step) if after else math.ceil(loop_time / step - 1e-9)
+        return (point + 1 if after else point) * step
 
     def woke(self, loop_time: float) -> None:
         """Coalesced work ran at ``loop_time`` (a paced socket was read)."""
@@ -270,7 +280,7 @@ class SimClock:
             return
         wall_due = self.state.wall_at(self._heap[0][0])
         when = loop.time() + max(0.0, wall_due - time.time())
-        when = max(when, self.pace())
+        when = self._on_grid(max(when, self.pace()))
         self._handle = loop.call_at(when, self._fire)
 
     def _fire(self) -> None:

@@ -50,7 +50,10 @@ class Readable:
 
     With a ``pacer``, input that wakes the socket waits until ``pacer.pace()``; meanwhile the
     descriptor is not watched (it would wake the loop for nothing) and ``parked`` counts the
-    waits. A backlog left by a full batch is read on the next iteration, paced or not.
+    waits. After a batch, a paced socket is simply looked at again at the next pace
+    (``polled`` counts these looks), until one finds it quiet: a steady flow then costs no
+    wake-up of its own. A backlog left by a full batch is read on the next iteration, paced
+    or not.
     """
 
     def __init__(self, socket: zmq.Socket[Any], handler: Callable[[], None],
@@ -68,6 +71,7 @@ class Readable:
         self._watching = True
         self.errors = 0
         self.parked = 0
+        self.polled = 0
         self.loop.add_reader(self._fd, self._wake)
         self._wake()  # input may already be waiting: the edge came before we listened
 
@@ -90,27 +94,42 @@ class Readable:
         self._scheduled = False
         if self._closed:
             return
-        if not self._watching:
-            self._watching = True
-            self.loop.add_reader(self._fd, self._wake)
+        if not int(self.socket.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
+            if not self._watching:  # quiet now: back to waking when input comes
+                self._watching = True
+                self.loop.add_reader(self._fd, self._wake)
+                # Input that came before the reader was added, its edge taken by EVENTS.
+                if int(self.socket.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
+                    self._wake()
+            return
+        if self.pacer is not None:
+            self.pacer.woke(self.loop.time())
+        try:
+            self.handler()
+        except Exception as exc:  # one bad batch must not stop this socket being served
+            self.errors += 1
+            _log.exception("handler of a readable socket failed")
+            if self.on_error is not None:
+                with contextlib.suppress(Exception):
+                    self.on_error(exc)
         if int(self.socket.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
-            if self.pacer is not None:
-                self.pacer.woke(self.loop.time())
-            try:
-                self.handler()
-            except Exception as exc:  # one bad batch must not stop this socket being served
-                self.errors += 1
-                _log.exception("handler of a readable socket failed")
-                if self.on_error is not None:
-                    with contextlib.suppress(Exception):
-                        self.on_error(exc)
-            if int(self.socket.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
-                # A backlog (the batch was full): the next batch on the next iteration, paced
-                # or not, or the sender's queue would overflow. The pace spaces out wakes for
-                # new input, not the reading of what is already here. (Reading EVENTS took the
-                # edge: new input after this raises a new one.)
-                self._scheduled = True
-                self.loop.call_soon(self._check)
+            # A backlog (the batch was full): the next batch on the next iteration, paced
+            # or not, or the sender's queue would overflow. The pace spaces out wakes for
+            # new input, not the reading of what is already here. (Reading EVENTS took the
+            # edge: new input after this raises a new one.)
+            self._scheduled = True
+            self.loop.call_soon(self._check)
+        elif self.pacer is not None:
+            # A paced socket that had input is looked at again at the next pace, without
+            # waking for each arrival meanwhile: under a steady flow it costs no wake-up of
+            # its own (it shares the one the timers and the other paced sockets make), and
+            # it goes back to waking on input the first time it is found quiet.
+            if self._watching:
+                self.loop.remove_reader(self._fd)
+                self._watching = False
+            self._scheduled = True
+            self.polled += 1
+            self.loop.call_at(self.pacer.pace(), self._check)
 
     def pending(self) -> bool:
         """True if input is waiting to be handled. Reading ``EVENTS`` may consume the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import time
@@ -337,7 +338,65 @@ async def test_a_paced_socket_reads_new_input_at_the_next_wake_and_a_backlog_at_
         assert batches[1][0] >= paced_at - 1e-3, "read again before the next wake"
         assert [m for _, batch in batches[1:] for m in batch] == [[bytes([i])] for i in range(50)]
         assert [len(batch) for _, batch in batches[1:]] == [10] * 5
-        assert reader.parked == 1, "the backlog after a full batch waited for another wake"
+        # Read, then looked at again at the next pace (not parked on a wake for new input);
+        # the backlog after a full batch did not wait for another pace.
+        assert (reader.parked, reader.polled) == (0, 2)
+    finally:
+        reader.close()
+
+
+async def test_a_paced_socket_under_a_steady_flow_is_looked_at_each_pace_not_woken(pipe) -> None:
+    # While input keeps coming, a paced socket is read once per pace without its descriptor
+    # waking the loop in between; found quiet, it goes back to waking on input.
+    from common.clock import SimClock
+    from common.zmqloop import Readable, drain
+
+    pull, push = pipe
+    resolution = 0.05
+    clock = SimClock(ClockState(1, 0.0, time.time(), 1.0), resolution_wall_s=resolution)
+    loop = asyncio.get_running_loop()
+    reads: list[tuple[float, int]] = []
+    woken = 0
+
+    def handler() -> None:
+        reads.append((loop.time(), len(drain(pull, 1000))))
+
+    reader = Readable(pull, handler, pacer=clock)
+    wake = reader._wake
+
+    def counting_wake() -> None:
+        nonlocal woken
+        woken += 1
+        wake()
+
+    reader._wake = counting_wake  # type: ignore[method-assign]
+    loop.remove_reader(reader._fd)
+    loop.add_reader(reader._fd, reader._wake)
+    try:
+        sent = 0
+        for _ in range(40):  # 0.4 s of input every 10 ms: eight paces
+            push.send(b"x")
+            sent += 1
+            await asyncio.sleep(0.01)
+        deadline = time.monotonic() + 5
+        while sum(n for _, n in reads) < sent:
+            assert time.monotonic() < deadline, "not every message was read"
+            await asyncio.sleep(0.01)
+        # The first read is at once; from then on, one per point of the wake grid.
+        gaps = [b - a for (a, _), (b, _) in itertools.pairwise(reads[1:])]
+        assert min(gaps) >= resolution - 2e-3, "read more often than the pace"
+        assert 4 <= len(reads) <= 12
+        assert reader.polled >= len(reads) - 1
+        assert woken <= 2, "the descriptor woke the loop while the socket was being polled"
+        # Quiet now: the next input wakes the socket again and is read.
+        await asyncio.sleep(3 * resolution)
+        before = woken
+        push.send(b"later")
+        deadline = time.monotonic() + 5
+        while sum(n for _, n in reads) < sent + 1:
+            assert time.monotonic() < deadline, "input after a quiet spell was not read"
+            await asyncio.sleep(0.01)
+        assert woken > before
     finally:
         reader.close()
 
