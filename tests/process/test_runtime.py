@@ -23,9 +23,9 @@ import zmq
 
 from common import bus
 from common.clock import ClockMaster
+from common.cuc import CucTime
 from common.dictionary import DICTIONARY
 from common.endpoints import Endpoints
-from common.cuc import CucTime
 from common.packets import TcPacket, TmPacket, encode, encode_tm
 from common.runconfig import RunConfig, Timing
 from flight.framework.runtime import initial_clock_state
