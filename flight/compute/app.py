@@ -125,7 +125,7 @@ class ComputeManager(FlightApp):
                               and packet.app_data[:2] == _ORBIT_REPORT):
             return
         try:
-            decoded = DICTIONARY.decode_tm(packet)
+            decoded = self.decode_tm(packet)
         except Exception:
             self.reject(RejectReason.BAD_ARGUMENTS, "unreadable hardware packet")
             return

@@ -117,7 +117,7 @@ class FaultProtection(FlightApp):
         if not sensors and packet.service != 5:
             return
         try:
-            decoded = DICTIONARY.decode_tm(packet)
+            decoded = self.decode_tm(packet)
         except PacketError as exc:  # counted and reported, never fatal
             self.reject(RejectReason.BAD_ARGUMENTS, f"telemetry from 0x{packet.apid:03X}: {exc}")
             return

@@ -36,12 +36,14 @@ from common.cuc import CucTime
 from common.dictionary import DICTIONARY, DICTIONARY_VERSION, GROUND_ID, FailureCode, RejectReason
 from common.dictionary.model import App as AppDefinition
 from common.dictionary.model import Command, Structure
+from common.dictionary.registry import DecodedTm
 from common.dictionary.standard import STATUS_SID, request_words
 from common.errors import BadArguments, PacketError, UnknownApid, UnknownCommand
 from common.framing import iter_frames
-from common.packets import AckFlags, TcPacket, TmPacket, decode, encode_tc, encode_tm
+from common.packets import AckFlags, TcPacket, TmPacket, encode_tc, encode_tm
 from common.sequence import GapCounter, SequenceCounter
 from common.zmqloop import Readable, each_message
+from flight.framework.decoded import DECODED
 from flight.framework.runtime import Runtime
 
 Handler = Callable[..., Any]
@@ -307,7 +309,7 @@ class FlightApp:
 
     def _handle_packet(self, topic: bus.Topic, data: bytes) -> None:
         try:
-            packet = decode(data, DICTIONARY.apids)
+            packet = DECODED.packet(data)
         except PacketError as exc:
             self.reject_malformed(exc)
             return
@@ -337,6 +339,11 @@ class FlightApp:
             self.counters["SEQ_GAPS"] += missing
             apid = stream[0] if isinstance(stream, tuple) else stream
             self.event("SEQUENCE_GAP", apid=apid, missing=missing)
+
+    def decode_tm(self, packet: TmPacket) -> DecodedTm:
+        """The values of a telemetry packet received (decoded once for every app of the
+        process: read them, do not change them); raises as :meth:`Dictionary.decode_tm`."""
+        return DECODED.tm(packet)
 
     def reject_malformed(self, exc: PacketError) -> None:
         """Count a packet that failed its checks (an idle packet is filler: not counted)."""

@@ -16,6 +16,7 @@ import structlog
 from common import control, logs
 from common.runconfig import RunConfig
 from common.runtime import Runtime, initial_clock_state
+from flight.framework.decoded import DECODED
 
 __all__ = ["Runtime", "host_apps", "initial_clock_state", "keep_run", "serve"]
 
@@ -76,5 +77,6 @@ async def serve(run: RunConfig, make_apps: Any, log: structlog.stdlib.BoundLogge
             with contextlib.suppress(Exception):
                 await app.stop(received[0] if received else 0)
         runtime.close()
-    log.info("exiting", signal=received[0] if received else 0)
+    log.info("exiting", signal=received[0] if received else 0, packets_decoded=DECODED.decoded,
+             decodes_shared=DECODED.hits)
     return 0

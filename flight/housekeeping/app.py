@@ -163,7 +163,7 @@ class Housekeeping(FlightApp):
 
     def _sensor(self, packet: TmPacket) -> None:
         try:
-            decoded = DICTIONARY.decode_tm(packet)
+            decoded = self.decode_tm(packet)
         except Exception as exc:  # a malformed sensor packet is counted, never fatal
             from common.dictionary import RejectReason
 

@@ -514,3 +514,34 @@ def test_an_atomic_write_leaves_the_old_file_or_the_new_one_and_no_temporary(
         write_atomic(blocked, "cannot replace a directory")
     assert sorted(p.name for p in tmp_path.rglob("*")) == [
         "a-directory", "deep", "inside", "state.json"]
+
+
+def test_apps_of_one_process_decode_a_packet_they_all_receive_once() -> None:
+    from common.cuc import CucTime
+    from common.errors import CrcMismatch
+    from common.packets import TmPacket, encode_tm
+    from common.dictionary import DICTIONARY
+    from flight.framework.decoded import DecodeMemo
+
+    structure = DICTIONARY.structures["SIM.SENSORS_EPS"]
+    values = {name: 0 for name in structure.param_names}
+    codec = DICTIONARY.codec(structure)
+    values = codec.decode(codec.encode_trusted(values))  # every value in its wire form
+    data = encode_tm(TmPacket(DICTIONARY.apps["SIM"].apid, 3, 25,
+                              DICTIONARY.hk_app_data(structure, values), 5, 0, 0,
+                              CucTime(2_000_000_000)))
+    memo = DecodeMemo(size=3)
+    first = memo.packet(bytes(data))  # each app receives its own copy of the bytes
+    again = memo.packet(bytes(bytearray(data)))
+    assert again is first and (memo.decoded, memo.hits) == (1, 1)
+    assert memo.tm(again) is memo.tm(first)
+    assert memo.tm(first).values == values
+    bad = bytearray(data)
+    bad[-1] ^= 1
+    for _ in range(2):  # a bad packet fails for every app that receives it, and is not kept
+        with pytest.raises(CrcMismatch):
+            memo.packet(bytes(bad))
+    assert memo.decoded == 1
+    for seq in range(6, 10):  # full: it starts afresh rather than growing
+        memo.packet(encode_tm(first._replace(seq_count=seq)))
+    assert len(memo._packets) <= 3

@@ -1,0 +1,61 @@
+"""Packets decoded once per process, however many of its apps receive them.
+
+Apps that share a process each keep their own bus subscription, so a packet that several of
+them take arrives once per app: the hardware's sensor reports reach housekeeping, the compute
+manager and fault protection, and every app's telemetry both housekeeping (the recorder) and
+fault protection (events). Checking a packet and reading its values by the dictionary is done
+by the first of them; the others find the result here, keyed by the packet's bytes (the copies
+each app receives are equal, not the same object). With one app per process it is never hit.
+
+What is kept is shared between apps: read it, never change it. Only packets that decoded are
+kept; a bad one fails, and is counted, in every app that receives it.
+"""
+
+from __future__ import annotations
+
+from common.dictionary import DICTIONARY
+from common.dictionary.registry import DecodedTm
+from common.packets import Packet, TmPacket, decode
+
+#: Packets remembered; the memo starts afresh when full (the apps of a process read their
+#: sockets at the same wake-up, so a packet is looked for again within a few hundred others).
+MEMO_SIZE = 512
+
+
+class DecodeMemo:
+    """Decoded packets and telemetry values, by the packet's bytes."""
+
+    def __init__(self, size: int = MEMO_SIZE) -> None:
+        self.size = size
+        self._packets: dict[bytes, Packet] = {}
+        self._values: dict[TmPacket, DecodedTm] = {}
+        self.decoded = 0
+        self.hits = 0
+
+    def packet(self, data: bytes) -> Packet:
+        """:func:`common.packets.decode` of ``data`` (known APIDs only); raises as it does."""
+        found = self._packets.get(data)
+        if found is not None:
+            self.hits += 1
+            return found
+        found = decode(data, DICTIONARY.apids)
+        self.decoded += 1
+        if len(self._packets) >= self.size:
+            self._packets.clear()
+        self._packets[data] = found
+        return found
+
+    def tm(self, packet: TmPacket) -> DecodedTm:
+        """:meth:`Dictionary.decode_tm` of ``packet``; raises as it does."""
+        found = self._values.get(packet)
+        if found is not None:
+            return found
+        found = DICTIONARY.decode_tm(packet)
+        if len(self._values) >= self.size:
+            self._values.clear()
+        self._values[packet] = found
+        return found
+
+
+#: The memo of this process (each forked process starts with its own, empty).
+DECODED = DecodeMemo()
