@@ -21,11 +21,13 @@ import operator
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import msgpack
+import structlog
 import zmq
 
 from common.clock import ClockFollower, SimClock
@@ -35,6 +37,8 @@ from common.runconfig import RunConfig
 from common.runtime import initial_clock_state
 from common.zmqloop import Readable, drain
 from ground.protocol import FINAL_STATES, STAGES
+
+_log = structlog.get_logger("client")
 
 #: Wall seconds a request may wait for its reply.
 REQUEST_WALL_S = 10.0
@@ -183,6 +187,8 @@ class Client:
         self._tm_event = asyncio.Event()
         self._last_hello = -1e9
         self._hello = asyncio.Event()
+        #: Messages from ground control not understood, by kind ("reply", "update").
+        self.malformed: Counter[str] = Counter()
 
     # --- connection ------------------------------------------------------------------------------
 
@@ -235,45 +241,60 @@ class Client:
         for frames in drain(self.dealer, 500):
             try:
                 reply = msgpack.unpackb(frames[-1], strict_map_key=False)
-            except (ValueError, msgpack.UnpackException):
+                if not isinstance(reply, dict):
+                    raise TypeError(f"a reply is a map, not {type(reply).__name__}")
+            except (ValueError, TypeError, msgpack.UnpackException) as exc:
+                self._malformed("reply", frames, exc)
                 continue
             future = self._pending.pop(reply.get("id"), None)
             if future is not None and not future.done():
                 future.set_result(reply)
 
     def _updates(self) -> None:
-        for message_frames in drain(self.sub, 1000):
-            if len(message_frames) != 2:
-                continue
-            topic_raw, body = message_frames
-            topic = topic_raw.decode()
+        for frames in drain(self.sub, 1000):
             try:
-                message = msgpack.unpackb(body, strict_map_key=False)
-            except (ValueError, msgpack.UnpackException):
-                continue
-            if topic == "hello":
-                self._last_hello = time.monotonic()
-                self._hello.set()
-                continue
-            if topic.startswith("tm/"):
-                satellite = message["satellite"]
-                for name, value in message["values"].items():
-                    self._latest[(satellite, name)] = (message["time"], value)
-                self._tm_event.set()
-            elif topic.startswith("cmd/"):
-                handle = self._handles.get(message["command_id"])
-                if handle is not None:
-                    stages = handle.record["stages"]
-                    if message.get("stage") is not None:
-                        stages = [*stages, [message["stage"], message["time"]]]
-                    handle.record = {**handle.record, "state": message["state"],
-                                     "failure": message.get("failure"), "stages": stages,
-                                     "path": message.get("path"),
-                                     "uplink_s": message.get("uplink_s")}
-                    handle._changed.set()
-            for prefix, queue in self._listeners:
-                if topic.startswith(prefix):
-                    queue.put_nowait((topic, message))
+                self._update(frames)
+            except Exception as exc:  # one bad update must not cost the rest of the batch
+                self._malformed("update", frames, exc)
+
+    def _update(self, frames: list[bytes]) -> None:
+        if len(frames) != 2:
+            raise ValueError(f"an update has a topic and a body, not {len(frames)} frames")
+        topic = frames[0].decode()
+        message = msgpack.unpackb(frames[1], strict_map_key=False)
+        if not isinstance(message, dict):
+            raise TypeError(f"an update is a map, not {type(message).__name__}")
+        if topic == "hello":
+            self._last_hello = time.monotonic()
+            self._hello.set()
+            return
+        if topic.startswith("tm/"):
+            satellite = message["satellite"]
+            for name, value in message["values"].items():
+                self._latest[(satellite, name)] = (message["time"], value)
+            self._tm_event.set()
+        elif topic.startswith("cmd/"):
+            handle = self._handles.get(message["command_id"])
+            if handle is not None:
+                stages = handle.record["stages"]
+                if message.get("stage") is not None:
+                    stages = [*stages, [message["stage"], message["time"]]]
+                handle.record = {**handle.record, "state": message["state"],
+                                 "failure": message.get("failure"), "stages": stages,
+                                 "path": message.get("path"),
+                                 "uplink_s": message.get("uplink_s")}
+                handle._changed.set()
+        for prefix, queue in self._listeners:
+            if topic.startswith(prefix):
+                queue.put_nowait((topic, message))
+
+    def _malformed(self, what: str, frames: list[bytes], exc: Exception) -> None:
+        """A message from ground control that could not be understood: counted in
+        ``malformed`` (by kind) and logged, never fatal, and the messages after it are read."""
+        self.malformed[what] += 1
+        _log.warning("malformed message from ground control", kind=what,
+                     count=self.malformed[what], error=repr(exc),
+                     head=[frame[:32] for frame in frames[:3]])
 
     # --- requests --------------------------------------------------------------------------------
 

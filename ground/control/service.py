@@ -288,7 +288,8 @@ class GroundControl:
 
     def _serve(self) -> None:
         for message in drain(self.router, 200):
-            if len(message) < 2:
+            if len(message) < 2:  # nobody to answer: counted as a bad request
+                self.counters["bad_requests"] += 1
                 continue
             identity, body = message[0], message[-1]
             self.router.send_multipart([identity, msgpack.packb(self.requests.handle(body),

@@ -545,3 +545,56 @@ def test_apps_of_one_process_decode_a_packet_they_all_receive_once() -> None:
     for seq in range(6, 10):  # full: it starts afresh rather than growing
         memo.packet(encode_tm(first._replace(seq_count=seq)))
     assert len(memo._packets) <= 3
+
+
+async def test_the_client_counts_what_it_cannot_understand_from_ground_control_and_reads_on(
+        tmp_path: Path) -> None:
+    # A stand-in ground control sends the client malformed updates and replies between good
+    # ones: each is counted, and neither the good messages after them nor the client are lost.
+    import msgpack
+    import zmq
+
+    from ground.client import Client
+
+    run = new_run(tmp_path / "run", ("SAT-01",))
+    endpoints = Endpoints(run)
+    context = zmq.Context()
+    router = context.socket(zmq.ROUTER)
+    pub = context.socket(zmq.PUB)
+    router.bind(endpoints.ground())
+    pub.bind(endpoints.ground_pub())
+    stop = asyncio.Event()
+
+    async def ground_control() -> None:
+        while not stop.is_set():
+            pub.send_multipart([b"hello", msgpack.packb({"time": 0.0})])
+            while router.poll(0):
+                identity, body = router.recv_multipart()
+                request_id = msgpack.unpackb(body)["id"]
+                for bad in (b"\xc1", msgpack.packb([1, 2])):  # not msgpack; not a map
+                    router.send_multipart([identity, bad])
+                router.send_multipart([identity, msgpack.packb({"id": request_id, "ok": True,
+                                                                "value": 42})])
+            await asyncio.sleep(0.01)
+
+    server = asyncio.ensure_future(ground_control())
+    client = Client(run)
+    try:
+        await client.connect(wall_timeout=10)
+        for frames in ([b"tm/SAT-01"], [b"\xff\xfe", msgpack.packb({})],
+                       [b"tm/SAT-01", b"\xc1"], [b"tm/SAT-01", msgpack.packb({"values": {}})],
+                       [b"tm/SAT-01", msgpack.packb({"satellite": "SAT-01", "time": 5.0,
+                                                     "values": {"HK.MODE": "NOMINAL"}})]):
+            pub.send_multipart(frames)
+        assert await client.tlm("SAT-01", "HK.MODE") == 42  # the good reply after two bad
+        deadline = time.monotonic() + 10
+        while client._latest.get(("SAT-01", "HK.MODE")) is None:
+            assert time.monotonic() < deadline, "the good update after the bad ones was lost"
+            await asyncio.sleep(0.01)
+        assert client.malformed == {"update": 4, "reply": 2}
+        assert client.connected
+    finally:
+        stop.set()
+        await server
+        await client.close()
+        context.destroy(0)
