@@ -12,6 +12,8 @@ sleeps while nothing is due and re-plans its wake-up whenever the clock changes.
 keep the same pace (:meth:`SimClock.pace`, used by :class:`common.zmqloop.Readable`): input
 that arrives within ``resolution`` of the last wake waits for the next one, so a process under a
 steady flow of packets wakes about once per ``resolution`` in all, not once per arriving batch.
+Those wakes fall on one grid per process (the multiples of ``resolution`` on the loop's clock),
+so the timers and the paced sockets share each wake rather than each keeping its own phase.
 """
 
 from __future__ import annotations
