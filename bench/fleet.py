@@ -278,7 +278,8 @@ class Observer:
 
 def measure(satellites: int, rate: float, window_s: float, warmup_s: float,
             resolution_wall_s: float, keep: bool = False,
-            app_hosting: str = "separate", isl: str | None = None) -> dict[str, Any]:
+            app_hosting: str = "separate", isl: str | None = None,
+            sim_group: int | None = None) -> dict[str, Any]:
     """Launch a fleet of ``satellites``, run it at ``rate``, and measure it (in this process)."""
     from common import logs
     from scenarios.config import FleetConfig
@@ -286,6 +287,7 @@ def measure(satellites: int, rate: float, window_s: float, warmup_s: float,
 
     tmp = tempfile.mkdtemp(prefix="ddfleet-")
     config = FleetConfig(per_plane=satellites, rate=START_RATE, seed=7, app_hosting=app_hosting,
+                         **({"sim_group": sim_group} if sim_group else {}),
                          link={} if isl is None else {"isl": isl},
                          timing={"sensor_interval_s": HK_INTERVAL_S,
                                  "timer_resolution_wall_s": resolution_wall_s})
@@ -306,7 +308,7 @@ def measure(satellites: int, rate: float, window_s: float, warmup_s: float,
     else:
         shutil.rmtree(tmp, ignore_errors=True)
     return {**result, "resolution_wall_s": resolution_wall_s, "app_hosting": app_hosting,
-            "isl": isl or LinkConfig().isl}
+            "isl": isl or LinkConfig().isl, "sim_group": config.sim_group}
 
 
 async def _measure(launcher: Any, rate: float, window_s: float, warmup_s: float
@@ -497,7 +499,8 @@ def report(result: dict[str, Any], first: dict[str, Any]) -> bool:
     print(f"\n{n} satellites ({result['processes']} processes, up in {result['launch_s']:.1f} s),"
           f" asked {asked:.0f}×, timers coalesced over {1000 * result['resolution_wall_s']:.0f} ms"
           f" wall, watched {result['window_s']:.0f} s wall, flight apps hosted "
-          f"{result['app_hosting']}, inter-satellite links {result['isl']}")
+          f"{result['app_hosting']}, inter-satellite links {result['isl']}, "
+          f"{result['sim_group']} satellites per hardware process")
     if result["configure_failures"]:
         print(f"  HK configuration failed: {', '.join(result['configure_failures'][:5])}")
     print(f"  real-time factor reached: slowest stream {reached:.0f}×, median "
@@ -568,6 +571,8 @@ def run_one(size: int, rate: float, args: argparse.Namespace) -> dict[str, Any] 
     command += ["--app-hosting", args.app_hosting]
     if args.isl:
         command += ["--isl", args.isl]
+    if args.sim_group:
+        command += ["--sim-group", str(args.sim_group)]
     for _attempt in range(LAUNCH_ATTEMPTS):
         child = subprocess.run(command, capture_output=True, text=True,
                                cwd=Path(__file__).resolve().parent.parent)
@@ -609,6 +614,8 @@ def main() -> int:
                         help="a process per flight app, or one for a satellite's apps")
     parser.add_argument("--isl", choices=ISL_TOPOLOGIES,
                         help=f"inter-satellite links (default: the fleet's, {LinkConfig().isl})")
+    parser.add_argument("--sim-group", type=int,
+                        help="satellites per simulated-hardware process (default: the fleet's)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:  # the child: one fleet, its figures as one JSON line
@@ -616,7 +623,7 @@ def main() -> int:
         resolution = args.resolution or resolution_for(rate)
         print("RESULT " + json.dumps(measure(args.one, rate, args.seconds, args.warmup,
                                              resolution, args.keep, args.app_hosting,
-                                             args.isl)))
+                                             args.isl, args.sim_group)))
         return 0
     print(f"fleets with every housekeeping structure at {HK_INTERVAL_S:g} s simulated; "
           f"targets {', '.join(f'{n} satellites ≥ {r:.0f}×' for n, r in TARGETS)}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from typing import Any
 
@@ -29,6 +30,7 @@ def run_satellite(run_dir: str, satellite: str, *, clock_master: bool = False,
     if satellite not in run.satellites:
         raise SystemExit(f"{satellite} is not in the run ({', '.join(run.satellites)})")
     log = logs.configure(run.run_dir, f"{satellite}.EXEC", console=console, satellite=satellite)
+    _be_nice(run.timing.satellite_nice, log)
     preload()
     keep_run(run)
     warm_up()
@@ -37,6 +39,15 @@ def run_satellite(run_dir: str, satellite: str, *, clock_master: bool = False,
         return asyncio.run(_main(run, satellite, zygote, clock_master, log))
     finally:
         zygote.close()
+
+
+def _be_nice(increment: int, log: Any) -> None:
+    """Lower this satellite's priority (its apps, forked from here, inherit it)."""
+    if increment:
+        try:
+            os.nice(increment)
+        except OSError as exc:  # a negative increment needs privilege: run at the default
+            log.warning("niceness not changed", increment=increment, error=str(exc))
 
 
 async def _main(run: RunConfig, satellite: str, zygote: Zygote, clock_master: bool,

@@ -159,6 +159,17 @@ def test_sigterm_to_executive_ends_every_process_within_two_seconds(satellite: S
     assert satellite.process.wait(1.0) == 0
 
 
+def test_every_process_of_a_satellite_runs_at_the_satellites_niceness(
+        satellite: Satellite) -> None:
+    # The fleet-wide services (ground control, the space link, the hardware) keep the default
+    # priority; a satellite's executive and everything it forks run behind them.
+    all_running(satellite)
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    niceness = {pid: os.getpriority(os.PRIO_PROCESS, pid) for pid in satellite.tree()}
+    expected = min(19, base + satellite.run.timing.satellite_nice)
+    assert len(niceness) >= 5 and set(niceness.values()) == {expected}, niceness
+
+
 def test_executive_killed_takes_its_children_with_it(tmp_path) -> None:
     run, process = start_satellite(tmp_path / "run")
     ground = GroundSide(run, "SAT-01")
