@@ -518,9 +518,9 @@ def test_an_atomic_write_leaves_the_old_file_or_the_new_one_and_no_temporary(
 
 def test_apps_of_one_process_decode_a_packet_they_all_receive_once() -> None:
     from common.cuc import CucTime
+    from common.dictionary import DICTIONARY
     from common.errors import CrcMismatch
     from common.packets import TmPacket, encode_tm
-    from common.dictionary import DICTIONARY
     from flight.framework.decoded import DecodeMemo
 
     structure = DICTIONARY.structures["SIM.SENSORS_EPS"]
