@@ -381,7 +381,10 @@ async def _measure(launcher: Any, rate: float, window_s: float, warmup_s: float
     cpu: dict[str, float] = {}
     for pid in pids:
         kind = kinds.get(pid, "zygotes")
-        cpu[kind] = cpu.get(kind, 0.0) + (cpu1[pid] - cpu0[pid]) / CLK_TCK / wall
+        # A process that ended in the window (an app restarted) reads 0 at its end: what it
+        # used is lost, and what its successor used is in "the rest of the machine".
+        used = max(0, cpu1[pid] - cpu0[pid]) if cpu1[pid] else 0
+        cpu[kind] = cpu.get(kind, 0.0) + used / CLK_TCK / wall
     own = (own1.user + own1.system - own0.user - own0.system) / wall
     machine = (machine1[0] - machine0[0]) / CLK_TCK / wall
     return {
