@@ -209,15 +209,9 @@ class SimClock:
         point after the last wake of the process's wake grid, the multiples of ``resolution``
         on the loop's clock. On the grid, the timers and every paced socket of a process share
         one wake-up per resolution, rather than each keeping its own phase."""
-        return self._on_grid(self._last_wake, after=True)
-
-    def _on_grid(self, loop_time: float, after: bool = False) -> float:
-        """The wake grid's point at or after ``loop_time`` (strictly after, with ``after``)."""
-        if math.isinf(loop_time):
-            return loop_time
-        step = self.resolution
-        point = math.floor(loop_time / step) if after else math.ceil(loop_time / step - 1e-9)
-        return (point + 1 if after else point) * step
+        if math.isinf(self._last_wake):
+            return self._last_wake
+        return (math.floor(self._last_wake / self.resolution) + 1) * self.resolution
 
     def woke(self, loop_time: float) -> None:
         """Coalesced work ran at ``loop_time`` (a paced socket was read)."""
@@ -282,7 +276,8 @@ class SimClock:
             return
         wall_due = self.state.wall_at(self._heap[0][0])
         when = loop.time() + max(0.0, wall_due - time.time())
-        when = self._on_grid(max(when, self.pace()))
+        # Up to the wake grid (the tolerance keeps a time already on it from rounding a step up).
+        when = math.ceil(max(when, self.pace()) / self.resolution - 1e-9) * self.resolution
         self._handle = loop.call_at(when, self._fire)
 
     def _fire(self) -> None:

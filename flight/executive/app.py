@@ -93,21 +93,19 @@ class Executive(FlightApp):
             if is_tc(data):
                 self.reject(RejectReason.WRONG_PACKET_TYPE, f"TC on {topic!r}")
                 continue
-            if peek_apid(data) != apid:
-                self.reject(RejectReason.BAD_TOPIC,
-                            f"APID 0x{peek_apid(data):03X} on {topic!r}")
+            if (found := peek_apid(data)) != apid:
+                self.reject(RejectReason.BAD_TOPIC, f"APID 0x{found:03X} on {topic!r}")
                 continue
             if vc == REALTIME:
                 self._observe(apid, peek_seq_count(data))
             good.append(data)
         if end != len(payload):
             self.reject(RejectReason.TOO_SHORT, f"{len(payload) - end} trailing bytes")
-        if len(good) == frames and end == len(payload):
-            if good:
-                self.radio.transmit(payload, vc, frames)  # the batch whole, as it came
-        else:
-            for data in good:
-                self.radio.transmit(data, vc)
+        elif good and len(good) == frames:
+            self.radio.transmit(payload, vc, frames)  # the batch whole, as it came
+            return
+        for data in good:
+            self.radio.transmit(data, vc)
 
     def on_telemetry(self, packet: TmPacket, raw: bytes, kind: str) -> None:
         # Only what the fast path above does not take: a telemetry topic without an APID.

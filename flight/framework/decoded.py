@@ -5,7 +5,9 @@ them take arrives once per app: the hardware's sensor reports reach housekeeping
 manager and fault protection, and every app's telemetry both housekeeping (the recorder) and
 fault protection (events). Checking a packet and reading its values by the dictionary is done
 by the first of them; the others find the result here, keyed by the packet's bytes (the copies
-each app receives are equal, not the same object). With one app per process it is never hit.
+each app receives are equal, not the same object). It is on only where several apps of one
+satellite share the process (:func:`flight.framework.runtime.host_apps`): elsewhere it would
+never be hit, and every packet would pay for being remembered.
 
 What is kept is shared between apps: read it, never change it. Only packets that decoded are
 kept; a bad one fails, and is counted, in every app that receives it.
@@ -25,8 +27,10 @@ MEMO_SIZE = 512
 class DecodeMemo:
     """Decoded packets and telemetry values, by the packet's bytes."""
 
-    def __init__(self, size: int = MEMO_SIZE) -> None:
+    def __init__(self, size: int = MEMO_SIZE, sharing: bool = False) -> None:
         self.size = size
+        #: Whether anything is remembered (off: a plain decode).
+        self.sharing = sharing
         self._packets: dict[bytes, Packet] = {}
         self._values: dict[TmPacket, DecodedTm] = {}
         self.decoded = 0
@@ -34,6 +38,8 @@ class DecodeMemo:
 
     def packet(self, data: bytes) -> Packet:
         """:func:`common.packets.decode` of ``data`` (known APIDs only); raises as it does."""
+        if not self.sharing:
+            return decode(data, DICTIONARY.apids)
         found = self._packets.get(data)
         if found is not None:
             self.hits += 1
@@ -47,6 +53,8 @@ class DecodeMemo:
 
     def tm(self, packet: TmPacket) -> DecodedTm:
         """:meth:`Dictionary.decode_tm` of ``packet``; raises as it does."""
+        if not self.sharing:
+            return DICTIONARY.decode_tm(packet)
         found = self._values.get(packet)
         if found is not None:
             return found

@@ -48,6 +48,8 @@ def host_apps(run_dir: str, satellite: str, names: list[str], stopped: Sequence[
 
 async def _host(run: RunConfig, satellite: str, classes: list[type[Any]],
                 log: structlog.stdlib.BoundLogger, stopped: frozenset[str]) -> int:
+    DECODED.sharing = len(classes) > 1  # apps of one satellite: they receive the same packets
+
     def make_apps(runtime: Runtime) -> list[Any]:
         runtime.stopped_apps = stopped
         return [klass(runtime, satellite) for klass in classes]
