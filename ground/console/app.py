@@ -16,6 +16,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.suggester import Suggester
 from textual.widgets import DataTable, Footer, Input, RichLog, Static, TabbedContent, TabPane
 
@@ -184,6 +185,15 @@ class Console(App[None]):
             return None
 
     async def _refresh(self) -> None:
+        # A refresh waits on ground control several times; the console may close meanwhile
+        # (its widgets go before its timers' callbacks end): then there is nothing to show.
+        # (Every widget it updates exists from on_mount on, so a missing one means just that.)
+        try:
+            await self._refresh_views()
+        except NoMatches:
+            return
+
+    async def _refresh_views(self) -> None:
         if self.client is None or not self.client.connected:
             return
         if abs(self.client.now() - self._passes_loaded) > PASSES_REFRESH_S:
