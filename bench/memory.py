@@ -102,8 +102,10 @@ def settle(pids: list[int]) -> tuple[float, int]:
 
 
 def fresh_interpreter() -> tuple[float, float]:
-    """(PSS, USS) of a new interpreter that imports what the flight processes import."""
-    code = ("import flight.registry; flight.registry.preload(); import sys; "
+    """(PSS, USS) of a new interpreter that imports what the flight processes import (and
+    leaves out what they leave out, ``flight.image``)."""
+    code = ("import flight.image; flight.image.leave_out(); "
+            "import flight.registry; flight.registry.preload(); import sys; "
             "sys.stdout.write('ok\\n'); sys.stdout.flush(); sys.stdin.read()")
     process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, cwd=ROOT)

@@ -24,12 +24,9 @@ from common.runconfig import APP_HOSTINGS, RUN_FILE, ConfigError, RunConfig, new
 def satellite_cmd(satellite: str, run_dir: Path, rate: float, clock_master: bool | None,
                   app_hosting: str, console: bool) -> None:
     """Run SATELLITE's flight software (executive and apps) until Ctrl-C or SIGTERM."""
-    import sys
+    from flight.image import leave_out
 
-    if not console:
-        # structlog pulls in rich (and pygments) for pretty tracebacks when it can: several
-        # MiB in every process of the satellite, for a console nobody reads here.
-        sys.modules.setdefault("rich", None)  # type: ignore[arg-type]
+    leave_out(console=console)  # before the flight software imports anything
     from flight.executive.main import run_satellite
 
     created = not (run_dir / RUN_FILE).exists()

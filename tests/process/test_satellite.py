@@ -170,6 +170,21 @@ def test_every_process_of_a_satellite_runs_at_the_satellites_niceness(
     assert len(niceness) >= 5 and set(niceness.values()) == {expected}, niceness
 
 
+def test_no_process_of_a_satellite_loads_tls_or_openssl(satellite: Satellite) -> None:
+    # flight.image leaves them out of the image the apps are forked from: several MiB less in
+    # every satellite. The satellite still authenticates telecommands and hashes job results
+    # (CPython's own SHA-256), which the security and compute tests check end to end.
+    all_running(satellite)
+    tree = satellite.tree()
+    assert len(tree) >= 5
+    for pid in tree:
+        with open(f"/proc/{pid}/maps") as maps:
+            libraries = {line.split()[-1].rsplit("/", 1)[-1] for line in maps if "/" in line}
+        loaded = sorted(name for name in libraries
+                        if name.startswith(("libssl.", "libcrypto.", "_ssl.", "_hashlib.")))
+        assert loaded == [], f"pid {pid} loaded {loaded}"
+
+
 def test_executive_killed_takes_its_children_with_it(tmp_path) -> None:
     run, process = start_satellite(tmp_path / "run")
     ground = GroundSide(run, "SAT-01")
