@@ -64,6 +64,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common.dictionary.standard import STATUS_SID
+from common.procstat import cpu_ticks as process_cpu_ticks
 from common.runconfig import APP_HOSTINGS, Timing
 from ground.link.config import ISL_TOPOLOGIES, LinkConfig
 
@@ -112,12 +113,7 @@ def resolution_for(rate: float) -> float:
 
 def cpu_ticks(pid: int) -> int:
     """utime + stime of a process, in clock ticks (0 once it is gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0
-    fields = stat[stat.rindex(")") + 2:].split()
-    return int(fields[11]) + int(fields[12])
+    return process_cpu_ticks(pid) or 0
 
 
 def machine_ticks() -> tuple[int, int]:

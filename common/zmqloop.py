@@ -72,6 +72,8 @@ class Readable:
         self.errors = 0
         self.parked = 0
         self.polled = 0
+        #: Times the handler left input waiting (a full batch): the reader is behind.
+        self.backlogs = 0
         self.loop.add_reader(self._fd, self._wake)
         self._wake()  # input may already be waiting: the edge came before we listened
 
@@ -117,6 +119,7 @@ class Readable:
             # or not, or the sender's queue would overflow. The pace spaces out wakes for
             # new input, not the reading of what is already here. (Reading EVENTS took the
             # edge: new input after this raises a new one.)
+            self.backlogs += 1
             self._scheduled = True
             self.loop.call_soon(self._check)
         elif self.pacer is not None:

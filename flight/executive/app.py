@@ -51,10 +51,8 @@ class Executive(FlightApp):
 
     async def on_start(self) -> None:
         self.radio = Radio(self)
-        timing = self.runtime.run.timing
-        self._watchdog = self.clock.every(
-            max(1.0, timing.heartbeat_s), lambda _due: self.supervisor.check_heartbeats()
-        )
+        self._watchdog = self.clock.every(self.supervisor.lookout.period_s,
+                                          self.supervisor.check_heartbeats)
         await self.supervisor.start_all()
 
     async def on_stop(self) -> None:
@@ -152,6 +150,9 @@ class Executive(FlightApp):
             except Exception:  # the proxy is stopping: report what we last knew
                 packets = 0
         values["BUS_PACKETS"] = packets & 0xFFFFFFFF
+        values["WATCH_STALLS"] = self.supervisor.lookout.stalls
+        values["WATCH_BEHIND"] = self.supervisor.lookout.behind
+        values["BUSY_SILENCES"] = self.supervisor.busy_silences
         return values
 
     # --- commands --------------------------------------------------------------------------------

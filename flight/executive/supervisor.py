@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from common.logs import log_path
+from common.procstat import cpu_ticks
 from common.zygote import Zygote
+from flight.framework.lookout import Lookout
 
 if TYPE_CHECKING:
     from flight.executive.app import Executive
@@ -58,6 +60,18 @@ class Child:
     started_sim: float = 0.0
     last_beat_sim: float = 0.0
     last_beat_wall: float = 0.0
+    #: (CPU ticks, wall time) of its process when last looked at while silent past the
+    #: watchdog's bars (None while it beats), and whether it was found busy meanwhile.
+    silent_cpu: tuple[int, float] | None = None
+    busy: bool = False
+
+
+#: A busy app (its process using CPU) silent this many times the watchdog's wall-clock bar is
+#: killed all the same; up to then its beats are taken for late, not lost.
+BUSY_FACTOR = 6
+#: Wall seconds over which a silent app's process must use some CPU to count as busy (a
+#: starved process gets a few milliseconds a second; CPU time is counted in 10 ms ticks).
+CPU_WINDOW_WALL_S = 3.0
 
 
 class Supervisor:
@@ -80,6 +94,13 @@ class Supervisor:
         #: forked would see its apps without a pid and fork them a second time.
         self._changing = asyncio.Lock()
         zygote.on_exit(self._exited)
+        #: The watchdog's checks, every heartbeat period (at least a simulated second), and
+        #: the stalls of this process taken off every app's silence.
+        timing = executive.runtime.run.timing
+        self.lookout = Lookout(max(1.0, timing.heartbeat_s), executive.clock.now(),
+                               time.monotonic())
+        #: Silences past the bars of apps whose process was busy, so not killed (yet).
+        self.busy_silences = 0
 
     # --- starting --------------------------------------------------------------------------------
 
@@ -130,6 +151,7 @@ class Supervisor:
             child.pid = pid
             child.started_sim = child.last_beat_sim = now_sim
             child.last_beat_wall = now_wall
+            child.silent_cpu, child.busy = None, False
         self._by_pid[pid] = children
         for child in children:
             self.exe.event("APP_STARTED", app=child.name, pid=pid)
@@ -151,6 +173,7 @@ class Supervisor:
         if child is not None and child.pid == pid:
             child.last_beat_sim = self.exe.clock.now()
             child.last_beat_wall = time.monotonic()
+            child.silent_cpu, child.busy = None, False
 
     # --- exits and restarts ----------------------------------------------------------------------
 
@@ -205,14 +228,23 @@ class Supervisor:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    def check_heartbeats(self) -> None:
+    def check_heartbeats(self, due: float | None = None) -> None:
         """Kill (and so restart) any app whose heartbeat is silent for too long.
 
         Fault protection watches heartbeats first and asks for a restart; this watchdog is the
-        backstop for when fault protection itself is silent, so it waits twice as long.
+        backstop for when fault protection itself is silent, so it waits twice as long. With
+        ``due``, the time the check was due: a check so late that the executive had stalled,
+        or that finds it behind on its input, takes that time off every app's silence
+        (:mod:`flight.framework.lookout`).
         """
         timing = self.exe.runtime.run.timing
         now_sim, now_wall = self.exe.clock.now(), time.monotonic()
+        if due is not None:
+            stalled_sim, stalled_wall = self.lookout.look(due, now_sim, now_wall,
+                                                          self.exe.input_backlogs())
+            for child in self.children.values():
+                child.last_beat_sim += stalled_sim
+                child.last_beat_wall += stalled_wall
         for child in self.children.values():
             if not child.pid or child.state not in ("RUNNING", "STARTING"):
                 continue
@@ -221,6 +253,8 @@ class Supervisor:
             limit_wall = (2 * timing.heartbeat_timeout_wall_s if child.state == "RUNNING"
                           else timing.ready_timeout_wall_s)
             if silent_sim > 2 * timing.heartbeat_timeout_s and silent_wall > limit_wall:
+                if self._working(child, now_wall, silent_wall, limit_wall):
+                    continue
                 self.exe.event("APP_HEARTBEAT_LOST", app=child.name, age=silent_sim)
                 self._signal(child.pid, signal.SIGKILL)
                 # Once is enough: until the exit is reaped, later checks (several may come
@@ -229,6 +263,33 @@ class Supervisor:
                 for mate in self._group[child.name]:
                     if mate.pid == child.pid:
                         mate.last_beat_sim, mate.last_beat_wall = now_sim, now_wall
+
+    def _working(self, child: Child, now_wall: float, silent_wall: float,
+                 limit_wall: float) -> bool:
+        """True if ``child``, silent past the watchdog's bars, is busy rather than hung: its
+        process used CPU over the last ``CPU_WINDOW_WALL_S`` of its silence. Past the rate a
+        machine sustains, a process can spend many seconds in one turn of its loop working
+        off a backlog, its beats waiting; killing it only starts a new process behind the same
+        backlog. A busy process silent ``BUSY_FACTOR`` times the bar is killed all the same
+        (a loop that never ends), and one found using no CPU at once (blocked, stopped)."""
+        if silent_wall > BUSY_FACTOR * limit_wall:
+            return False
+        ticks = cpu_ticks(child.pid)
+        if ticks is None:
+            return False  # gone: its exit is on its way
+        if child.silent_cpu is None:
+            child.silent_cpu = (ticks, now_wall)
+            return True  # look again once the window has passed
+        before, since = child.silent_cpu
+        if now_wall - since < CPU_WINDOW_WALL_S:
+            return True
+        if ticks > before:
+            child.silent_cpu = (ticks, now_wall)
+            if not child.busy:
+                child.busy = True
+                self.busy_silences += 1
+            return True
+        return False
 
     # --- stopping --------------------------------------------------------------------------------
 

@@ -163,13 +163,14 @@ class FaultProtection(FlightApp):
             self.watch.beat(str(message.get("app")), self.clock.now(), self.wall(),
                             ready=topic.rest[0] == "READY")
 
-    def periodic(self, _due: float = 0.0) -> None:
+    def periodic(self, due: float | None = None) -> None:
         """Every simulated second: heartbeats and the command-loss timer."""
         now_sim, now_wall = self.clock.now(), self.wall()
         timing = self.runtime.run.timing
         for silence in self.watch.overdue(now_sim, now_wall, self.params["HEARTBEAT_TIMEOUT_S"],
                                           timing.heartbeat_timeout_wall_s,
-                                          timing.ready_timeout_wall_s):
+                                          timing.ready_timeout_wall_s, due,
+                                          self.input_backlogs()):
             self.event("HEARTBEAT_LOST", app=silence.app, age=silence.age)
         age = self.loss.expired(now_sim, self.params["COMMAND_LOSS_S"])
         if age is not None:
@@ -265,6 +266,8 @@ class FaultProtection(FlightApp):
             "DEFINITIONS": len(self.table.definitions),
             "DEFINITIONS_ENABLED": self.table.enabled_count(),
             "ACTIONS_FAILED": self.actions_failed,
+            "WATCH_STALLS": self.watch.lookout.stalls,
+            "WATCH_BEHIND": self.watch.lookout.behind,
         }
 
     def _save(self) -> None:

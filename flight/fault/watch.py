@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from flight.framework.lookout import Lookout
+
 
 @dataclass(frozen=True)
 class Silence:
@@ -23,11 +25,13 @@ class HeartbeatWatch:
     """Last heartbeat of every watched app, and who is being restarted or kept stopped."""
 
     def __init__(self, apps: Iterable[str], now_sim: float, now_wall: float,
-                 stopped: Iterable[str] = ()) -> None:
+                 stopped: Iterable[str] = (), period_s: float = 1.0) -> None:
         self.apps = tuple(apps)
         self.beats = dict.fromkeys(self.apps, (now_sim, now_wall))
         self.stopped: set[str] = set(stopped)
         self.restarting: dict[str, float] = {}
+        #: The checks (every ``period_s`` simulated) and the stalls taken off every silence.
+        self.lookout = Lookout(period_s, now_sim, now_wall)
 
     def beat(self, app: str, now_sim: float, now_wall: float, ready: bool = False) -> None:
         """A heartbeat (or the READY of a new process) from ``app``."""
@@ -51,12 +55,22 @@ class HeartbeatWatch:
                 self.restarting[app] = now_wall
 
     def overdue(self, now_sim: float, now_wall: float, timeout_s: float, floor_wall_s: float,
-                grace_wall_s: float) -> list[Silence]:
+                grace_wall_s: float, due: float | None = None,
+                backlogs: int = 0) -> list[Silence]:
         """Apps silent for ``timeout_s`` simulated and ``floor_wall_s`` wall seconds.
 
         An app being restarted is not judged for ``grace_wall_s`` (a new process is on its
-        way). Each app found is given a fresh start, so it is reported once per timeout.
+        way). Each app found is given a fresh start, so it is reported once per timeout. With
+        ``due``, the time the check was due: a check that ran so late that its process had
+        stalled, or that finds the watcher behind on its input (``backlogs``, the count of
+        its full input batches, grew), takes that time off every app's silence
+        (:mod:`flight.framework.lookout`).
         """
+        if due is not None:
+            stalled_sim, stalled_wall = self.lookout.look(due, now_sim, now_wall, backlogs)
+            if stalled_sim:
+                self.beats = {app: (sim + stalled_sim, wall + stalled_wall)
+                              for app, (sim, wall) in self.beats.items()}
         found = []
         for app in self.apps:
             if app in self.stopped:

@@ -273,6 +273,10 @@ class FlightApp:
         self.log.error("bus message handling failed", topic=topic, exc_info=exc)
         self.reject(RejectReason.BAD_MESSAGE, f"handling a message on {topic!r} failed: {exc!r}")
 
+    def input_backlogs(self) -> int:
+        """Times this app's bus input was left waiting after a full batch (it was behind)."""
+        return self._readable.backlogs if self._readable is not None else 0
+
     def _handle_message(self, message: list[bytes]) -> None:
         if len(message) != 2:
             self.reject(RejectReason.BAD_MESSAGE, f"{len(message)}-part bus message")

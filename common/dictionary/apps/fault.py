@@ -151,6 +151,12 @@ def _define(monitored: tuple[Param, ...], supervised: tuple[str, ...], events: E
             Param("FP", "DEFINITIONS", _U16, "event-action definitions in the table"),
             Param("FP", "DEFINITIONS_ENABLED", _U16, "event-action definitions enabled"),
             Param("FP", "ACTIONS_FAILED", _U32, "actions that could not be executed"),
+            Param("FP", "WATCH_STALLS", _U32,
+                  "heartbeat checks that found their own process had stalled (the stall is "
+                  "not counted as any app's silence)"),
+            Param("FP", "WATCH_BEHIND", _U32,
+                  "heartbeat checks that found fault protection behind on its bus input (no "
+                  "silence judged)"),
         ),
         status_interval_s=10.0,
         events=(
