@@ -152,7 +152,7 @@ class Executive(FlightApp):
         values["BUS_PACKETS"] = packets & 0xFFFFFFFF
         values["WATCH_STALLS"] = self.supervisor.lookout.stalls
         values["WATCH_BEHIND"] = self.supervisor.lookout.behind
-        values["BUSY_SILENCES"] = self.supervisor.busy_silences
+        values["BUSY_SILENCES"] = self.supervisor.busy.busy_silences
         return values
 
     # --- commands --------------------------------------------------------------------------------

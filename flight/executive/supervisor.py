@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from common.logs import log_path
-from common.procstat import cpu_ticks
 from common.zygote import Zygote
+from flight.framework.busy import BusyCheck
 from flight.framework.lookout import Lookout
 
 if TYPE_CHECKING:
@@ -60,18 +60,6 @@ class Child:
     started_sim: float = 0.0
     last_beat_sim: float = 0.0
     last_beat_wall: float = 0.0
-    #: (CPU ticks, wall time) of its process when last looked at while silent past the
-    #: watchdog's bars (None while it beats), and whether it was found busy meanwhile.
-    silent_cpu: tuple[int, float] | None = None
-    busy: bool = False
-
-
-#: A busy app (its process using CPU) silent this many times the watchdog's wall-clock bar is
-#: killed all the same; up to then its beats are taken for late, not lost.
-BUSY_FACTOR = 6
-#: Wall seconds over which a silent app's process must use some CPU to count as busy (a
-#: starved process gets a few milliseconds a second; CPU time is counted in 10 ms ticks).
-CPU_WINDOW_WALL_S = 3.0
 
 
 class Supervisor:
@@ -99,8 +87,8 @@ class Supervisor:
         timing = executive.runtime.run.timing
         self.lookout = Lookout(max(1.0, timing.heartbeat_s), executive.clock.now(),
                                time.monotonic())
-        #: Silences past the bars of apps whose process was busy, so not killed (yet).
-        self.busy_silences = 0
+        #: Apps silent past the bars whose process is busy are not killed (yet).
+        self.busy = BusyCheck()
 
     # --- starting --------------------------------------------------------------------------------
 
@@ -151,7 +139,7 @@ class Supervisor:
             child.pid = pid
             child.started_sim = child.last_beat_sim = now_sim
             child.last_beat_wall = now_wall
-            child.silent_cpu, child.busy = None, False
+            self.busy.heard(child.name)
         self._by_pid[pid] = children
         for child in children:
             self.exe.event("APP_STARTED", app=child.name, pid=pid)
@@ -173,7 +161,7 @@ class Supervisor:
         if child is not None and child.pid == pid:
             child.last_beat_sim = self.exe.clock.now()
             child.last_beat_wall = time.monotonic()
-            child.silent_cpu, child.busy = None, False
+            self.busy.heard(child.name)
 
     # --- exits and restarts ----------------------------------------------------------------------
 
@@ -253,8 +241,8 @@ class Supervisor:
             limit_wall = (2 * timing.heartbeat_timeout_wall_s if child.state == "RUNNING"
                           else timing.ready_timeout_wall_s)
             if silent_sim > 2 * timing.heartbeat_timeout_s and silent_wall > limit_wall:
-                if self._working(child, now_wall, silent_wall, limit_wall):
-                    continue
+                if self.busy.working(child.name, child.pid, now_wall, silent_wall, limit_wall):
+                    continue  # busy, not hung: its beats are late (flight.framework.busy)
                 self.exe.event("APP_HEARTBEAT_LOST", app=child.name, age=silent_sim)
                 self._signal(child.pid, signal.SIGKILL)
                 # Once is enough: until the exit is reaped, later checks (several may come
@@ -263,33 +251,6 @@ class Supervisor:
                 for mate in self._group[child.name]:
                     if mate.pid == child.pid:
                         mate.last_beat_sim, mate.last_beat_wall = now_sim, now_wall
-
-    def _working(self, child: Child, now_wall: float, silent_wall: float,
-                 limit_wall: float) -> bool:
-        """True if ``child``, silent past the watchdog's bars, is busy rather than hung: its
-        process used CPU over the last ``CPU_WINDOW_WALL_S`` of its silence. Past the rate a
-        machine sustains, a process can spend many seconds in one turn of its loop working
-        off a backlog, its beats waiting; killing it only starts a new process behind the same
-        backlog. A busy process silent ``BUSY_FACTOR`` times the bar is killed all the same
-        (a loop that never ends), and one found using no CPU at once (blocked, stopped)."""
-        if silent_wall > BUSY_FACTOR * limit_wall:
-            return False
-        ticks = cpu_ticks(child.pid)
-        if ticks is None:
-            return False  # gone: its exit is on its way
-        if child.silent_cpu is None:
-            child.silent_cpu = (ticks, now_wall)
-            return True  # look again once the window has passed
-        before, since = child.silent_cpu
-        if now_wall - since < CPU_WINDOW_WALL_S:
-            return True
-        if ticks > before:
-            child.silent_cpu = (ticks, now_wall)
-            if not child.busy:
-                child.busy = True
-                self.busy_silences += 1
-            return True
-        return False
 
     # --- stopping --------------------------------------------------------------------------------
 

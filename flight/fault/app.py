@@ -160,8 +160,10 @@ class FaultProtection(FlightApp):
 
     def on_control(self, topic: bus.Topic, message: Any) -> None:
         if len(topic.rest) >= 2 and topic.rest[0] in ("HB", "READY") and isinstance(message, dict):
+            pid = message.get("pid")
             self.watch.beat(str(message.get("app")), self.clock.now(), self.wall(),
-                            ready=topic.rest[0] == "READY")
+                            ready=topic.rest[0] == "READY",
+                            pid=pid if isinstance(pid, int) and not isinstance(pid, bool) else 0)
 
     def periodic(self, due: float | None = None) -> None:
         """Every simulated second: heartbeats and the command-loss timer."""
@@ -268,6 +270,7 @@ class FaultProtection(FlightApp):
             "ACTIONS_FAILED": self.actions_failed,
             "WATCH_STALLS": self.watch.lookout.stalls,
             "WATCH_BEHIND": self.watch.lookout.behind,
+            "BUSY_SILENCES": self.watch.busy.busy_silences,
         }
 
     def _save(self) -> None:

@@ -2,7 +2,10 @@
 
 Both judge on simulated time; the heartbeat watch also waits a floor of wall-clock silence, so
 that a machine too loaded to run an app for a moment at a high simulation rate does not get
-the app restarted for it.
+the app restarted for it. Past the rate a machine sustains it tells a late app from a silent
+one: time the watch itself stalled or was behind on its input is nobody's silence
+(:mod:`flight.framework.lookout`), and an app whose process is busy using CPU is taken for
+late until a longer bar (:mod:`flight.framework.busy`).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from flight.framework.busy import BusyCheck
 from flight.framework.lookout import Lookout
 
 
@@ -32,11 +36,18 @@ class HeartbeatWatch:
         self.restarting: dict[str, float] = {}
         #: The checks (every ``period_s`` simulated) and the stalls taken off every silence.
         self.lookout = Lookout(period_s, now_sim, now_wall)
+        #: Each app's process (from its beats), and those silent but busy, not judged yet.
+        self.pids: dict[str, int] = {}
+        self.busy = BusyCheck()
 
-    def beat(self, app: str, now_sim: float, now_wall: float, ready: bool = False) -> None:
-        """A heartbeat (or the READY of a new process) from ``app``."""
+    def beat(self, app: str, now_sim: float, now_wall: float, ready: bool = False,
+             pid: int = 0) -> None:
+        """A heartbeat (or the READY of a new process) from ``app``, in process ``pid``."""
         if app in self.beats:
             self.beats[app] = (now_sim, now_wall)
+            self.busy.heard(app)
+            if pid > 0:
+                self.pids[app] = pid
             if ready:
                 self.restarting.pop(app, None)
                 self.stopped.discard(app)  # running again, however it was started
@@ -51,6 +62,8 @@ class HeartbeatWatch:
         self.stopped.discard(app)
         if app in self.beats:
             self.beats[app] = (now_sim, now_wall)
+            self.busy.heard(app)
+            self.pids.pop(app, None)  # a new process: its beats will say which
             if restart:
                 self.restarting[app] = now_wall
 
@@ -80,6 +93,9 @@ class HeartbeatWatch:
                 continue
             sim, wall = self.beats[app]
             if now_sim - sim > timeout_s and now_wall - wall > floor_wall_s:
+                if self.busy.working(app, self.pids.get(app, 0), now_wall, now_wall - wall,
+                                     floor_wall_s):
+                    continue  # its process is busy: late, not hung (flight.framework.busy)
                 found.append(Silence(app, now_sim - sim))
                 self.beats[app] = (now_sim, now_wall)
         return found

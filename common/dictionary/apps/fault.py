@@ -157,6 +157,9 @@ def _define(monitored: tuple[Param, ...], supervised: tuple[str, ...], events: E
             Param("FP", "WATCH_BEHIND", _U32,
                   "heartbeat checks that found fault protection behind on its bus input (no "
                   "silence judged)"),
+            Param("FP", "BUSY_SILENCES", _U32,
+                  "apps silent past the heartbeat bars whose process was busy using CPU, so "
+                  "taken for late and not judged yet"),
         ),
         status_interval_s=10.0,
         events=(
