@@ -3,10 +3,12 @@
 Past the rate a machine sustains, a process can spend many seconds in one turn of its loop
 working off a backlog, its heartbeats waiting behind; killing it only starts a new process
 behind the same backlog (at 100 satellites and 60× that was 262 restarts in 20 s). So a watch
-that finds an app silent past its bars asks how much CPU the app's process has used: one that
-used some over the last ``CPU_WINDOW_WALL_S`` is busy, and its beats are taken for late. A busy
-app silent ``BUSY_FACTOR`` times the bar is judged all the same (a loop that never ends is busy
-too), and one using no CPU (blocked, deadlocked, stopped) is judged once the window has passed.
+that finds an app silent past its bars asks how much CPU the main thread of the app's process
+has used (where the app's loop runs; ZeroMQ's I/O threads keep taking in messages for a loop
+that may be blocked). One that used some over the last ``CPU_WINDOW_WALL_S`` is busy, and its
+beats are taken for late. A busy app silent ``BUSY_FACTOR`` times the bar is judged all the
+same (a loop that never ends is busy too), and one using no CPU (blocked, deadlocked,
+stopped) is judged once the window has passed.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ class BusyCheck:
         busy rather than hung for now: judge it only when this is False."""
         if silent_wall > BUSY_FACTOR * limit_wall or pid <= 0:
             return False
-        ticks = cpu_ticks(pid)
+        ticks = cpu_ticks(pid, main_thread=True)
         if ticks is None:
             return False  # gone: its exit is on its way
         seen = self.looked.get(app)

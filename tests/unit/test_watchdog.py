@@ -40,7 +40,7 @@ def asleep() -> Iterator[subprocess.Popen[bytes]]:
 
 def _used_cpu_since(pid: int, ticks: int) -> None:
     deadline = time.monotonic() + 10.0
-    while (cpu_ticks(pid) or 0) <= ticks:
+    while (cpu_ticks(pid, main_thread=True) or 0) <= ticks:
         assert time.monotonic() < deadline, "the busy process used no CPU in 10 s"
         time.sleep(0.01)
 
@@ -73,6 +73,24 @@ def test_a_silent_app_using_no_cpu_is_hung(asleep) -> None:
     assert not check.working("FP", asleep.pid, 100.0 + CPU_WINDOW_WALL_S, LIMIT_WALL_S + 4,
                              LIMIT_WALL_S)
     assert check.busy_silences == 0
+
+
+def test_a_blocked_loop_is_hung_however_busy_its_other_threads() -> None:
+    # As ZeroMQ's I/O threads keep taking in messages for an app whose loop is blocked.
+    code = ("import threading, time\n"
+            "def spin():\n    while True: pass\n"
+            "threading.Thread(target=spin, daemon=True).start()\n"
+            "print('up', flush=True)\ntime.sleep(60)")
+    for process in _process(code):
+        whole = cpu_ticks(process.pid) or 0
+        check = BusyCheck()
+        assert check.working("HK", process.pid, 100.0, LIMIT_WALL_S + 1, LIMIT_WALL_S)
+        deadline = time.monotonic() + 10.0
+        while (cpu_ticks(process.pid) or 0) <= whole:  # the other thread does use CPU
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert not check.working("HK", process.pid, 100.0 + CPU_WINDOW_WALL_S,
+                                 LIMIT_WALL_S + 4, LIMIT_WALL_S)
 
 
 def test_a_silent_app_whose_process_is_gone_or_unknown_is_not_waited_for(asleep) -> None:
