@@ -232,7 +232,7 @@ class Archive:
         self.db.execute(
             "INSERT OR IGNORE INTO transfers (satellite, job_id, state, started) VALUES (?,?,?,?)",
             (satellite, job_id, state or "RECEIVING", time))
-        updates = {"state": state, "size": size, "sha256": sha256}
+        updates: dict[str, Any] = {"state": state, "size": size, "sha256": sha256}
         if state in ("VERIFIED", "CONFIRMED"):
             updates["finished"] = time
         for column, value in updates.items():

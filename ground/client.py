@@ -246,7 +246,8 @@ class Client:
             except (ValueError, TypeError, msgpack.UnpackException) as exc:
                 self._malformed("reply", frames, exc)
                 continue
-            future = self._pending.pop(reply.get("id"), None)
+            reply_id = reply.get("id")
+            future = self._pending.pop(reply_id, None) if isinstance(reply_id, int) else None
             if future is not None and not future.done():
                 future.set_result(reply)
 

@@ -114,14 +114,14 @@ class Executive(FlightApp):
         if not topic.rest or not isinstance(message, dict):
             return
         kind = topic.rest[0]
-        app, pid = message.get("app"), message.get("pid", 0)
-        if kind in ("HB", "READY") and (not isinstance(app, str) or not isinstance(pid, int)
-                                        or isinstance(pid, bool)):
-            self.reject(RejectReason.BAD_MESSAGE, f"{kind} with app {app!r}, pid {pid!r}")
+        if kind not in ("HB", "READY"):
             return
-        if kind == "HB":
+        app, pid = message.get("app"), message.get("pid", 0)
+        if not isinstance(app, str) or not isinstance(pid, int) or isinstance(pid, bool):
+            self.reject(RejectReason.BAD_MESSAGE, f"{kind} with app {app!r}, pid {pid!r}")
+        elif kind == "HB":
             self.supervisor.beat(app, pid)
-        elif kind == "READY":
+        else:
             self.supervisor.ready(app, pid)
 
     def all_running(self) -> None:

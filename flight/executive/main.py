@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 from typing import Any
 
 from common import logs
@@ -18,7 +17,7 @@ from common.bus import BusProxy
 from common.clock import ClockMaster
 from common.runconfig import RunConfig
 from common.zygote import Zygote
-from flight.framework.runtime import Runtime, keep_run
+from flight.framework.runtime import Runtime, StopSignals, keep_run
 from flight.framework.warmup import warm_up
 from flight.registry import preload
 
@@ -69,17 +68,13 @@ async def _main(run: RunConfig, satellite: str, zygote: Zygote, clock_master: bo
     proxy.start()
     zygote.attach()
     executive = Executive(runtime, satellite, zygote, proxy)
-    stopping = asyncio.Event()
-    received: list[int] = []
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda s=sig: (received.append(s), stopping.set()))
+    signals = StopSignals()
     try:
         await executive.start()
         log.info("satellite up", apps=list(executive.supervisor.children))
-        await stopping.wait()
+        await signals.stopping.wait()
     finally:
-        await executive.stop(received[0] if received else 0)
+        await executive.stop(signals.signal)
         for task in tasks:
             task.cancel()
         if master is not None:
@@ -87,5 +82,5 @@ async def _main(run: RunConfig, satellite: str, zygote: Zygote, clock_master: bo
         proxy.stop()
         with contextlib.suppress(Exception):
             runtime.close()
-    log.info("satellite down", signal=received[0] if received else 0)
+    log.info("satellite down", signal=signals.signal)
     return 0

@@ -22,6 +22,7 @@ An app never assumes it is alone in its process: everything it owns hangs off ``
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import os
 from collections import deque
@@ -527,19 +528,16 @@ class FlightApp:
         if old is not None:
             old.cancel()
         if self._hk_enabled[sid]:
-            self._hk_timers[sid] = self.clock.every(
-                self._hk_interval[sid], lambda due, sid=sid: self.report_hk(sid, due)
-            )
+            self._hk_timers[sid] = self.clock.every(self._hk_interval[sid],
+                                                    functools.partial(self.report_hk, sid))
 
     def report_hk(self, sid: int, due: float | None = None) -> None:
         """Send one TM[3,25] report of structure ``sid`` (stamped ``due``, default now)."""
         structure = self._structures[sid]
-        if sid == STATUS_SID:
-            values: Mapping[str, Any] | None = self._status(due)
-        else:
-            values = self.structure_values(structure)
-            if values is None:
-                return
+        values: Mapping[str, Any] | None = (self._status(due) if sid == STATUS_SID
+                                             else self.structure_values(structure))
+        if values is None:
+            return
         self.send_tm(3, 25, DICTIONARY.hk_app_data(structure, values), time=due)
 
     def _status(self, due: float | None) -> dict[str, Any]:

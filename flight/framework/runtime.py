@@ -18,10 +18,26 @@ from common.runconfig import RunConfig
 from common.runtime import Runtime, initial_clock_state
 from flight.framework.decoded import DECODED
 
-__all__ = ["Runtime", "host_apps", "initial_clock_state", "keep_run", "serve"]
+__all__ = ["Runtime", "StopSignals", "host_apps", "initial_clock_state", "keep_run", "serve"]
 
 #: Run configurations read before forking, by run directory (the file does not change in a run).
 _KEPT_RUNS: dict[str, RunConfig] = {}
+
+
+class StopSignals:
+    """SIGTERM and SIGINT, caught on the running loop: ``stopping`` is set by the first, and
+    ``signal`` is the first received (0 until one is)."""
+
+    def __init__(self) -> None:
+        self.stopping = asyncio.Event()
+        self.signal = 0
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._received, int(sig))
+
+    def _received(self, sig: int) -> None:
+        self.signal = self.signal or sig
+        self.stopping.set()
 
 
 def keep_run(run: RunConfig) -> None:
@@ -63,22 +79,18 @@ async def serve(run: RunConfig, make_apps: Any, log: structlog.stdlib.BoundLogge
     runtime = Runtime(run)
     runtime.follow_clock()
     apps = make_apps(runtime)
-    stopping = asyncio.Event()
-    received: list[int] = []
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda s=sig: (received.append(s), stopping.set()))
+    signals = StopSignals()
     try:
         for app in apps:
             await app.start()
         if ready_as is not None:
             control.report(runtime.context, runtime.endpoints, ready_as)
-        await stopping.wait()
+        await signals.stopping.wait()
     finally:
         for app in apps:
             with contextlib.suppress(Exception):
-                await app.stop(received[0] if received else 0)
+                await app.stop(signals.signal)
         runtime.close()
-    log.info("exiting", signal=received[0] if received else 0, packets_decoded=DECODED.decoded,
+    log.info("exiting", signal=signals.signal, packets_decoded=DECODED.decoded,
              decodes_shared=DECODED.hits)
     return 0

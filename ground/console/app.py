@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.suggester import Suggester
@@ -54,7 +54,7 @@ class CommandSuggester(Suggester):
 class CommandInput(Input):
     """The command line: Tab accepts the completion offered, as in a shell."""
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("tab", "cursor_right", "complete", show=False, priority=True),
     ]
 
@@ -74,7 +74,7 @@ class Console(App[None]):
     #message { height: 1; padding: 0 1; }
     """
     # Function keys, so that typing a command never triggers one.
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f5", "pause", "pause/resume"),
         Binding("f6", "slower", "rate ÷2"),
         Binding("f7", "faster", "rate ×2"),
@@ -84,7 +84,7 @@ class Console(App[None]):
 
     def __init__(self, run: RunConfig) -> None:
         super().__init__()
-        self.run = run
+        self.run_config = run
         self.satellites = list(run.satellites)
         self.client: Client | None = None
         self.values: dict[str, dict[str, Any]] = {s: {} for s in self.satellites}
@@ -142,7 +142,7 @@ class Console(App[None]):
 
     async def _connect(self) -> None:
         while self.client is None:
-            client = Client(self.run, "console")
+            client = Client(self.run_config, "console")
             try:
                 await client.connect(wall_timeout=5.0)
             except ConnectionError:
@@ -358,6 +358,8 @@ class Console(App[None]):
         if self.client is None or table.row_count == 0:
             return
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if key is None:
+            return
         alarm = await self._request(self.client.ack(int(key)))
         if alarm is not None:
             self._show_alarm(alarm)

@@ -252,7 +252,7 @@ class Commanding:
             if command.final:
                 continue
             restored += 1
-            if command.state in ("QUEUED", "RELEASED"):
+            if command.state in ("QUEUED", "RELEASED") or command.seq is None:
                 command.state = "QUEUED"
                 self.waiting[command.satellite].append(command)
             else:

@@ -169,7 +169,7 @@ class SpaceLink:
             sub.setsockopt(zmq.RCVHWM, 100_000)
             self.curve.connect_to(sub, name)
             sub.connect(endpoints.downlink(name))
-            self._readers.append(Readable(sub, lambda s=sub, n=name: self._from_space(s, n)))
+            self._readers.append(Readable(sub, functools.partial(self._from_space, sub, name)))
         self.plan.ensure(self.clock.now())
         self.log.info("network", **self.plan.describe())
         self._stats_task = asyncio.ensure_future(self._stats_loop())
