@@ -56,7 +56,7 @@ class Readable:
     or not.
     """
 
-    def __init__(self, socket: zmq.Socket[Any], handler: Callable[[], None],
+    def __init__(self, socket: zmq.Socket[Any], handler: Callable[[], bool | None],
                  loop: asyncio.AbstractEventLoop | None = None,
                  on_error: Callable[[Exception], None] | None = None,
                  pacer: Pacer | None = None) -> None:
@@ -72,7 +72,8 @@ class Readable:
         self.errors = 0
         self.parked = 0
         self.polled = 0
-        #: Times the handler left input waiting (a full batch): the reader is behind.
+        #: Full batches (a handler that returns True took as many messages as it may) after
+        #: which input was still waiting: the reader is behind.
         self.backlogs = 0
         self.loop.add_reader(self._fd, self._wake)
         self._wake()  # input may already be waiting: the edge came before we listened
@@ -106,8 +107,9 @@ class Readable:
             return
         if self.pacer is not None:
             self.pacer.woke(self.loop.time())
+        full = False
         try:
-            self.handler()
+            full = self.handler() is True
         except Exception as exc:  # one bad batch must not stop this socket being served
             self.errors += 1
             _log.exception("handler of a readable socket failed")
@@ -119,7 +121,8 @@ class Readable:
             # or not, or the sender's queue would overflow. The pace spaces out wakes for
             # new input, not the reading of what is already here. (Reading EVENTS took the
             # edge: new input after this raises a new one.)
-            self.backlogs += 1
+            if full:
+                self.backlogs += 1
             self._scheduled = True
             self.loop.call_soon(self._check)
         elif self.pacer is not None:
@@ -170,17 +173,20 @@ def drain(socket: zmq.Socket[Any], limit: int = 1000) -> list[list[bytes]]:
 
 def each_message(socket: zmq.Socket[Any], handle: Callable[[list[bytes]], None],
                  failed: Callable[[list[bytes], Exception], None],
-                 limit: int = 1000) -> Callable[[], None]:
+                 limit: int = 1000) -> Callable[[], bool]:
     """A :class:`Readable` handler that drains up to ``limit`` messages and handles each on its
     own: a message whose ``handle`` raises goes to ``failed(message, exc)`` (to be counted and
     reported as rejected), and the rest of the batch is handled as if it had not been there.
+    It returns True when the batch was full (``limit`` messages), for :attr:`Readable.backlogs`.
     """
 
-    def drain_batch() -> None:
-        for message in drain(socket, limit):
+    def drain_batch() -> bool:
+        batch = drain(socket, limit)
+        for message in batch:
             try:
                 handle(message)
             except Exception as exc:
                 failed(message, exc)
+        return len(batch) >= limit  # full: what is still waiting is a backlog
 
     return drain_batch

@@ -16,7 +16,8 @@ LEFT_OUT = {
     "rich": "structlog's pretty console tracebacks and rendering; the satellite logs JSON lines",
     "ssl": "asyncio's TLS transports; no flight socket uses TLS (ZeroMQ does its own)",
     "_hashlib": "OpenSSL's hashes (and its 3 MiB library): hashlib and hmac fall back to "
-                "CPython's own SHA-256, no slower for the short inputs flight software hashes",
+                "CPython's own SHA-256, as fast for the 32-byte links of compute jobs and "
+                "about 5x slower per byte on long inputs (3 ms a MiB of result file)",
 }
 
 

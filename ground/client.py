@@ -216,6 +216,12 @@ class Client:
             await self.close()
             raise ConnectionError(f"no ground control at {self.endpoints.ground()} within "
                                   f"{wall_timeout} s") from None
+        except BaseException:
+            # Cancelled while waiting (the console quit before ground control answered): a
+            # context left open is destroyed by the collector at exit, and that waited forever
+            # on its sockets' linger (seen: `dawndusk console` hung on quit).
+            await self.close()
+            raise
         return self
 
     @property

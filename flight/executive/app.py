@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from common import bus, control
@@ -51,6 +52,8 @@ class Executive(FlightApp):
 
     async def on_start(self) -> None:
         self.radio = Radio(self)
+        # The watchdog looks afresh from now (not from when the executive was built).
+        self.supervisor.lookout.reset(self.clock.now(), time.monotonic(), self.input_backlogs())
         self._watchdog = self.clock.every(self.supervisor.lookout.period_s,
                                           self.supervisor.check_heartbeats)
         await self.supervisor.start_all()

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from common.logs import log_path
 from common.zygote import Zygote
-from flight.framework.busy import BusyCheck
+from flight.framework.busy import BUSY_FACTOR, BusyCheck
 from flight.framework.lookout import Lookout
 
 if TYPE_CHECKING:
@@ -86,7 +86,8 @@ class Supervisor:
         #: the stalls of this process taken off every app's silence.
         timing = executive.runtime.run.timing
         self.lookout = Lookout(max(1.0, timing.heartbeat_s), executive.clock.now(),
-                               time.monotonic())
+                               time.monotonic(),
+                               behind_cap_wall_s=BUSY_FACTOR * 2 * timing.heartbeat_timeout_wall_s)
         #: Apps silent past the bars whose process is busy are not killed (yet).
         self.busy = BusyCheck()
 
@@ -228,11 +229,11 @@ class Supervisor:
         timing = self.exe.runtime.run.timing
         now_sim, now_wall = self.exe.clock.now(), time.monotonic()
         if due is not None:
-            stalled_sim, stalled_wall = self.lookout.look(due, now_sim, now_wall,
-                                                          self.exe.input_backlogs())
-            for child in self.children.values():
-                child.last_beat_sim += stalled_sim
-                child.last_beat_wall += stalled_wall
+            given = self.lookout.look(due, now_sim, now_wall, self.exe.input_backlogs())
+            if given[0]:
+                for child in self.children.values():
+                    child.last_beat_sim, child.last_beat_wall = Lookout.shifted(
+                        child.last_beat_sim, child.last_beat_wall, given, now_sim, now_wall)
         for child in self.children.values():
             if not child.pid or child.state not in ("RUNNING", "STARTING"):
                 continue
@@ -245,6 +246,7 @@ class Supervisor:
                     continue  # busy, not hung: its beats are late (flight.framework.busy)
                 self.exe.event("APP_HEARTBEAT_LOST", app=child.name, age=silent_sim)
                 self._signal(child.pid, signal.SIGKILL)
+                self.busy.heard(child.name)
                 # Once is enough: until the exit is reaped, later checks (several may come
                 # due in one wake-up at a high rate) must not raise it again, nor its process
                 # mates' silence (the same process, killed already).

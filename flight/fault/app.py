@@ -39,6 +39,7 @@ from flight.fault.monitors import LimitMonitor, MonitorSet, ProtectionMonitor, T
 from flight.fault.table import Action, DefinitionError, EventActionTable
 from flight.fault.watch import CommandLossTimer, HeartbeatWatch
 from flight.framework.app import CommandFailed, FlightApp, handles
+from flight.framework.busy import BUSY_FACTOR
 from flight.framework.runtime import Runtime
 
 #: Definitions firing definitions (through FP's own events) stop at this depth.
@@ -86,9 +87,14 @@ class FaultProtection(FlightApp):
         ]
 
     async def on_start(self) -> None:
+        # Judged afresh from now; a run of checks behind on the input gives back at most
+        # what the busy check waits for a busy app (flight.framework.busy).
+        timing = self.runtime.run.timing
         self.watch = HeartbeatWatch(self.watch.apps, self.clock.now(), self.wall(),
-                                    self.watch.stopped)
-        self._ticker = self.clock.every(1.0, self.periodic)
+                                    self.watch.stopped,
+                                    behind_cap_wall_s=BUSY_FACTOR * timing.heartbeat_timeout_wall_s)
+        self.watch.lookout.reset(self.clock.now(), self.wall(), self.input_backlogs())
+        self._ticker = self.clock.every(self.watch.lookout.period_s, self.periodic)
 
     async def on_stop(self) -> None:
         if self._ticker is not None:

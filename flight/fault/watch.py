@@ -29,13 +29,14 @@ class HeartbeatWatch:
     """Last heartbeat of every watched app, and who is being restarted or kept stopped."""
 
     def __init__(self, apps: Iterable[str], now_sim: float, now_wall: float,
-                 stopped: Iterable[str] = (), period_s: float = 1.0) -> None:
+                 stopped: Iterable[str] = (), period_s: float = 1.0,
+                 behind_cap_wall_s: float = float("inf")) -> None:
         self.apps = tuple(apps)
         self.beats = dict.fromkeys(self.apps, (now_sim, now_wall))
         self.stopped: set[str] = set(stopped)
         self.restarting: dict[str, float] = {}
         #: The checks (every ``period_s`` simulated) and the stalls taken off every silence.
-        self.lookout = Lookout(period_s, now_sim, now_wall)
+        self.lookout = Lookout(period_s, now_sim, now_wall, behind_cap_wall_s)
         #: Each app's process (from its beats), and those silent but busy, not judged yet.
         self.pids: dict[str, int] = {}
         self.busy = BusyCheck()
@@ -80,9 +81,9 @@ class HeartbeatWatch:
         (:mod:`flight.framework.lookout`).
         """
         if due is not None:
-            stalled_sim, stalled_wall = self.lookout.look(due, now_sim, now_wall, backlogs)
-            if stalled_sim:
-                self.beats = {app: (sim + stalled_sim, wall + stalled_wall)
+            given = self.lookout.look(due, now_sim, now_wall, backlogs)
+            if given[0]:
+                self.beats = {app: Lookout.shifted(sim, wall, given, now_sim, now_wall)
                               for app, (sim, wall) in self.beats.items()}
         found = []
         for app in self.apps:
@@ -98,6 +99,7 @@ class HeartbeatWatch:
                     continue  # its process is busy: late, not hung (flight.framework.busy)
                 found.append(Silence(app, now_sim - sim))
                 self.beats[app] = (now_sim, now_wall)
+                self.busy.heard(app)  # judged: its next silence is looked at afresh
         return found
 
 

@@ -9,6 +9,12 @@ that may be blocked). One that used some over the last ``CPU_WINDOW_WALL_S`` is 
 beats are taken for late. A busy app silent ``BUSY_FACTOR`` times the bar is judged all the
 same (a loop that never ends is busy too), and one using no CPU (blocked, deadlocked,
 stopped) is judged once the window has passed.
+
+Apps sharing a process (``app_hosting = "together"``) beat with that process's pid, so fault
+protection judging its process mates measures its own, busy, main thread: a mate whose beats
+stopped while the shared loop runs on (its heartbeat timer lost to a bug) is found only at the
+longer bar. The shared loop itself cannot hang without fault protection hanging with it, and
+the executive's watchdog, in another process, sees that.
 """
 
 from __future__ import annotations

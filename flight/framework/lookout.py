@@ -32,15 +32,25 @@ STALL_WALL_S = 1.0
 
 @dataclass
 class Lookout:
-    """When a check with period ``period_s`` (simulated) last looked, and its stalls."""
+    """When a check with period ``period_s`` (simulated) last looked, and its stalls.
+
+    ``behind_cap_wall_s`` bounds what one run of looks behind on the input gives back: past
+    it, silence counts again, so a watcher behind for good still finds a hung app (later).
+    """
 
     period_s: float
     sim: float
     wall: float
+    behind_cap_wall_s: float = float("inf")
     stalls: int = 0
     stalled_sim: float = 0.0
     behind: int = 0
     _backlogs: int = 0
+    _behind_wall: float = 0.0
+
+    def reset(self, now_sim: float, now_wall: float, backlogs: int = 0) -> None:
+        """Start looking afresh (the app that watches has just started)."""
+        self.sim, self.wall, self._backlogs, self._behind_wall = now_sim, now_wall, backlogs, 0.0
 
     def look(self, due: float, now_sim: float, now_wall: float,
              backlogs: int = 0) -> tuple[float, float]:
@@ -48,13 +58,17 @@ class Lookout:
         the last look that the check was stalled for (zeros when it was not): the time since
         that look but one period, at most the tick's lateness.
 
-        ``backlogs`` counts the times the watcher's input was left waiting after a full batch:
-        if it grew since the last look, the watcher was behind on its input — beats it has not
-        read yet are queued there — and the whole time since that look is given back."""
+        ``backlogs`` counts the full input batches after which the watcher's input was left
+        waiting: if it grew since the last look, the watcher was behind on its input — beats
+        it has not read yet are queued there — and the whole time since that look is given
+        back, up to ``behind_cap_wall_s`` of wall time in one run of such looks."""
         gap_sim, gap_wall = now_sim - self.sim, now_wall - self.wall
         self.sim, self.wall = now_sim, now_wall
         was_behind, self._backlogs = backlogs > self._backlogs, backlogs
-        if was_behind and gap_sim > 0:
+        if not was_behind:
+            self._behind_wall = 0.0
+        elif gap_sim > 0 and self._behind_wall + gap_wall <= self.behind_cap_wall_s:
+            self._behind_wall += gap_wall
             self.behind += 1
             return gap_sim, gap_wall
         late = now_sim - due
@@ -64,3 +78,11 @@ class Lookout:
         self.stalls += 1
         self.stalled_sim += stalled_sim
         return stalled_sim, gap_wall * stalled_sim / gap_sim
+
+    @staticmethod
+    def shifted(beat_sim: float, beat_wall: float, given: tuple[float, float], now_sim: float,
+                now_wall: float) -> tuple[float, float]:
+        """A last beat's (simulated, wall) times with ``given`` (from :meth:`look`) taken off
+        its silence; never later than now (a beat read after the stall stays as it is)."""
+        return min(beat_sim + given[0], max(beat_sim, now_sim)), \
+            min(beat_wall + given[1], max(beat_wall, now_wall))

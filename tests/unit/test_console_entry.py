@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
+
+import zmq
 
 from common.runconfig import new_run
 from ground.console.app import Console
@@ -22,6 +25,12 @@ def test_the_console_runs_and_quits_through_app_run(tmp_path: Path) -> None:
         shown.append(str(console.title))
         await pilot.press("ctrl+q")
 
+    before = {id(c) for c in gc.get_objects() if isinstance(c, zmq.Context)}
     console.run(headless=True, size=(120, 40), auto_pilot=operator)
     assert shown == ["dawndusk console"]
     assert console.return_code in (0, None)
+    # Its connection attempt, cut short by the quit, left no context open: one left for the
+    # collector to destroy at exit waited forever on its sockets (the command hung on quit).
+    left = [c for c in gc.get_objects()
+            if isinstance(c, zmq.Context) and id(c) not in before and not c.closed]
+    assert left == []

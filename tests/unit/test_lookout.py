@@ -84,3 +84,21 @@ def test_a_watcher_behind_on_its_input_judges_no_one_until_it_has_caught_up() ->
     # Caught up, and HK is really silent: found once the bars are passed from here.
     found = [second for second in range(600, 1000) if overdue(float(second))]
     assert found and 599 + 300 <= found[0] <= 599 + 302
+
+
+def test_a_watcher_behind_for_good_still_finds_a_hung_app_past_the_cap() -> None:
+    watch = HeartbeatWatch(["HK"], now_sim=0.0, now_wall=0.0, behind_cap_wall_s=30.0)
+    found = []
+    for second in range(1, 5000):  # behind at every look, for good; HK silent throughout
+        now_wall = second / 60
+        found += [(second, s.app) for s in watch.overdue(
+            float(second), now_wall, timeout_s=30.0, floor_wall_s=5.0, grace_wall_s=10.0,
+            due=float(second), backlogs=second)]  # one more full batch before every look
+    # 30 s of wall time given back (1800 simulated at 60x), then the 5 s floor (300).
+    assert found and found[0] == (1800 + 300 + 1, "HK")
+
+
+def test_a_beat_read_after_a_stall_is_not_moved_past_now() -> None:
+    assert Lookout.shifted(100.0, 10.0, (50.0, 5.0), now_sim=120.0, now_wall=12.0) == \
+        (120.0, 12.0)
+    assert Lookout.shifted(10.0, 1.0, (50.0, 5.0), now_sim=120.0, now_wall=12.0) == (60.0, 6.0)

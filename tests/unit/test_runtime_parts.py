@@ -604,3 +604,36 @@ async def test_the_client_counts_what_it_cannot_understand_from_ground_control_a
         await server
         await client.close()
         context.destroy(0)
+
+
+async def test_a_reader_keeping_up_counts_no_backlog_and_one_left_behind_by_full_batches_does(
+        pipe) -> None:
+    # Heartbeat watches judge no one while their reader is behind (flight.framework.lookout):
+    # input that merely arrived while a batch was being handled is not "behind".
+    from common.zmqloop import Readable, each_message
+
+    pull, push = pipe
+    handled: list[bytes] = []
+
+    def slow(message: list[bytes]) -> None:
+        handled.append(message[0])
+        time.sleep(0.002)  # more input arrives meanwhile
+
+    reader = Readable(pull, each_message(pull, slow, lambda m, e: None, limit=25))
+    try:
+        for index in range(40):  # a steady trickle, each batch well below the limit
+            push.send(bytes([index]))
+            await asyncio.sleep(0.003)
+        deadline = time.monotonic() + 5
+        while len(handled) < 40:
+            assert time.monotonic() < deadline, "not every message was read"
+            await asyncio.sleep(0.01)
+        assert reader.backlogs == 0
+        for index in range(85):  # a burst: three full batches leave input waiting
+            push.send(bytes([index]))
+        while len(handled) < 125:
+            assert time.monotonic() < deadline, "not every message was read"
+            await asyncio.sleep(0.01)
+        assert reader.backlogs == 3
+    finally:
+        reader.close()
