@@ -163,7 +163,7 @@ def parse(data: dict[str, Any], source: str = "configuration") -> FleetConfig:
             types, target = spec
             if (isinstance(value, bool) and types is not bool) or not isinstance(value, types):
                 raise ConfigError(f"{where}: expected {_names(types)}, got {value!r}")
-            values[target] = _parse_time(value, where) if target == "start" else value
+            values[target] = _parse_time(str(value), where) if target == "start" else value
     if "stations" in values:
         values["stations"] = tuple(str(s) for s in values["stations"])
     config = FleetConfig(**values)

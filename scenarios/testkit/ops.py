@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.dictionary import DICTIONARY
+from common.dictionary.types import Enum
 from ground.client import CheckFailed, Client, CommandHandle
 from scenarios.faults import inject
 from scenarios.testkit.predicates import Predicate, as_predicate, at_least, equal_to
@@ -111,7 +112,8 @@ class Ops:
         if isinstance(start, int | float):
             return float(start)
         if callable(start):
-            for item in [*self.samples, *self.events]:
+            items: list[Sample | Event] = [*self.samples, *self.events]
+            for item in items:
                 if start(item):
                     return item.time
             return float("inf")
@@ -382,7 +384,9 @@ class Ops:
     @staticmethod
     def failure_codes() -> list[str]:
         """Every PUS 1 failure code name (for expectations)."""
-        return list(DICTIONARY.standard_report(1, 2).fields[2].type.labels)
+        codes = DICTIONARY.standard_report(1, 2).fields[2].type
+        assert isinstance(codes, Enum)
+        return list(codes.labels)
 
 
 __all__ = ["CheckFailed", "Event", "Ops", "Sample", "equal_to"]
