@@ -235,6 +235,22 @@ def _standard_events(settings: Enum | None) -> tuple[Event, ...]:
     return tuple(events)
 
 
+def heartbeat_watch_params(app: str) -> tuple[Param, ...]:
+    """The status counters of an app that watches other apps' heartbeats (fault protection and
+    the executive): how often it held back from judging, and why."""
+    return (
+        Param(app, "WATCH_STALLS", _U32,
+              "heartbeat checks that found this app's own process had stalled (the stall is "
+              "not counted as any app's silence)"),
+        Param(app, "WATCH_BEHIND", _U32,
+              "heartbeat checks that found this app behind on its bus input (no silence "
+              "judged)"),
+        Param(app, "BUSY_SILENCES", _U32,
+              "apps silent past the heartbeat bars whose process was busy using CPU, so taken "
+              "for late and not judged yet"),
+    )
+
+
 def _status_params(app: str) -> tuple[Param, ...]:
     def count(short: str, description: str) -> Param:
         return Param(app, short, _U32, description)

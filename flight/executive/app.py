@@ -16,6 +16,7 @@ from common.zygote import Zygote
 from flight.executive.radio import Radio
 from flight.executive.supervisor import Supervisor
 from flight.framework.app import CommandFailed, FailureCode, FlightApp, handles
+from flight.framework.busy import watch_counters
 from flight.framework.runtime import Runtime
 
 #: APIDs whose packets never leave the satellite (the hardware interface).
@@ -153,9 +154,7 @@ class Executive(FlightApp):
             except Exception:  # the proxy is stopping: report what we last knew
                 packets = 0
         values["BUS_PACKETS"] = packets & 0xFFFFFFFF
-        values["WATCH_STALLS"] = self.supervisor.lookout.stalls
-        values["WATCH_BEHIND"] = self.supervisor.lookout.behind
-        values["BUSY_SILENCES"] = self.supervisor.busy.busy_silences
+        values.update(watch_counters(self.supervisor.lookout, self.supervisor.busy))
         return values
 
     # --- commands --------------------------------------------------------------------------------

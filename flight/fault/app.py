@@ -39,7 +39,7 @@ from flight.fault.monitors import LimitMonitor, MonitorSet, ProtectionMonitor, T
 from flight.fault.table import Action, DefinitionError, EventActionTable
 from flight.fault.watch import CommandLossTimer, HeartbeatWatch
 from flight.framework.app import CommandFailed, FlightApp, handles
-from flight.framework.busy import BUSY_FACTOR
+from flight.framework.busy import BUSY_FACTOR, watch_counters
 from flight.framework.runtime import Runtime
 
 #: Definitions firing definitions (through FP's own events) stop at this depth.
@@ -274,9 +274,7 @@ class FaultProtection(FlightApp):
             "DEFINITIONS": len(self.table.definitions),
             "DEFINITIONS_ENABLED": self.table.enabled_count(),
             "ACTIONS_FAILED": self.actions_failed,
-            "WATCH_STALLS": self.watch.lookout.stalls,
-            "WATCH_BEHIND": self.watch.lookout.behind,
-            "BUSY_SILENCES": self.watch.busy.busy_silences,
+            **watch_counters(self.watch.lookout, self.watch.busy),
         }
 
     def _save(self) -> None:

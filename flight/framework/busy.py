@@ -23,6 +23,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 from common.procstat import cpu_ticks
+from flight.framework.lookout import Lookout
 
 #: A busy app silent this many times a watch's wall-clock bar is judged all the same.
 BUSY_FACTOR = 6
@@ -70,3 +71,9 @@ class BusyCheck:
                 self.busy_silences += 1
             return True
         return False
+
+
+def watch_counters(lookout: Lookout, busy: BusyCheck) -> dict[str, int]:
+    """A heartbeat watcher's status counters (``heartbeat_watch_params`` in the dictionary)."""
+    return {"WATCH_STALLS": lookout.stalls, "WATCH_BEHIND": lookout.behind,
+            "BUSY_SILENCES": busy.busy_silences}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from common.dictionary.model import App, Arg, Event, Param, Severity, function
-from common.dictionary.standard import REJECT_REASON, define_app
+from common.dictionary.standard import REJECT_REASON, define_app, heartbeat_watch_params
 from common.dictionary.types import Enum, Float, Int, UInt
 
 APID = 0x010
@@ -62,15 +62,7 @@ def define(supervised: Sequence[App]) -> App:
             Param("EXEC", "FORWARDED_FRAMES", _U32,
                   "frames for other spacecraft forwarded over inter-satellite links"),
             Param("EXEC", "FORWARDED_BYTES", _U32, "bytes of those frames", "B"),
-            Param("EXEC", "WATCH_STALLS", _U32,
-                  "heartbeat checks that found the executive had stalled (the stall is not "
-                  "counted as any app's silence)"),
-            Param("EXEC", "WATCH_BEHIND", _U32,
-                  "heartbeat checks that found the executive behind on its bus input (no "
-                  "silence judged)"),
-            Param("EXEC", "BUSY_SILENCES", _U32,
-                  "apps silent past the watchdog's bars whose process was busy using CPU, so "
-                  "taken for late and not killed yet"),
+            *heartbeat_watch_params("EXEC"),
             *table,
         ),
         status_interval_s=10.0,

@@ -32,7 +32,7 @@ from common.dictionary.model import (
     Severity,
     function,
 )
-from common.dictionary.standard import define_app
+from common.dictionary.standard import define_app, heartbeat_watch_params
 from common.dictionary.types import Bool, Enum, Float, Msgpack, UInt
 
 APID = 0x040
@@ -151,15 +151,7 @@ def _define(monitored: tuple[Param, ...], supervised: tuple[str, ...], events: E
             Param("FP", "DEFINITIONS", _U16, "event-action definitions in the table"),
             Param("FP", "DEFINITIONS_ENABLED", _U16, "event-action definitions enabled"),
             Param("FP", "ACTIONS_FAILED", _U32, "actions that could not be executed"),
-            Param("FP", "WATCH_STALLS", _U32,
-                  "heartbeat checks that found their own process had stalled (the stall is "
-                  "not counted as any app's silence)"),
-            Param("FP", "WATCH_BEHIND", _U32,
-                  "heartbeat checks that found fault protection behind on its bus input (no "
-                  "silence judged)"),
-            Param("FP", "BUSY_SILENCES", _U32,
-                  "apps silent past the heartbeat bars whose process was busy using CPU, so "
-                  "taken for late and not judged yet"),
+            *heartbeat_watch_params("FP"),
         ),
         status_interval_s=10.0,
         events=(
