@@ -55,6 +55,7 @@ class FailureCode(IntEnum):
     TIMEOUT = 14
     NOT_AUTHENTICATED = 15
     RESOURCE_EXHAUSTED = 16
+    APP_NOT_RUNNING = 17
 
 
 class RejectReason(IntEnum):

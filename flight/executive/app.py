@@ -13,6 +13,7 @@ from common.framing import iter_frames
 from common.packets import TmPacket, check_frame, is_tc, peek_apid, peek_seq_count
 from common.radio import PLAYBACK, REALTIME
 from common.zygote import Zygote
+from flight.executive.gate import CommandGate
 from flight.executive.radio import Radio
 from flight.executive.supervisor import Supervisor
 from flight.framework.app import CommandFailed, FailureCode, FlightApp, handles
@@ -35,6 +36,10 @@ class Executive(FlightApp):
         self.proxy = proxy
         self.supervisor = Supervisor(self, zygote, [app.name for app in SUPERVISED],
                                      runtime.run.app_hosting)
+        #: Uplinked telecommands for an app not on the bus are held or refused, not lost.
+        self.gate = CommandGate(self, self.supervisor,
+                                {app.apid: app.name for app in SUPERVISED},
+                                runtime.run.timing.ready_timeout_wall_s)
         self.radio: Radio | None = None
         self._watchdog: Any = None
         self.last_command_sim: float | None = None
@@ -55,8 +60,7 @@ class Executive(FlightApp):
         self.radio = Radio(self)
         # The watchdog looks afresh from now (not from when the executive was built).
         self.supervisor.lookout.reset(self.clock.now(), time.monotonic(), self.input_backlogs())
-        self._watchdog = self.clock.every(self.supervisor.lookout.period_s,
-                                          self.supervisor.check_heartbeats)
+        self._watchdog = self.clock.every(self.supervisor.lookout.period_s, self._watch)
         await self.supervisor.start_all()
 
     async def on_stop(self) -> None:
@@ -65,6 +69,15 @@ class Executive(FlightApp):
         await self.supervisor.shutdown()
         if self.radio is not None:
             self.radio.close()
+
+    def _watch(self, due: float) -> None:
+        self.supervisor.check_heartbeats(due)
+        self.gate.check(self.clock.now())
+
+    def publish_tc(self, apid: int, data: bytes) -> None:
+        """Put an uplinked telecommand on the bus, for the app of ``apid``."""
+        assert self.publisher is not None
+        self.publisher.send(bus.topic(self.satellite, bus.TC, apid), data)
 
     # --- bus traffic -----------------------------------------------------------------------------
 
@@ -155,6 +168,9 @@ class Executive(FlightApp):
                 packets = 0
         values["BUS_PACKETS"] = packets & 0xFFFFFFFF
         values.update(watch_counters(self.supervisor.lookout, self.supervisor.busy))
+        values.update(TC_HELD=self.gate.held_total & 0xFFFFFFFF,
+                      TC_WAITING=min(self.gate.waiting(), 0xFFFF),
+                      TC_NOT_DELIVERED=self.gate.refused_total & 0xFFFFFFFF)
         return values
 
     # --- commands --------------------------------------------------------------------------------

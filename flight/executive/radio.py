@@ -21,12 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 import zmq
 
-from common import bus
 from common.curve import Curve
 from common.dictionary import DICTIONARY, RejectReason
 from common.errors import PacketError
 from common.framing import iter_frames
-from common.packets import decode
+from common.packets import TcPacket, decode
 from common.radio import GROUND, REALTIME, FrameError, RadioFrame, RouteTag
 from common.sdls import SecurityError, Verifier, read_key_file
 from common.zmqloop import Readable, each_message
@@ -115,13 +114,12 @@ class Radio:
             if exc.reason != "idle":
                 self._reject(RejectReason.of(exc), str(exc))
             return
-        if packet.packet_type.name != "TC":
+        if not isinstance(packet, TcPacket):
             self._reject(RejectReason.WRONG_PACKET_TYPE, "telemetry on the uplink")
             return
         self.uplink_packets += 1
         self.exe.command_received()
-        assert self.exe.publisher is not None
-        self.exe.publisher.send(bus.topic(self.exe.satellite, bus.TC, packet.apid), data)
+        self.exe.gate.route(packet, data, self.exe.clock.now())
 
     def _reject(self, reason: RejectReason, detail: str) -> None:
         self.uplink_rejected += 1

@@ -57,6 +57,8 @@ class Child:
     last_exit: int = 0
     wanted: bool = True
     restart_now: bool = False
+    #: Its process has been told to end (or killed): what is sent to it now would be lost.
+    leaving: bool = False
     started_sim: float = 0.0
     last_beat_sim: float = 0.0
     last_beat_wall: float = 0.0
@@ -138,6 +140,7 @@ class Supervisor:
         now_sim, now_wall = self.exe.clock.now(), time.monotonic()
         for child in children:
             child.pid = pid
+            child.leaving = False
             child.started_sim = child.last_beat_sim = now_sim
             child.last_beat_wall = now_wall
             self.busy.heard(child.name)
@@ -153,6 +156,7 @@ class Supervisor:
         if child is not None and child.pid == pid:
             child.state = "RUNNING"
             self.beat(name, pid)
+            self.exe.gate.ready(name)
             if all(c.state == "RUNNING" for c in self.children.values()):
                 self.exe.all_running()
 
@@ -245,6 +249,7 @@ class Supervisor:
                 if self.busy.working(child.name, child.pid, now_wall, silent_wall, limit_wall):
                     continue  # busy, not hung: its beats are late (flight.framework.busy)
                 self.exe.event("APP_HEARTBEAT_LOST", app=child.name, age=silent_sim)
+                self._leaving(child.pid)
                 self._signal(child.pid, signal.SIGKILL)
                 self.busy.heard(child.name)
                 # Once is enough: until the exit is reaped, later checks (several may come
@@ -287,6 +292,7 @@ class Supervisor:
     async def _terminate(self, children: list[Child]) -> None:
         pids = sorted({child.pid for child in children if child.pid})
         for pid in pids:
+            self._leaving(pid)
             self._signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + TERM_GRACE_WALL_S
         while time.monotonic() < deadline and any(pid in self._by_pid for pid in pids):
@@ -306,6 +312,21 @@ class Supervisor:
             os.kill(pid, sig)
         except ProcessLookupError:
             pass
+
+    def _leaving(self, pid: int) -> None:
+        for child in self._by_pid.get(pid, ()):
+            child.leaving = True
+
+    # --- what the uplink may send --------------------------------------------------------------
+
+    def on_bus(self, name: str) -> bool:
+        """``name`` is ready and staying: a telecommand published now reaches it."""
+        child = self.children[name]
+        return bool(child.pid) and child.state == "RUNNING" and not child.leaving
+
+    def coming_back(self, name: str) -> bool:
+        """``name`` is not stopped for good: it will be on the bus again."""
+        return self.children[name].wanted and not self.shutting_down
 
     # --- reporting -------------------------------------------------------------------------------
 

@@ -385,19 +385,19 @@ class FlightApp:
             decoded = DICTIONARY.decode_command(tc)
         except UnknownCommand as exc:
             code = FailureCode.ILLEGAL_FUNCTION if exc.is_function else FailureCode.ILLEGAL_SERVICE
-            self._refuse(tc, code, str(exc))
+            self.refuse_command(tc, code, str(exc))
             return
         except BadArguments as exc:
-            self._refuse(tc, FailureCode.INVALID_ARGUMENT, str(exc), _arg_index(tc, exc))
+            self.refuse_command(tc, FailureCode.INVALID_ARGUMENT, str(exc), _arg_index(tc, exc))
             return
         except UnknownApid as exc:
-            self._refuse(tc, FailureCode.ILLEGAL_APID, str(exc))
+            self.refuse_command(tc, FailureCode.ILLEGAL_APID, str(exc))
             return
         command = decoded.command
         try:
             self.accept(command, decoded.args)
         except CommandFailed as exc:
-            self._refuse(tc, exc.code, str(exc), exc.data)
+            self.refuse_command(tc, exc.code, str(exc), exc.data)
             return
         if tc.ack_flags & AckFlags.ACCEPTANCE:
             self._verify(tc, 1)
@@ -449,8 +449,10 @@ class FlightApp:
         self.log.warning("command failed", command=command.name, code=exc.code.name,
                          detail=str(exc))
 
-    def _refuse(self, tc: TcPacket, code: FailureCode, detail: str, data: int = 0) -> None:
-        """Acceptance failure (TM[1,2]): always reported, whatever the ack flags."""
+    def refuse_command(self, tc: TcPacket, code: FailureCode, detail: str,
+                       data: int = 0) -> None:
+        """Acceptance failure (TM[1,2]): always reported, whatever the ack flags (the
+        executive sends it for a telecommand its app is not there to refuse)."""
         self.counters["CMD_ERR_COUNT"] += 1
         self._verify(tc, 2, code, data)
         function = int.from_bytes(tc.app_data[:2], "big") if tc.service == 8 else 0
