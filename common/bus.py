@@ -36,7 +36,10 @@ CTL = "CTL"
 PB = "PB"
 #: Retransmission of telemetry an app still holds, asked for by the recorder to fill a gap.
 RT = "RT"
-KINDS = (TM, TC, CTL, PB, RT)
+#: An onboard telecommand (from one app to another), sent to the executive, which puts it on
+#: the bus as TC once its app is there to read it (flight.executive.gate).
+ONBOARD = "OTC"
+KINDS = (TM, TC, CTL, PB, RT, ONBOARD)
 
 #: Bus messages queued per socket before ZeroMQ pushes back (publisher) or drops (subscriber).
 BUS_HWM = 20_000

@@ -10,7 +10,7 @@ from common.dictionary import DICTIONARY, SUPERVISED, RejectReason
 from common.dictionary.model import Command
 from common.errors import PacketError
 from common.framing import iter_frames
-from common.packets import TmPacket, check_frame, is_tc, peek_apid, peek_seq_count
+from common.packets import TcPacket, TmPacket, check_frame, is_tc, peek_apid, peek_seq_count
 from common.radio import PLAYBACK, REALTIME
 from common.zygote import Zygote
 from flight.executive.gate import CommandGate
@@ -54,7 +54,8 @@ class Executive(FlightApp):
         # The live telemetry of every app the ground hears, each by its own topic: the
         # simulated hardware's sensor traffic (a fifth of the bus at 1 Hz) is not even sent here.
         return [*(bus.topic(self.satellite, bus.TM, apid) for apid in sorted(DOWNLINKED)),
-                bus.topic(self.satellite, bus.PB), bus.topic(self.satellite, bus.CTL, None, "")]
+                bus.topic(self.satellite, bus.PB), bus.topic(self.satellite, bus.CTL, None, ""),
+                bus.topic(self.satellite, bus.ONBOARD)]
 
     async def on_start(self) -> None:
         self.radio = Radio(self)
@@ -73,6 +74,9 @@ class Executive(FlightApp):
     def _watch(self, due: float) -> None:
         self.supervisor.check_heartbeats(due)
         self.gate.check(self.clock.now())
+
+    def on_onboard_command(self, tc: TcPacket, data: bytes) -> None:
+        self.gate.route(tc, data, self.clock.now())
 
     def publish_tc(self, apid: int, data: bytes) -> None:
         """Put an uplinked telecommand on the bus, for the app of ``apid``."""

@@ -2,8 +2,10 @@
 
 The bus is PUB/SUB: a telecommand published while its app is starting, backing off after an
 exit, or stopped would be dropped by ZeroMQ without a trace, and the ground would wait for a
-verification report that never comes. So the executive passes every uplinked telecommand for
-a supervised app through this gate:
+verification report that never comes. So the executive passes every telecommand for a
+supervised app through this gate: those uplinked, and the onboard ones apps send each other
+(fault protection's actions, the compute manager's power switching), which reach the bus by
+way of the executive (topic kind ``OTC``) for this reason:
 
 - its app is running (it announced itself ready, so its subscription is live): published;
 - its app is coming back (starting, backing off, being restarted): held, in order, and
@@ -11,7 +13,8 @@ a supervised app through this gate:
 - its app is stopped by command, is shut down, already has :data:`HOLD_MAX` held, or a held
   command waited past :data:`HOLD_S` simulated seconds *and* the ready timeout in wall
   seconds: refused with TM[1,2] (``APP_NOT_RUNNING``, ``BUSY`` when full, ``TIMEOUT`` when
-  expired), counted and raised as the executive's ``COMMAND_REJECTED``.
+  expired) to the telecommand's source (the ground, or the app that sent it), counted and
+  raised as the executive's ``COMMAND_REJECTED``.
 
 A telecommand already published to an app that then hangs or is killed is the app's to lose
 (its process's input goes with it); the ground's verification timeout covers that.

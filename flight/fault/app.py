@@ -28,6 +28,7 @@ from typing import Any
 
 from common import bus
 from common.dictionary import DICTIONARY, GROUND_ID, SUPERVISED, RejectReason
+from common.dictionary.apps.executive import APID as EXEC_APID
 from common.dictionary.apps.sim import APID as SIM_APID
 from common.dictionary.types import Enum
 from common.errors import ArgumentError, PacketError
@@ -44,6 +45,8 @@ from flight.framework.runtime import Runtime
 
 #: Definitions firing definitions (through FP's own events) stop at this depth.
 MAX_DEPTH = 4
+#: Action telecommands remembered until a failure report about them could come.
+MAX_SENT_ACTIONS = 256
 
 
 class FaultProtection(FlightApp):
@@ -64,6 +67,8 @@ class FaultProtection(FlightApp):
             self.table.add(event, actions, enabled=True)
         self.modes = ModeKeeper()
         self.violations = self.actions_fired = self.actions_failed = 0
+        #: Request ID → (trigger, position) of the action telecommands sent lately.
+        self._sent_actions: dict[tuple[int, int], tuple[str, int]] = {}
         self.loss = CommandLossTimer(self.clock.now())
         watched = [app.name for app in SUPERVISED if app.name != self.NAME]
         # Apps stopped by command before this process started: the executive says which.
@@ -102,7 +107,8 @@ class FaultProtection(FlightApp):
         self._save()
 
     def _wanted_apids(self) -> set[int]:
-        return self.table.apids() - {self.apid, SIM_APID}
+        # The executive's always: it reports our onboard telecommands it could not deliver.
+        return (self.table.apids() | {EXEC_APID}) - {self.apid, SIM_APID}
 
     def _follow_events(self) -> None:
         """Receive the telemetry of exactly the apps whose events the table names."""
@@ -119,6 +125,9 @@ class FaultProtection(FlightApp):
     def on_telemetry(self, packet: TmPacket, raw: bytes, kind: str) -> None:
         if kind != bus.TM:
             return  # playback and retransmissions are history, not news
+        if packet.service == 1 and packet.dest_id == self.apid:
+            self._verification(packet)
+            return
         sensors = packet.apid == SIM_APID and (packet.service, packet.subtype) == (3, 25)
         if not sensors and packet.service != 5:
             return
@@ -232,9 +241,13 @@ class FaultProtection(FlightApp):
     def _execute(self, event: str, index: int, action: Action, args: dict[str, Any]) -> None:
         if action.kind == "tc":
             try:
-                self.send_command(action.command, **action.resolve(args))
+                tc = self.send_command(action.command, **action.resolve(args))
             except (ArgumentError, KeyError, ValueError) as exc:
                 self._action_failed(event, index, "BAD_ARGUMENTS", str(exc))
+                return
+            self._sent_actions[tc.request_id] = (event, index)
+            while len(self._sent_actions) > MAX_SENT_ACTIONS:
+                del self._sent_actions[next(iter(self._sent_actions))]
         elif action.kind == "mode":
             self._mode_changed(self.modes.escalate(action.mode, action.cause))
         elif action.kind == "shed":
@@ -245,6 +258,25 @@ class FaultProtection(FlightApp):
             if change is not None:
                 self.send_command("COMPUTE.SHED", level=self.modes.shed_level)
                 self._mode_changed(change)
+
+    def _verification(self, packet: TmPacket) -> None:
+        """A PUS 1 report about one of our onboard telecommands: only failures are sent."""
+        if packet.subtype not in (2, 4, 6, 8):
+            return
+        try:
+            values = self.decode_tm(packet).values
+        except PacketError as exc:
+            self.reject(RejectReason.BAD_ARGUMENTS, f"report from 0x{packet.apid:03X}: {exc}")
+            return
+        request = (values["packet_id"] & 0x7FF, values["sequence"] & 0x3FFF)
+        detail = f"TM[1,{packet.subtype}] {values.get('code')} from 0x{packet.apid:03X}"
+        action = self._sent_actions.pop(request, None)
+        if action is not None:
+            self._action_failed(*action, "REFUSED", detail)
+        else:  # a mode's shed, say: the sender's COMMAND_REJECTED event tells the ground
+            self.actions_failed += 1
+            self.log.warning("onboard command failed", apid=request[0], seq=request[1],
+                             detail=detail)
 
     def _action_failed(self, event: str, index: int, reason: str, detail: str) -> None:
         self.actions_failed += 1

@@ -322,6 +322,9 @@ class FlightApp:
             self.reject(RejectReason.BAD_TOPIC, f"APID 0x{packet.apid:03X} on {topic}")
             return
         if isinstance(packet, TcPacket):
+            if topic.kind == bus.ONBOARD:
+                self.on_onboard_command(packet, data)
+                return
             if topic.kind != bus.TC:
                 self.reject(RejectReason.WRONG_PACKET_TYPE, f"TC on {topic}")
                 return
@@ -331,7 +334,7 @@ class FlightApp:
             else:
                 self.on_command_seen(packet)
         else:
-            if topic.kind == bus.TC:
+            if topic.kind in (bus.TC, bus.ONBOARD):
                 self.reject(RejectReason.WRONG_PACKET_TYPE, f"TM on {topic}")
                 return
             if topic.kind == bus.TM:
@@ -506,14 +509,22 @@ class FlightApp:
         self.log.info("retransmitted", asked=len(wanted_set), sent=sent)
 
     def send_command(self, name: str, **args: Any) -> TcPacket:
-        """Send an onboard telecommand ``APP.VERB`` (source ID: this app's APID)."""
+        """Send an onboard telecommand ``APP.VERB`` (source ID: this app's APID).
+
+        It goes by way of the executive, which holds it while its app is on the way back and
+        refuses it (TM[1,2] to this app) when that app is stopped: see
+        :mod:`flight.executive.gate`. No success is reported; a failure always is."""
         command = DICTIONARY.command(name)
         tc = TcPacket(command.apid, command.service, command.subtype,
                       DICTIONARY.command_app_data(command, args),
                       self._seq.next(command.apid), self.apid, AckFlags.NONE)
         assert self.publisher is not None
-        self.publisher.send(bus.topic(self.satellite, bus.TC, command.apid), encode_tc(tc))
+        self.publisher.send(bus.topic(self.satellite, bus.ONBOARD, command.apid), encode_tc(tc))
         return tc
+
+    def on_onboard_command(self, tc: TcPacket, data: bytes) -> None:
+        """An onboard telecommand on its way to the executive (only the executive takes it)."""
+        self.reject(RejectReason.WRONG_PACKET_TYPE, f"onboard TC for 0x{tc.apid:03X} here")
 
     def event(self, short: str, **args: Any) -> None:
         """Raise this app's event ``short`` (TM[5,severity])."""

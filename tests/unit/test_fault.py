@@ -16,6 +16,7 @@ import pytest
 
 from common import bus
 from common.dictionary import DICTIONARY, GROUND_ID
+from common.dictionary.standard import request_words
 from common.dictionary.types import Bool, Enum
 from common.packets import TcPacket, TmPacket, decode, encode, encode_tc
 from common.runconfig import Timing
@@ -98,7 +99,8 @@ class Harness:
         self.bus = FakePublisher()
         self.app.publisher = self.bus  # type: ignore[assignment]
         self.app.subscriber = FakeSubscriber()  # type: ignore[assignment]
-        self.app.subscriptions()
+        for prefix in self.app.subscriptions():
+            self.app.subscriber.subscribe(prefix)
         self.seq = SequenceCounter()
         self.values = {p.name: _nominal(p) for s in SENSORS for p in s.params}
         self.read = 0
@@ -110,12 +112,13 @@ class Harness:
         self._loop_back()
 
     def _loop_back(self) -> None:
-        """Like the real bus, hand the app back the telecommands it published (fault
-        protection watches every telecommand on the bus, its own included)."""
+        """Like the real bus and executive, hand the app back the telecommands it published
+        (fault protection watches every telecommand on the bus, its own included, once the
+        executive has put it there)."""
         while self.read < len(self.bus.sent):
             topic, sent = self.bus.sent[self.read]
             self.read += 1
-            if topic.kind == bus.TC:
+            if topic.kind in (bus.TC, bus.ONBOARD):
                 self.app._handle_message([bus.topic(SAT, bus.TC, topic.apid), sent])
 
     def sensors(self, samples: int = 1, advance_s: float = 1.0, **values: Any) -> None:
@@ -171,6 +174,27 @@ class Harness:
                 tm = DICTIONARY.decode_tm(packet)
                 found.append((tm.name, tm.values))
         return found
+
+    def sent_tcs(self, name: str, since: int = 0) -> list[TcPacket]:
+        """The telecommands ``APP.VERB`` the app sent."""
+        found = []
+        for _topic, data in self.bus.sent[since:]:
+            packet = decode(data)
+            if (isinstance(packet, TcPacket)
+                    and DICTIONARY.decode_command(packet).command.name == name):
+                found.append(packet)
+        return found
+
+    def refusal_from_executive(self, tc: TcPacket, code: str) -> None:
+        """The executive's TM[1,2] about ``tc`` (as flight.executive.gate sends it)."""
+        packet_id, sequence = request_words(tc.apid, tc.seq_count)
+        report = DICTIONARY.standard_report(1, 2)
+        data = DICTIONARY.report_app_data(report, {"packet_id": packet_id,
+                                                   "sequence": sequence, "code": code,
+                                                   "data": 0})
+        apid = DICTIONARY.apps["EXEC"].apid
+        self._deliver(bus.TM, apid, encode(TmPacket(apid, 1, 2, data, self.seq.next(apid),
+                                                    dest_id=tc.source_id)))
 
     def names(self, since: int = 0) -> list[str]:
         return [name for name, _ in self.out(since)]
@@ -508,14 +532,35 @@ def test_events_played_back_from_the_recorder_trigger_nothing(fp: Harness) -> No
                                 "cause": "BATTERY_CRITICAL"}) in fp.out()
 
 
-def test_the_app_listens_to_exactly_the_apps_its_table_names(fp: Harness) -> None:
-    exec_tm = bus.topic(SAT, bus.TM, DICTIONARY.apps["EXEC"].apid)
-    assert exec_tm not in fp.app.subscriber.prefixes  # type: ignore[union-attr]
+def test_the_app_listens_to_exactly_the_apps_its_table_names_and_the_executive(
+        fp: Harness) -> None:
+    # The executive's telemetry always: it reports the onboard telecommands it could not
+    # deliver (flight.executive.gate).
+    prefixes = fp.app.subscriber.prefixes  # type: ignore[union-attr]
+    tm = {app: bus.topic(SAT, bus.TM, DICTIONARY.apps[app].apid) for app in ("EXEC", "HK")}
+    assert tm["EXEC"] in prefixes and tm["HK"] not in prefixes
+    assert fp.command("FP.ADD_ACTION", event="HK.STARTED", actions=[{"shed": 1}]) == (1, 7)
+    assert tm["HK"] in prefixes
+    assert fp.command("FP.DELETE_ACTION", event="HK.STARTED") == (1, 7)
+    assert tm["HK"] not in prefixes and tm["EXEC"] in prefixes
     restart = [{"tc": "EXEC.START_APP", "args": {"app": "$app"}}]
     assert fp.command("FP.ADD_ACTION", event="EXEC.APP_HEARTBEAT_LOST", actions=restart) == (1, 7)
-    assert exec_tm in fp.app.subscriber.prefixes  # type: ignore[union-attr]
     assert fp.command("FP.DELETE_ACTION", event="EXEC.APP_HEARTBEAT_LOST") == (1, 7)
-    assert exec_tm not in fp.app.subscriber.prefixes  # type: ignore[union-attr]
+    assert tm["EXEC"] in prefixes
+
+
+def test_an_action_whose_telecommand_is_refused_onboard_is_counted_as_failed(
+        fp: Harness) -> None:
+    fp.sensors(3, NODES__NODE2_TEMP=99.0)  # overheating: node 2 is to be powered off
+    sent = fp.sent_tcs("COMPUTE.SET_NODE_STATE")
+    assert len(sent) == 1, fp.out()
+    start = fp.mark()
+    fp.refusal_from_executive(sent[0], "APP_NOT_RUNNING")
+    assert fp.out(start) == [("FP.ACTION_FAILED", {"event": "FP.NODE_OVERHEAT", "index": 1,
+                                                   "reason": "REFUSED"})]
+    assert fp.status()["FP.ACTIONS_FAILED"] == 1
+    fp.refusal_from_executive(sent[0], "APP_NOT_RUNNING")  # told twice: counted, no event
+    assert fp.out(start)[1:] == [] and fp.status()["FP.ACTIONS_FAILED"] == 2
 
 
 @pytest.mark.parametrize(("event", "actions", "why"), [

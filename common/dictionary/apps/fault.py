@@ -55,7 +55,9 @@ CAUSE = Enum(
 #: How an event-action definition changed.
 CHANGE = Enum({"ADDED": 1, "DELETED": 2, "ENABLED": 3, "DISABLED": 4})
 #: Why an action of a definition could not be executed.
-ACTION_FAILURE = Enum({"BAD_ARGUMENTS": 1, "TOO_DEEP": 2})
+#: Why an action was not executed (REFUSED: its telecommand was refused onboard, e.g. its
+#: app is stopped).
+ACTION_FAILURE = Enum({"BAD_ARGUMENTS": 1, "TOO_DEEP": 2, "REFUSED": 3})
 #: First ID of the protection monitors (limit monitors count from 1).
 PROTECTION_MONITOR_BASE = 0x100
 PROTECTION_MONITORS = {
@@ -150,7 +152,8 @@ def _define(monitored: tuple[Param, ...], supervised: tuple[str, ...], events: E
             Param("FP", "EVENT_ACTIONS", Bool(), "event-action function enabled"),
             Param("FP", "DEFINITIONS", _U16, "event-action definitions in the table"),
             Param("FP", "DEFINITIONS_ENABLED", _U16, "event-action definitions enabled"),
-            Param("FP", "ACTIONS_FAILED", _U32, "actions that could not be executed"),
+            Param("FP", "ACTIONS_FAILED", _U32,
+                  "actions not executed, and onboard telecommands refused"),
             *heartbeat_watch_params("FP"),
         ),
         status_interval_s=10.0,

@@ -1,5 +1,6 @@
-"""Uplinked telecommands for an app not on the bus: held while it comes back, refused with a
-report when it is stopped — never published into the void (flight.executive.gate)."""
+"""Telecommands for an app not on the bus, uplinked or sent onboard: held while it comes back,
+refused with a report when it is stopped — never published into the void
+(flight.executive.gate)."""
 
 from __future__ import annotations
 
@@ -66,3 +67,21 @@ def test_commands_sent_while_their_app_starts_are_held_and_delivered_in_order(
     assert order == sorted(order), "held commands must run in the order they came"
     ground.wait_for(verification(start_app, 7))
     assert status(satellite)["EXEC.TC_WAITING"] == 0
+
+
+def test_an_onboard_command_for_a_stopped_app_is_refused_to_the_app_that_sent_it(
+        satellite: Satellite) -> None:
+    all_running(satellite)
+    ground = satellite.ground
+    tc = ground.send("EXEC.STOP_APP", app="COMPUTE")
+    ground.wait_for(verification(tc, 7))
+    wait_status(satellite, lambda v: v["EXEC.COMPUTE_STATE"] == "STOPPED")
+    start = len(ground.received)
+    mode = ground.send("FP.SET_MODE", mode="SAFE")  # fault protection tells COMPUTE to shed
+    ground.wait_for(verification(mode, 7), since=start)
+    rejected = ground.wait_for(
+        lambda r: r.tm is not None and r.tm.name == "EXEC.COMMAND_REJECTED", since=start)
+    assert rejected.tm is not None and rejected.tm.values["code"] == "APP_NOT_RUNNING"
+    assert wait_status(satellite, lambda v: v["EXEC.TC_NOT_DELIVERED"] == 1)
+    fp = status(satellite, "FP")
+    assert fp["FP.ACTIONS_FAILED"] == 1 and fp["FP.MODE"] == "SAFE"
