@@ -13,7 +13,7 @@ from common.framing import iter_frames
 from common.packets import TcPacket, TmPacket, check_frame, is_tc, peek_apid, peek_seq_count
 from common.radio import PLAYBACK, REALTIME
 from common.zygote import Zygote
-from flight.executive.gate import CommandGate
+from flight.executive.gate import CommandGate, hold_s
 from flight.executive.radio import Radio
 from flight.executive.supervisor import Supervisor
 from flight.framework.app import CommandFailed, FailureCode, FlightApp, handles
@@ -37,9 +37,10 @@ class Executive(FlightApp):
         self.supervisor = Supervisor(self, zygote, [app.name for app in SUPERVISED],
                                      runtime.run.app_hosting)
         #: Uplinked telecommands for an app not on the bus are held or refused, not lost.
+        timing = runtime.run.timing
         self.gate = CommandGate(self, self.supervisor,
                                 {app.apid: app.name for app in SUPERVISED},
-                                runtime.run.timing.ready_timeout_wall_s)
+                                timing.ready_timeout_wall_s, hold_s(timing))
         self.radio: Radio | None = None
         self._watchdog: Any = None
         self.last_command_sim: float | None = None
@@ -68,6 +69,7 @@ class Executive(FlightApp):
         if self._watchdog is not None:
             self._watchdog.cancel()
         await self.supervisor.shutdown()
+        self.gate.check(self.clock.now())  # what still waits is refused, not forgotten
         if self.radio is not None:
             self.radio.close()
 

@@ -11,8 +11,8 @@ way of the executive (topic kind ``OTC``) for this reason:
 - its app is coming back (starting, backing off, being restarted): held, in order, and
   published the moment it announces itself ready;
 - its app is stopped by command, is shut down, already has :data:`HOLD_MAX` held, or a held
-  command waited past :data:`HOLD_S` simulated seconds *and* the ready timeout in wall
-  seconds: refused with TM[1,2] (``APP_NOT_RUNNING``, ``BUSY`` when full, ``TIMEOUT`` when
+  command waited past its hold time (:func:`hold_s`, simulated) *and* the ready timeout in
+  wall seconds: refused with TM[1,2] (``APP_NOT_RUNNING``, ``BUSY`` when full, ``TIMEOUT`` when
   expired) to the telecommand's source (the ground, or the app that sent it), counted and
   raised as the executive's ``COMMAND_REJECTED``.
 
@@ -29,14 +29,21 @@ from typing import TYPE_CHECKING, Protocol
 
 from common.dictionary import FailureCode
 from common.packets import TcPacket
+from common.runconfig import Timing
 
 if TYPE_CHECKING:
     from flight.executive.supervisor import Supervisor
 
 #: Telecommands held per app while it comes back; more are refused as BUSY.
 HOLD_MAX = 64
-#: Simulated seconds a held telecommand may wait (longer than the longest restart back-off)...
+#: Simulated seconds a held telecommand may wait at least.
 HOLD_S = 120.0
+
+
+def hold_s(timing: Timing) -> float:
+    """How long a held telecommand may wait, simulated: past the longest restart back-off and
+    the longest start the executive lets an app take before killing it."""
+    return max(HOLD_S, timing.restart_backoff_max_s + 2 * timing.heartbeat_timeout_s)
 
 
 class Sender(Protocol):
@@ -62,12 +69,13 @@ class CommandGate:
     """Holds or refuses the telecommands of apps not on the bus (see the module)."""
 
     def __init__(self, sender: Sender, supervisor: Supervisor, apids: dict[int, str],
-                 ready_timeout_wall_s: float) -> None:
+                 ready_timeout_wall_s: float, hold_s: float = HOLD_S) -> None:
         self.sender = sender
         self.supervisor = supervisor
         #: APID → supervised app name (other APIDs are published as they come).
         self.apids = apids
         self.ready_timeout_wall_s = ready_timeout_wall_s
+        self.hold_s = hold_s
         self.held: dict[str, deque[Held]] = {}
         #: Telecommands held so far, and refused for an app not running (all reasons).
         self.held_total = 0
@@ -95,7 +103,10 @@ class CommandGate:
             del self.held[name]
 
     def ready(self, name: str) -> None:
-        """``name`` is on the bus: what waited for it goes, in order."""
+        """``name`` is on the bus: what waited for it goes, in order (not if its process
+        was told to end meanwhile: a process stopped while starting still announces itself)."""
+        if not self.supervisor.on_bus(name):
+            return
         for item in self.held.pop(name, ()):
             self.sender.publish_tc(item.tc.apid, item.data)
 
@@ -111,7 +122,7 @@ class CommandGate:
                 for item in self.held.pop(name):
                     self._refuse(item.tc, FailureCode.APP_NOT_RUNNING, self._why(name))
                 continue
-            while queue and (now_sim - queue[0].since_sim > HOLD_S
+            while queue and (now_sim - queue[0].since_sim > self.hold_s
                              and now_wall - queue[0].since_wall > self.ready_timeout_wall_s):
                 item = queue.popleft()
                 self._refuse(item.tc, FailureCode.TIMEOUT,

@@ -161,9 +161,12 @@ class Supervisor:
                 self.exe.all_running()
 
     def beat(self, name: str, pid: int) -> None:
-        """A heartbeat from ``name``."""
+        """A heartbeat from ``name`` (an app beats once it is live on the bus: one still
+        STARTING is ready — its READY came before its pid was recorded, and was ignored)."""
         child = self.children.get(name)
-        if child is not None and child.pid == pid:
+        if child is not None and child.pid == pid and child.state == "STARTING":
+            self.ready(name, pid)
+        elif child is not None and child.pid == pid:
             child.last_beat_sim = self.exe.clock.now()
             child.last_beat_wall = time.monotonic()
             self.busy.heard(child.name)

@@ -328,10 +328,12 @@ class FlightApp:
             if topic.kind != bus.TC:
                 self.reject(RejectReason.WRONG_PACKET_TYPE, f"TC on {topic}")
                 return
-            self._observe((packet.apid, packet.source_id), packet.seq_count)
             if packet.apid == self.apid:
+                self._observe((packet.apid, packet.source_id), packet.seq_count)
                 self._handle_command(packet)
             else:
+                # Not counted for gaps: another app's telecommands the executive refused
+                # (its app stopped) never reach the bus, and are no loss of ours.
                 self.on_command_seen(packet)
         else:
             if topic.kind in (bus.TC, bus.ONBOARD):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import pytest
 
 from common.dictionary import FailureCode
 from common.packets import TcPacket, encode_tc
-from flight.executive.gate import HOLD_MAX, HOLD_S, CommandGate
+from common.runconfig import Timing
+from flight.executive.gate import HOLD_MAX, HOLD_S, CommandGate, hold_s
+from flight.executive.supervisor import Supervisor
 
 HK, OTHER = 0x020, 0x050
 
@@ -140,3 +143,49 @@ def test_a_command_held_too_long_is_refused_only_past_both_the_simulated_and_wal
     g.check(HOLD_S + 1.0)
     assert sent.refused == ([(1, FailureCode.TIMEOUT)] if expired else [])
     assert g.waiting() == (1 if expired else 2)
+
+
+def test_nothing_is_released_to_a_process_told_to_end_though_it_announced_itself_ready() -> None:
+    # A process stopped while it was starting still finishes starting and says so.
+    g, apps, sent = gate()
+    apps.up["HK"] = False
+    g.route(*tc(1), 0.0)
+    g.ready("HK")
+    assert sent.published == [] and g.waiting() == 1
+    apps.up["HK"] = True
+    g.ready("HK")
+    assert sent.published == [(HK, tc(1)[1])]
+
+
+def test_the_hold_outlasts_the_longest_back_off_and_start_of_the_run() -> None:
+    assert hold_s(Timing()) == 64.0 + 2 * 30.0  # the defaults: back-off and start
+    slow = Timing(restart_backoff_max_s=600.0, heartbeat_timeout_s=60.0)
+    assert hold_s(slow) == 720.0
+    g, apps, sent = gate(0.0)
+    g.hold_s = hold_s(slow)
+    apps.up["HK"] = False
+    g.route(*tc(1), 0.0)
+    g.check(700.0)
+    assert sent.refused == []
+    g.check(721.0)
+    assert sent.refused == [(1, FailureCode.TIMEOUT)]
+
+
+def test_an_app_still_starting_whose_heartbeat_comes_is_ready() -> None:
+    # Its READY can be read before the executive has recorded the forked pid (a stalled
+    # executive reads the zygote's answer and READY in one wake-up): ignored, it would leave
+    # the app STARTING for good, and every telecommand for it held, then refused.
+    released: list[str] = []
+    exe = SimpleNamespace(
+        runtime=SimpleNamespace(run=SimpleNamespace(timing=Timing())),
+        clock=SimpleNamespace(now=lambda: 0.0),
+        gate=SimpleNamespace(ready=released.append),
+        all_running=lambda: None)
+    zygote = SimpleNamespace(on_exit=lambda callback: None)
+    supervisor = Supervisor(exe, zygote, ["HK"])  # type: ignore[arg-type]
+    child = supervisor.children["HK"]
+    child.pid, child.state = 4321, "STARTING"
+    supervisor.beat("HK", 1234)  # not its pid: nothing
+    assert child.state == "STARTING" and released == []
+    supervisor.beat("HK", 4321)
+    assert child.state == "RUNNING" and released == ["HK"]

@@ -620,3 +620,16 @@ def test_the_event_enumeration_names_every_event_by_apid_and_id() -> None:
     labels = DICTIONARY.command("FP.ENABLE_ACTION").args[0].type.labels
     assert labels == {event.name: (event.apid << 16) | event.event_id
                       for event in DICTIONARY.events.values()}
+
+
+def test_gaps_count_in_the_app_s_own_telecommands_only(fp: Harness) -> None:
+    # Another app's telecommands the executive refused (that app stopped) never reach the
+    # bus: fault protection, which sees them all, must not take that for a loss.
+    assert fp.command("COMPUTE.PING") == (0, 0)
+    fp.seq.next(0x7F0)  # one the executive refused
+    assert fp.command("COMPUTE.PING") == (0, 0)
+    assert fp.status()["FP.SEQ_GAPS"] == 0
+    assert fp.command("FP.PING") == (1, 7)
+    fp.seq.next(0x7F0)
+    assert fp.command("FP.PING") == (1, 7)
+    assert fp.status()["FP.SEQ_GAPS"] == 1

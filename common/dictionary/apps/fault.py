@@ -54,7 +54,6 @@ CAUSE = Enum(
 )
 #: How an event-action definition changed.
 CHANGE = Enum({"ADDED": 1, "DELETED": 2, "ENABLED": 3, "DISABLED": 4})
-#: Why an action of a definition could not be executed.
 #: Why an action was not executed (REFUSED: its telecommand was refused onboard, e.g. its
 #: app is stopped).
 ACTION_FAILURE = Enum({"BAD_ARGUMENTS": 1, "TOO_DEEP": 2, "REFUSED": 3})
