@@ -22,10 +22,14 @@ async def fleet_ops(module_fleet, ops: Ops) -> Ops:
 
 async def test_kill_app_restarts_it_with_a_new_pid(fleet_ops: Ops) -> None:
     ops = fleet_ops
+    # From before the kill: the executive stamps its events on its own clock, which may be a
+    # moment behind the ground's "now" once the kill is done (in CI the exit was stamped
+    # before it, and went unseen).
+    start = ops.now()
     pid = await ops.kill_app(SAT, "HK")
-    await ops.await_event(SAT, "EXEC.APP_EXITED", has_args(app="HK"), timeout=300)
+    await ops.await_event(SAT, "EXEC.APP_EXITED", has_args(app="HK"), start=start, timeout=300)
     await ops.await_event(SAT, "EXEC.APP_STARTED", has_args(app="HK", pid=not_equal_to(pid)),
-                          timeout=300)
+                          start=start, timeout=300)
     await ops.await_telemetry(SAT, "EXEC.HK_RESTARTS", at_least(1), timeout=300)
     await ops.send_and_assert_command(SAT, "HK.PING")
 
