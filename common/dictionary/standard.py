@@ -197,12 +197,15 @@ def _standard_events(settings: Enum | None) -> tuple[Event, ...]:
         Event(3, "COUNTERS_RESET", Severity.INFO, "command and error counters reset"),
         Event(
             4, "COMMAND_REJECTED", Severity.LOW,
-            "TC[{service},{subtype}] function {function} rejected: {code}",
+            "TC[{service},{subtype}] function {function} for APID {apid} rejected: {code}",
             (
                 Arg("service", _U8, "PUS service"),
                 Arg("subtype", _U8, "PUS subtype"),
                 Arg("function", _U16, "function ID (0 when not a function)"),
                 Arg("code", FAILURE_CODE, "why"),
+                # Last, so that the fields before keep their places. Not always the raiser's:
+                # the executive refuses telecommands for apps not on the bus.
+                Arg("apid", _U16, "APID the telecommand was for"),
             ),
         ),
         Event(

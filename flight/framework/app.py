@@ -450,7 +450,7 @@ class FlightApp:
         subtype = 4 if exc.stage == "start" else 8
         self._verify(tc, subtype, exc.code, exc.data)
         self.event("COMMAND_REJECTED", service=tc.service, subtype=tc.subtype,
-                   function=command.function_id or 0, code=exc.code.name)
+                   function=command.function_id or 0, code=exc.code.name, apid=tc.apid)
         self.log.warning("command failed", command=command.name, code=exc.code.name,
                          detail=str(exc))
 
@@ -462,7 +462,7 @@ class FlightApp:
         self._verify(tc, 2, code, data)
         function = int.from_bytes(tc.app_data[:2], "big") if tc.service == 8 else 0
         self.event("COMMAND_REJECTED", service=tc.service, subtype=tc.subtype,
-                   function=function, code=code.name)
+                   function=function, code=code.name, apid=tc.apid)
         self.log.warning("command refused", code=code.name, detail=detail, seq=tc.seq_count)
 
     def _verify(self, tc: TcPacket, subtype: int, code: FailureCode | None = None,

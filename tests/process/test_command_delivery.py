@@ -9,6 +9,7 @@ import signal
 
 import pytest
 
+from common.dictionary import DICTIONARY
 from tests.process.conftest import Satellite
 from tests.process.groundside import verification
 from tests.process.test_satellite import all_running, status, wait_status
@@ -82,6 +83,7 @@ def test_an_onboard_command_for_a_stopped_app_is_refused_to_the_app_that_sent_it
     rejected = ground.wait_for(
         lambda r: r.tm is not None and r.tm.name == "EXEC.COMMAND_REJECTED", since=start)
     assert rejected.tm is not None and rejected.tm.values["code"] == "APP_NOT_RUNNING"
+    assert rejected.tm.values["apid"] == DICTIONARY.apps["COMPUTE"].apid  # not EXEC's own
     assert wait_status(satellite, lambda v: v["EXEC.TC_NOT_DELIVERED"] == 1)
     fp = status(satellite, "FP")
     assert fp["FP.ACTIONS_FAILED"] == 1 and fp["FP.MODE"] == "SAFE"

@@ -72,6 +72,7 @@ def test_bad_argument_fails_acceptance_with_code(satellite: Satellite) -> None:
     assert refused.tm.values["data"] == 1  # the first argument is to blame
     event = ground.wait_for(is_event("FP.COMMAND_REJECTED"), since=start)
     assert event.tm.values["code"] == "INVALID_ARGUMENT"
+    assert event.tm.values["apid"] == DICTIONARY.apps["FP"].apid
     assert status(satellite, "FP")["FP.CMD_ERR_COUNT"] == 1
 
 
