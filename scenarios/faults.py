@@ -15,6 +15,7 @@ import zmq
 
 from common import bus
 from common.dictionary import DICTIONARY
+from common.dictionary.standard import request_of
 from common.framing import iter_frames
 from common.packets import AckFlags, TcPacket, TmPacket, decode, encode_tc
 from common.runconfig import RunConfig
@@ -73,6 +74,5 @@ async def _outcome(subscriber: bus.Subscriber, tc: TcPacket) -> int:
                 if packet.dest_id != TEST_SET_ID or packet.subtype not in (2, 4, 7, 8):
                     continue
                 values = DICTIONARY.decode_tm(packet).values
-                if (values["packet_id"] & 0x7FF, values["sequence"] & 0x3FFF) == (
-                        tc.apid, tc.seq_count):
+                if request_of(values["packet_id"], values["sequence"]) == tc.request_id:
                     return packet.subtype

@@ -82,7 +82,7 @@ class CommandGate:
         self.refused_total = 0
 
     def route(self, tc: TcPacket, data: bytes, now_sim: float) -> None:
-        """Publish, hold or refuse one uplinked telecommand."""
+        """Publish, hold or refuse one telecommand (uplinked or onboard)."""
         name = self.apids.get(tc.apid)
         if name is None:
             self.sender.publish_tc(tc.apid, data)
@@ -91,16 +91,15 @@ class CommandGate:
             self.ready(name)  # (none wait once it is ready; kept in order all the same)
             self.sender.publish_tc(tc.apid, data)
             return
-        queue = self.held.setdefault(name, deque())
         if not self.supervisor.coming_back(name):
             self._refuse(tc, FailureCode.APP_NOT_RUNNING, self._why(name))
-        elif len(queue) >= HOLD_MAX:
+            return
+        queue = self.held.setdefault(name, deque())
+        if len(queue) >= HOLD_MAX:
             self._refuse(tc, FailureCode.BUSY, f"{HOLD_MAX} telecommands already wait for {name}")
         else:
             queue.append(Held(tc, data, now_sim, time.monotonic()))
             self.held_total += 1
-        if not queue:
-            del self.held[name]
 
     def ready(self, name: str) -> None:
         """``name`` is on the bus: what waited for it goes, in order (not if its process

@@ -30,6 +30,7 @@ from common import bus
 from common.dictionary import DICTIONARY, GROUND_ID, SUPERVISED, RejectReason
 from common.dictionary.apps.executive import APID as EXEC_APID
 from common.dictionary.apps.sim import APID as SIM_APID
+from common.dictionary.standard import request_of
 from common.dictionary.types import Enum
 from common.errors import ArgumentError, PacketError
 from common.packets import TcPacket, TmPacket
@@ -268,7 +269,7 @@ class FaultProtection(FlightApp):
         except PacketError as exc:
             self.reject(RejectReason.BAD_ARGUMENTS, f"report from 0x{packet.apid:03X}: {exc}")
             return
-        request = (values["packet_id"] & 0x7FF, values["sequence"] & 0x3FFF)
+        request = request_of(values["packet_id"], values["sequence"])
         detail = f"TM[1,{packet.subtype}] {values.get('code')} from 0x{packet.apid:03X}"
         action = self._sent_actions.pop(request, None)
         if action is not None:

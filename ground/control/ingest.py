@@ -17,6 +17,7 @@ import structlog
 
 from common.dictionary import DICTIONARY, GROUND_ID, json_value
 from common.dictionary.failures import describe_failure
+from common.dictionary.standard import request_of
 from common.errors import PacketError
 from common.framing import iter_frames
 from common.packets import TmPacket, decode
@@ -156,6 +157,6 @@ class Ingest:
             values = tm.values
             code = values.get("code")
             self.commanding.verification(
-                satellite, values["packet_id"] & 0x7FF, values["sequence"] & 0x3FFF,
+                satellite, *request_of(values["packet_id"], values["sequence"]),
                 packet.subtype, describe_failure(code, values.get("data")) if code else None,
                 time)

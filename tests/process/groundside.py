@@ -15,6 +15,7 @@ import zmq
 
 from common.curve import Curve
 from common.dictionary import DICTIONARY, DecodedTm
+from common.dictionary.standard import request_of
 from common.endpoints import Endpoints
 from common.framing import iter_frames
 from common.packets import TcPacket, TmPacket, decode, encode
@@ -139,8 +140,8 @@ def verification(tc: TcPacket, subtype: int) -> Callable[[Received], bool]:
     def match(item: Received) -> bool:
         if item.kind != (1, subtype) or item.tm is None:
             return False
-        return (item.tm.values["packet_id"] & 0x7FF, item.tm.values["sequence"] & 0x3FFF) == (
-            tc.apid, tc.seq_count)
+        values = item.tm.values
+        return request_of(values["packet_id"], values["sequence"]) == tc.request_id
 
     return match
 

@@ -17,13 +17,18 @@ from tests.process.test_satellite import all_running, status, wait_status
 pytestmark = pytest.mark.process
 
 
+def executive_command(satellite: Satellite, app_command: str, app: str, state: str) -> None:
+    """EXEC.``app_command`` for ``app``, completed, and the app's state then ``state``."""
+    tc = satellite.ground.send(f"EXEC.{app_command}", app=app)
+    satellite.ground.wait_for(verification(tc, 7))
+    wait_status(satellite, lambda v: v[f"EXEC.{app}_STATE"] == state)
+
+
 def test_a_command_for_an_app_stopped_by_command_is_refused_as_not_running(
         satellite: Satellite) -> None:
     all_running(satellite)
     ground = satellite.ground
-    tc = ground.send("EXEC.STOP_APP", app="HK")
-    ground.wait_for(verification(tc, 7))
-    wait_status(satellite, lambda v: v["EXEC.HK_STATE"] == "STOPPED")
+    executive_command(satellite, "STOP_APP", "HK", "STOPPED")
     start = len(ground.received)
     ping = ground.send("HK.PING")
     refused = ground.wait_for(verification(ping, 2), since=start)
@@ -32,9 +37,7 @@ def test_a_command_for_an_app_stopped_by_command_is_refused_as_not_running(
     values = status(satellite)
     assert values["EXEC.TC_NOT_DELIVERED"] == 1 and values["EXEC.TC_HELD"] == 0
 
-    tc = ground.send("EXEC.START_APP", app="HK")
-    ground.wait_for(verification(tc, 7))
-    wait_status(satellite, lambda v: v["EXEC.HK_STATE"] == "RUNNING")
+    executive_command(satellite, "START_APP", "HK", "RUNNING")
     start = len(ground.received)
     ping = ground.send("HK.PING")
     ground.wait_for(verification(ping, 7), since=start)
@@ -44,9 +47,7 @@ def test_commands_sent_while_their_app_starts_are_held_and_delivered_in_order(
         satellite: Satellite) -> None:
     values = all_running(satellite)
     ground = satellite.ground
-    tc = ground.send("EXEC.STOP_APP", app="HK")
-    ground.wait_for(verification(tc, 7))
-    wait_status(satellite, lambda v: v["EXEC.HK_STATE"] == "STOPPED")
+    executive_command(satellite, "STOP_APP", "HK", "STOPPED")
     # With the zygote stopped, HK cannot be forked: it stays on its way back for as long as
     # the test needs, whatever the machine's speed.
     apps = {values[f"EXEC.{app}_PID"] for app in ("COMPUTE", "FP")}
@@ -74,9 +75,7 @@ def test_an_onboard_command_for_a_stopped_app_is_refused_to_the_app_that_sent_it
         satellite: Satellite) -> None:
     all_running(satellite)
     ground = satellite.ground
-    tc = ground.send("EXEC.STOP_APP", app="COMPUTE")
-    ground.wait_for(verification(tc, 7))
-    wait_status(satellite, lambda v: v["EXEC.COMPUTE_STATE"] == "STOPPED")
+    executive_command(satellite, "STOP_APP", "COMPUTE", "STOPPED")
     start = len(ground.received)
     mode = ground.send("FP.SET_MODE", mode="SAFE")  # fault protection tells COMPUTE to shed
     ground.wait_for(verification(mode, 7), since=start)

@@ -25,6 +25,7 @@ from common import bus
 from common.cuc import CucTime
 from common.dictionary import DICTIONARY
 from common.dictionary.apps.compute import CHUNK_BYTES
+from common.dictionary.standard import request_of
 from common.packets import TcPacket, TmPacket, decode, encode, encode_tm
 from common.runconfig import new_run
 from flight.compute.app import ComputeManager
@@ -418,8 +419,8 @@ class Bench:
 
     def verifications(self, tc: TcPacket) -> list[tuple[int, str | None, int | None]]:
         return [(tm["kind"][1], tm.get("code"), tm.get("data")) for tm in self.published()
-                if tm["kind"][0] == 1 and (tm["packet_id"] & 0x7FF, tm["sequence"] & 0x3FFF)
-                == (tc.apid, tc.seq_count)]
+                if tm["kind"][0] == 1
+                and request_of(tm["packet_id"], tm["sequence"]) == tc.request_id]
 
     def status(self) -> dict[str, Any]:
         return self.app.status_values()
