@@ -13,10 +13,15 @@ imports, measured in the same run.
 The satellite is measured once it says it is ready (every app RUNNING, reported on the run's
 control socket), every app has answered a command, and its memory has stopped growing.
 
+Then the same for a satellite in a fleet of FLEET satellites (launched as ``dawndusk run``
+launches them: every process forked from the launcher's preloaded image, inter-satellite links
+off), measured once the fleet is ready and its memory has settled: the processes below each
+executive, and the mean over the fleet's satellites. The fleet-wide processes (ground control,
+space link, simulated hardware) are not a satellite's and are left out.
+
 Target (issue #3): ≤ 30 MiB for a whole satellite (sum of PSS). Standalone, a satellite carries
 the whole preloaded interpreter image by itself (the baseline line shows its size); in a fleet
-the image is shared by every process, and ``bench/fleet.py`` prints the memory per satellite
-there (``--app-hosting together`` for the second layout).
+the image is shared by every process, so a satellite costs its private pages and its share.
 
 Run: ``.venv/bin/python bench/memory.py``
 """
@@ -45,6 +50,8 @@ from scenarios.processes import descendants, stop_tree  # noqa: E402
 
 TARGET_MIB = 30.0
 SATELLITE = "SAT-01"
+#: Satellites of the fleet measured.
+FLEET = 4
 #: Wall-clock guards: nothing here waits longer than this for a condition.
 READY_WALL_S = 30.0
 SETTLE_WALL_S = 15.0
@@ -149,29 +156,81 @@ def measure(app_hosting: str) -> list[tuple[str, int, float, float]]:
     return rows
 
 
+def in_fleet(app_hosting: str) -> tuple[list[tuple[str, int, float, float]], float, float]:
+    """Launch a fleet of FLEET satellites; return the rows of its first satellite's processes
+    (as ``measure``) and the mean PSS and USS of a satellite, once ready and settled."""
+    import asyncio
+
+    from common import logs
+    from scenarios.config import FleetConfig
+    from scenarios.launcher import Launcher
+
+    with tempfile.TemporaryDirectory(prefix="ddmem-") as tmp:
+        config = FleetConfig(per_plane=FLEET, rate=10.0, seed=7, app_hosting=app_hosting,
+                             link={"isl": "none"})
+        run = config.run_config(Path(tmp) / "run")
+        logs.configure(run.run_dir, "BENCH", console=False)
+        launcher = Launcher(run)
+        launcher.fork_zygote()  # before any ZeroMQ context in this process
+
+        async def settled() -> dict[str, list[int]]:
+            await launcher.start(timeout_wall_s=READY_WALL_S + 5.0 * FLEET)
+            trees = {name: [launcher.processes[name].pid,
+                            *descendants(launcher.processes[name].pid)]
+                     for name in run.satellites}
+            await asyncio.to_thread(settle, [pid for pids in trees.values() for pid in pids])
+            return trees
+
+        async def main() -> tuple[dict[str, list[int]], dict[int, tuple[float, float]]]:
+            try:
+                trees = await settled()
+                return trees, {pid: memory(pid) for pids in trees.values() for pid in pids}
+            finally:
+                await launcher.stop()
+
+        trees, figures = asyncio.run(main())
+    first = trees[run.satellites[0]]
+    rows = [(("executive", "zygote")[index] if index < 2 else "app", pid, *figures[pid])
+            for index, pid in enumerate(first)]
+    per_satellite = [[figures[pid] for pid in pids] for pids in trees.values()]
+    return (rows, sum(sum(f[0] for f in s) for s in per_satellite) / FLEET,
+            sum(sum(f[1] for f in s) for s in per_satellite) / FLEET)
+
+
+def print_rows(title: str, rows: list[tuple[str, int, float, float]]) -> float:
+    """Print a satellite's processes and their total; return the total PSS."""
+    print(f"{title}:")
+    print(f"{'process':<10} {'pid':>7} {'PSS MiB':>8} {'USS MiB':>8}")
+    for name, pid, pss, uss in rows:
+        print(f"{name:<10} {pid:>7} {pss:>8.1f} {uss:>8.1f}")
+    total_pss = sum(row[2] for row in rows)
+    total_uss = sum(row[3] for row in rows)
+    print(f"{'total':<10} {len(rows):>7} {total_pss:>8.1f} {total_uss:>8.1f}")
+    print(f"of which shared with other processes (PSS - USS): {total_pss - total_uss:.1f} MiB; "
+          f"private (USS): {total_uss:.1f} MiB\n")
+    return total_pss
+
+
 def main() -> int:
     totals = {}
     for app_hosting in APP_HOSTINGS:
         rows = measure(app_hosting)
-        print(f"apps hosted {app_hosting}:")
-        print(f"{'process':<10} {'pid':>7} {'PSS MiB':>8} {'USS MiB':>8}")
-        for name, pid, pss, uss in rows:
-            print(f"{name:<10} {pid:>7} {pss:>8.1f} {uss:>8.1f}")
-        total_pss = sum(row[2] for row in rows)
-        total_uss = sum(row[3] for row in rows)
-        print(f"{'total':<10} {len(rows):>7} {total_pss:>8.1f} {total_uss:>8.1f}")
-        print(f"of which shared among the satellite's processes (PSS - USS): "
-              f"{total_pss - total_uss:.1f} MiB; private (USS): {total_uss:.1f} MiB\n")
-        totals[app_hosting] = total_pss
+        totals[f"standalone, apps hosted {app_hosting}"] = print_rows(
+            f"a satellite standalone, apps hosted {app_hosting}", rows)
+    for app_hosting in APP_HOSTINGS:
+        rows, pss, uss = in_fleet(app_hosting)
+        print_rows(f"the first satellite of a fleet of {FLEET}, apps hosted {app_hosting}", rows)
+        print(f"mean over the fleet's {FLEET} satellites: PSS {pss:.1f} MiB, USS {uss:.1f} MiB\n")
+        totals[f"in a fleet of {FLEET}, apps hosted {app_hosting}"] = pss
     pss, uss = fresh_interpreter()
     print(f"baseline, one fresh interpreter importing the flight modules: "
           f"PSS {pss:.1f} MiB, USS {uss:.1f} MiB")
     ok = True
-    for app_hosting, total_pss in totals.items():
+    for layout, total_pss in totals.items():
         met = total_pss <= TARGET_MIB
         ok &= met
         verdict = "PASS" if met else f"MISS by {total_pss - TARGET_MIB:.1f} MiB"
-        print(f"satellite total PSS, apps hosted {app_hosting}: {total_pss:.1f} MiB, "
+        print(f"satellite total PSS, {layout}: {total_pss:.1f} MiB, "
               f"target <= {TARGET_MIB:.0f} MiB: {verdict}")
     return 0 if ok else 1
 

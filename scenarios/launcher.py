@@ -105,7 +105,10 @@ class Launcher:
 
     def fork_zygote(self) -> None:
         """Preload and fork the zygote; call before any ZeroMQ context exists in this process."""
+        from flight.framework.runtime import keep_run
+
         preload()
+        keep_run(self.run)  # every executive and app of the fleet shares it, parsed once
         self.zygote = Zygote.fork()
 
     async def start(self, timeout_wall_s: float = 60.0) -> None:

@@ -17,7 +17,7 @@ from common.bus import BusProxy
 from common.clock import ClockMaster
 from common.runconfig import RunConfig
 from common.zygote import Zygote
-from flight.framework.runtime import Runtime, StopSignals, keep_run
+from flight.framework.runtime import Runtime, StopSignals, keep_run, kept_run
 from flight.framework.warmup import warm_up
 from flight.registry import preload
 
@@ -25,28 +25,32 @@ from flight.registry import preload
 def run_satellite(run_dir: str, satellite: str, *, clock_master: bool = False,
                   console: bool = False) -> int:
     """Run ``satellite`` of the run in ``run_dir`` until SIGTERM or SIGINT; return the status."""
-    run = RunConfig.load(run_dir)
+    run = kept_run(run_dir)
     if satellite not in run.satellites:
         raise SystemExit(f"{satellite} is not in the run ({', '.join(run.satellites)})")
-    log = logs.configure(run.run_dir, f"{satellite}.EXEC", console=console, satellite=satellite)
-    _be_nice(run.timing.satellite_nice, log)
+    nice_error = _be_nice(run.timing.satellite_nice)
     preload()
     keep_run(run)
-    warm_up()
+    warm_up()  # once: an executive forked from a fleet's launcher inherits a warm image
     zygote = Zygote.fork()
+    log = logs.configure(run.run_dir, f"{satellite}.EXEC", console=console, satellite=satellite)
+    if nice_error is not None:
+        log.warning("niceness not changed", increment=run.timing.satellite_nice, error=nice_error)
     try:
         return asyncio.run(_main(run, satellite, zygote, clock_master, log))
     finally:
         zygote.close()
 
 
-def _be_nice(increment: int, log: Any) -> None:
-    """Lower this satellite's priority (its apps, forked from here, inherit it)."""
+def _be_nice(increment: int) -> str | None:
+    """Lower this satellite's priority (its apps, forked from here, inherit it); return why
+    it could not be, if so."""
     if increment:
         try:
             os.nice(increment)
         except OSError as exc:  # a negative increment needs privilege: run at the default
-            log.warning("niceness not changed", increment=increment, error=str(exc))
+            return str(exc)
+    return None
 
 
 async def _main(run: RunConfig, satellite: str, zygote: Zygote, clock_master: bool,

@@ -18,7 +18,8 @@ from common.runconfig import RunConfig
 from common.runtime import Runtime, initial_clock_state
 from flight.framework.decoded import DECODED
 
-__all__ = ["Runtime", "StopSignals", "host_apps", "initial_clock_state", "keep_run", "serve"]
+__all__ = ["Runtime", "StopSignals", "host_apps", "initial_clock_state", "keep_run", "kept_run",
+           "serve"]
 
 #: Run configurations read before forking, by run directory (the file does not change in a run).
 _KEPT_RUNS: dict[str, RunConfig] = {}
@@ -41,9 +42,14 @@ class StopSignals:
 
 
 def keep_run(run: RunConfig) -> None:
-    """Keep ``run`` for the app processes forked from here: reading and parsing ``run.json``
-    in each of them cost ~0.5 MiB of private memory apiece."""
+    """Keep ``run`` for the processes forked from here: reading and parsing ``run.json`` in
+    each of them cost ~0.5 MiB of private memory apiece."""
     _KEPT_RUNS[run.run_dir] = run
+
+
+def kept_run(run_dir: str) -> RunConfig:
+    """The run in ``run_dir``: as kept before this process was forked, else read from disk."""
+    return _KEPT_RUNS.get(run_dir) or RunConfig.load(run_dir)
 
 
 def host_apps(run_dir: str, satellite: str, names: list[str], stopped: Sequence[str] = ()) -> int:
@@ -51,7 +57,7 @@ def host_apps(run_dir: str, satellite: str, names: list[str], stopped: Sequence[
     ``stopped`` names the apps of the satellite held stopped by command."""
     from flight.registry import app_class
 
-    run = _KEPT_RUNS.get(run_dir) or RunConfig.load(run_dir)
+    run = kept_run(run_dir)
     process = f"{satellite}.{'+'.join(names)}"
     log = logs.configure(run.run_dir, process, satellite=satellite)
     try:

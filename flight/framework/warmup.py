@@ -68,8 +68,16 @@ def exercise_event_loop(rounds: int = ROUNDS) -> None:
     asyncio.run(_spin(rounds))
 
 
+_warm = False
+
+
 def warm_up() -> None:
-    """Everything above (call after importing the apps, before forking the zygote)."""
+    """Everything above (call after importing the apps, before forking the zygote), once per
+    image: a process forked from a warmed parent (an executive of a fleet) inherits it warm."""
+    global _warm
+    if _warm:
+        return
+    _warm = True
     build_codecs()
     exercise_packets()
     exercise_event_loop()

@@ -15,7 +15,7 @@ import pytest
 from common import bus
 from common.clock import ClockState
 from common.endpoints import EndpointError, Endpoints
-from common.runconfig import ClockAnchor, ConfigError, RunConfig, new_run
+from common.runconfig import RUN_FILE, ClockAnchor, ConfigError, RunConfig, new_run
 from common.zygote import Zygote
 
 
@@ -161,6 +161,35 @@ def test_warm_up_builds_every_codec_and_leaves_nothing_that_a_fork_would_break()
               *DICTIONARY.events.values(), *DICTIONARY.reports.values(), *STANDARD_REPORTS)
     layouts = [DICTIONARY.codec(owner).layout for owner in owners]
     assert all(layout.fixed is not None or layout._compiled is not None for layout in layouts)
+
+
+def test_warm_up_runs_once_per_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An executive forked from a fleet's warmed launcher must not redo it: the work would copy
+    # the pages it touches into that satellite's private memory (bench/memory.py).
+    from flight.framework import warmup
+
+    calls: list[str] = []
+    monkeypatch.setattr(warmup, "_warm", False)
+    monkeypatch.setattr(warmup, "build_codecs", lambda: calls.append("codecs"))
+    monkeypatch.setattr(warmup, "exercise_packets", lambda: calls.append("packets"))
+    monkeypatch.setattr(warmup, "exercise_event_loop", lambda: calls.append("loop"))
+    warmup.warm_up()
+    warmup.warm_up()
+    assert calls == ["codecs", "packets", "loop"]
+
+
+def test_a_kept_run_is_used_instead_of_reading_the_file(tmp_path: Path) -> None:
+    from flight.framework import runtime
+
+    run = new_run(tmp_path / "run", ("SAT-01",))
+    run.save()
+    assert runtime.kept_run(run.run_dir) == run  # read from run.json
+    runtime.keep_run(run)
+    try:
+        (Path(run.run_dir) / RUN_FILE).unlink()
+        assert runtime.kept_run(run.run_dir) is run
+    finally:
+        runtime._KEPT_RUNS.pop(run.run_dir, None)
 
 
 class _QueuedSocket:
