@@ -67,6 +67,10 @@ def up_cmd(config: Path, run_dir: Path | None, rate: float | None, hil: tuple[st
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def report_cmd(run_dir: Path) -> None:
     """Rebuild the report of RUN_DIR from its archive."""
+    from ground.archive import ArchiveError
     from scenarios.report import build
 
-    click.echo(build(run_dir))
+    try:
+        click.echo(build(run_dir))
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from None
