@@ -18,6 +18,7 @@ import bisect
 import datetime as dt
 import functools
 import importlib.resources
+import math
 import struct
 import zipfile
 from typing import Final, NamedTuple
@@ -82,6 +83,22 @@ def tai_minus_utc(unix_s: float) -> int:
     return offsets[bisect.bisect_right(unix, unix_s) - 1]
 
 
+#: (start, end, TAI-UTC) of the Unix-time span between two leap seconds last looked up: nearly
+#: every conversion falls in the same one as the one before.
+_SPAN: tuple[float, float, int] = (0.0, 0.0, 0)
+
+
+def _span_of(unix_s: float) -> int:
+    """TAI−UTC at ``unix_s``; remember the span it holds in as ``_SPAN``."""
+    global _SPAN
+    unix, offsets, _ = _leap_table()
+    if unix_s < UTC_1972_UNIX:
+        tai_minus_utc(unix_s)  # raises the error that says why
+    index = bisect.bisect_right(unix, unix_s)
+    _SPAN = (unix[index - 1], unix[index] if index < len(unix) else math.inf, offsets[index - 1])
+    return offsets[index - 1]
+
+
 class _CucFields(NamedTuple):
     coarse: int
     fine: int
@@ -121,7 +138,13 @@ class CucTime(_CucFields):
     @classmethod
     def from_unix(cls, unix_s: float) -> CucTime:
         """From Unix (UTC) seconds, applying the leap seconds in force at that time."""
-        return cls.from_tai_seconds(unix_s + EPOCH_1958_TO_1970_S + tai_minus_utc(unix_s))
+        start, end, offset = _SPAN
+        if not start <= unix_s < end:  # the span of the last time converted, or look it up
+            offset = _span_of(unix_s)
+        ticks = round((unix_s + EPOCH_1958_TO_1970_S + offset) * FINE_PER_SECOND)
+        if not 0 <= ticks >> 16 <= MAX_COARSE:
+            raise ValueError(f"CUC coarse time out of range 0..{MAX_COARSE}: {ticks >> 16}")
+        return tuple.__new__(cls, (ticks >> 16, ticks & 0xFFFF))
 
     def to_unix(self) -> float:
         """Unix (UTC) seconds; inside a leap second, the second is repeated as Unix time does."""

@@ -41,7 +41,7 @@ from common.dictionary.registry import DecodedTm
 from common.dictionary.standard import STATUS_SID, request_words
 from common.errors import BadArguments, PacketError, UnknownApid, UnknownCommand
 from common.framing import iter_frames
-from common.packets import AckFlags, TcPacket, TmPacket, encode_tc, encode_tm
+from common.packets import AckFlags, TcPacket, TmPacket, encode_tc, pack_tm
 from common.sequence import GapCounter, SequenceCounter
 from common.zmqloop import Readable, each_message
 from flight.framework.decoded import DECODED
@@ -483,10 +483,8 @@ class FlightApp:
         counter = self._msg_counters.get(key, 0)
         self._msg_counters[key] = (counter + 1) & 0xFFFF
         seq = self._seq.next(self.apid)
-        packet = encode_tm(TmPacket(
-            self.apid, service, subtype, app_data, seq, counter, dest,
-            CucTime.from_unix(self.clock.now() if time is None else time),
-        ))
+        packet = pack_tm(self.apid, service, subtype, app_data, seq, counter, dest,
+                         CucTime.from_unix(self.clock.now() if time is None else time))
         self._history.append((seq, packet))
         self.emit_tm(packet)
         return packet

@@ -28,6 +28,7 @@ from common.errors import (
 )
 from common.framing import PacketFramer, split_stream
 from common.packets import (
+    MAX_TM_APP_DATA,
     AckFlags,
     TcPacket,
     TmPacket,
@@ -196,9 +197,13 @@ def test_encode_refuses_fields_that_do_not_fit() -> None:
     for bad in (TcPacket(0x7FF, 17, 1), TcPacket(0x800, 17, 1), TcPacket(1, 256, 1),
                 TcPacket(1, 17, 1, seq_count=0x4000), TcPacket(1, 17, 1, ack_flags=16),
                 TcPacket(1, 17, 1, source_id=0x10000), TmPacket(1, 3, 25, msg_counter=-1),
-                TmPacket(1, 3, 25, dest_id=0x10000), TmPacket(1, 3, 25, time_ref_status=16)):
+                TmPacket(1, 3, 25, dest_id=0x10000), TmPacket(1, 3, 25, time_ref_status=16),
+                TmPacket(0x7FF, 3, 25), TmPacket(1, 3, 256), TmPacket(1, -1, 25),
+                TmPacket(1, 3, 25, seq_count=0x4000)):
         with pytest.raises(ValueError, match="out of range"):
             encode(bad)
+    with pytest.raises(ValueError, match="too long"):
+        encode(TmPacket(1, 3, 25, bytes(MAX_TM_APP_DATA + 1)))
 
 
 # --- CUC time -----------------------------------------------------------------------------------
@@ -224,6 +229,20 @@ def test_cuc_epoch_and_leap_seconds() -> None:
     assert leap.to_datetime() == dt.datetime(2017, 1, 1, 0, 0, 0, 250000, tzinfo=dt.UTC)
     assert leap.to_unix() == after.to_unix() + 0.25
     assert CucTime.from_datetime(leap.to_datetime()) == CucTime(after.coarse, 0x4000)
+
+
+def test_unix_times_across_a_leap_second_convert_with_the_offset_of_their_own_span() -> None:
+    # from_unix remembers the span of the time it converted last: times that step across a
+    # leap second, forwards, backwards and far away, must each get the offset in force.
+    step = dt.datetime(2017, 1, 1, tzinfo=dt.UTC).timestamp()
+    times = [step - 0.5, step, step + 0.5, step - 1e-6, 63_072_000.0, step + 1e9, step - 0.5]
+    for unix_s in times:
+        expected = round((unix_s + EPOCH_1958_TO_1970_S + tai_minus_utc(unix_s)) * 65536)
+        assert CucTime.from_unix(unix_s) == CucTime(expected >> 16, expected & 0xFFFF), unix_s
+    with pytest.raises(ValueError, match="1972"):
+        CucTime.from_unix(63_071_999.0)
+    with pytest.raises(ValueError, match="out of range"):
+        CucTime.from_unix(2.0**33)
 
 
 @FEW
