@@ -32,7 +32,7 @@ def _converter(field: Field) -> Callable[[Any], Any] | None:
 class FieldCodec:
     """Encode and decode the fields of one owner (a command, structure, event or report)."""
 
-    __slots__ = ("_convert", "_strict", "fields", "layout", "names", "owner")
+    __slots__ = ("_checks", "_convert", "_strict", "fields", "layout", "names", "owner")
 
     def __init__(self, owner: str, fields: Sequence[Field]) -> None:
         self.owner = owner
@@ -45,6 +45,8 @@ class FieldCodec:
             if (conv := _converter(field)) is not None
         )
         self._strict = tuple(field.type.decode for field in self.fields)
+        #: (index, check) of the fields whose telemetry values are converted to go out.
+        self._checks = tuple((index, self.fields[index].type.check) for index, _ in self._convert)
 
     # --- encoding --------------------------------------------------------------------------------
 
@@ -67,18 +69,29 @@ class FieldCodec:
         """The bytes of ``values`` (keyed by field name), every value checked."""
         return self.layout.build_sequence(self.check(values))
 
-    def encode_trusted(self, values: Mapping[str, Any]) -> bytes:
+    def encode_trusted(self, values: Mapping[str, Any],
+                       keys: tuple[str, ...] | None = None) -> bytes:
         """The bytes of telemetry values from our own software: numbers go to the wire as they
-        are (the packer still refuses what does not fit), others are converted and checked."""
+        are (the packer still refuses what does not fit), others are converted and checked.
+
+        ``keys``, when given, are the keys of ``values`` in field order, in place of the field
+        names (an app's own status values, by their names without the app's prefix)."""
         if self.layout.fixed is None:
-            return self.encode(values)
+            return self.encode(self._by_name(values, keys))
         try:
-            raw = [values[name] for name in self.names]
-            for index, _ in self._convert:
-                raw[index] = self.fields[index].type.check(raw[index])
+            raw = [values[key] for key in keys or self.names]
+            for index, check in self._checks:
+                raw[index] = check(raw[index])
             return self.layout.pack(*raw)
         except (KeyError, TypeCheckError, *LAYOUT_ERRORS):
-            return self.encode(values)  # raises the precise ArgumentError
+            return self.encode(self._by_name(values, keys))  # raises the precise ArgumentError
+
+    def _by_name(self, values: Mapping[str, Any], keys: tuple[str, ...] | None
+                 ) -> Mapping[str, Any]:
+        if keys is None:
+            return values
+        return {name: values[key] for name, key in zip(self.names, keys, strict=True)
+                if key in values}
 
     # --- decoding --------------------------------------------------------------------------------
 

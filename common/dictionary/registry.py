@@ -87,6 +87,8 @@ class Dictionary:
         self._standard_reports = {(r.service, r.subtype): r for r in STANDARD_REPORTS}
         self._codecs: dict[tuple[str, str], FieldCodec] = {}
         self._hk_codecs: dict[tuple[int, int], tuple[str, FieldCodec]] = {}
+        #: Structure name -> (its SID as two bytes, its codec), for encoding reports.
+        self._hk_encoders: dict[str, tuple[bytes, FieldCodec]] = {}
         for app in apps:
             self._add(app)
         self.apids = frozenset(self.by_apid)
@@ -339,9 +341,15 @@ class Dictionary:
 
     # --- telemetry -------------------------------------------------------------------------------
 
-    def hk_app_data(self, structure: Structure, values: Mapping[str, Any]) -> bytes:
-        """Application data of a TM[3,25] report of ``structure`` (values by full name)."""
-        return structure.sid.to_bytes(2, "big") + self.codec(structure).encode_trusted(values)
+    def hk_app_data(self, structure: Structure, values: Mapping[str, Any],
+                    keys: tuple[str, ...] | None = None) -> bytes:
+        """Application data of a TM[3,25] report of ``structure`` (values by full name, or by
+        ``keys``: see :meth:`FieldCodec.encode_trusted`)."""
+        found = self._hk_encoders.get(structure.name)
+        if found is None:
+            found = self._hk_encoders[structure.name] = (structure.sid.to_bytes(2, "big"),
+                                                         self.codec(structure))
+        return found[0] + found[1].encode_trusted(values, keys)
 
     def event_app_data(self, event: Event, args: Mapping[str, Any] | None = None) -> bytes:
         """Application data of a TM[5,severity] report of ``event``."""

@@ -112,12 +112,12 @@ class FlightApp:
         self._gaps = GapCounter()
         self._ignored: frozenset[bytes] = frozenset()
         self.ignored_messages = 0
-        #: Status values' full parameter names, by short name (made once, not per report).
-        self._status_names: dict[str, str] = {}
         self._hk_timers: dict[int, Any] = {}
         self._hk_enabled = {s.sid: s.enabled for s in self.definition.structures}
         self._hk_interval = {s.sid: s.interval_s for s in self.definition.structures}
         self._structures = {s.sid: s for s in self.definition.structures}
+        #: The status structure's parameter names without "APP.", in its order.
+        self._status_keys = _short_names(self.NAME, self._structures.get(STATUS_SID))
         self._started_sim = self.clock.now()
         self._heartbeat_timer: Any = None
         self._heartbeats = 0
@@ -547,29 +547,25 @@ class FlightApp:
     def report_hk(self, sid: int, due: float | None = None) -> None:
         """Send one TM[3,25] report of structure ``sid`` (stamped ``due``, default now)."""
         structure = self._structures[sid]
-        values: Mapping[str, Any] | None = (self._status(due) if sid == STATUS_SID
-                                             else self.structure_values(structure))
-        if values is None:
-            return
-        self.send_tm(3, 25, DICTIONARY.hk_app_data(structure, values), time=due)
+        if sid == STATUS_SID:  # values by short name: the structure's names less "APP."
+            app_data = DICTIONARY.hk_app_data(structure, self._status(due), self._status_keys)
+        else:
+            values = self.structure_values(structure)
+            if values is None:
+                return
+            app_data = DICTIONARY.hk_app_data(structure, values)
+        self.send_tm(3, 25, app_data, time=due)
 
     def _status(self, due: float | None) -> dict[str, Any]:
+        """The values of this app's status structure, by their names without "APP."."""
         now = self.clock.now() if due is None else due
         assert self.publisher is not None
-        own = {
+        return {
             **self.counters,
             "BUS_DROPS": self.publisher.dropped,
             "UPTIME": max(0, min(int(now - self._started_sim), 0xFFFFFFFF)),
             **self.status_values(),
         }
-        names = self._status_names
-        out = {}
-        for name, value in own.items():
-            full = names.get(name)
-            if full is None:
-                full = names[name] = f"{self.NAME}.{name}"
-            out[full] = value
-        return out
 
     def _clock_changed(self, _state: Any) -> None:
         # The next heartbeat was planned at the old rate: after a drop from 400x to 20x it
@@ -677,3 +673,11 @@ def _arg_index(tc: TcPacket, exc: BadArguments) -> int:
         if arg.name == exc.argument:
             return index
     return 0
+
+
+def _short_names(app: str, structure: Structure | None) -> tuple[str, ...]:
+    """The names of ``structure``'s parameters without the prefix ``app.``."""
+    if structure is None:
+        return ()
+    prefix = f"{app}."
+    return tuple(p.name.removeprefix(prefix) for p in structure.params)

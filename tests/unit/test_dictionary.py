@@ -381,6 +381,22 @@ def test_housekeeping_values_of_the_wrong_size_are_refused_by_name(case: tuple) 
     assert caught.value.command == structure.name and caught.value.argument == param.name
 
 
+@FEW
+@given(st.sampled_from(STRUCTURES).flatmap(lambda s: st.tuples(st.just(s), fields_of(s.params))))
+def test_values_keyed_otherwise_encode_alike_and_are_refused_by_their_field_name(
+        case: tuple) -> None:
+    # An app's status values come keyed by their names without "APP.".
+    structure, values = case
+    keys = tuple(f"k{index}" for index in range(len(structure.params)))
+    by_key = {key: values[p.name] for key, p in zip(keys, structure.params, strict=True)}
+    assert (DICTIONARY.hk_app_data(structure, by_key, keys)
+            == DICTIONARY.hk_app_data(structure, values))
+    del by_key[keys[-1]]
+    with pytest.raises(ArgumentError) as caught:
+        DICTIONARY.hk_app_data(structure, by_key, keys)
+    assert caught.value.argument == structure.params[-1].name
+
+
 # --- the generated reference --------------------------------------------------------------------
 
 REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "dictionary.md"

@@ -16,7 +16,7 @@ import pytest
 
 from common import bus
 from common.dictionary import DICTIONARY, GROUND_ID
-from common.dictionary.standard import request_words
+from common.dictionary.standard import STATUS_SID, request_words
 from common.dictionary.types import Bool, Enum
 from common.packets import TcPacket, TmPacket, decode, encode, encode_tc
 from common.runconfig import Timing
@@ -203,7 +203,14 @@ class Harness:
         return len(self.bus.sent)
 
     def status(self) -> dict[str, Any]:
-        return self.app._status(None)
+        """Fault protection's status values, as its TM[3,25] report carries them."""
+        start = self.mark()
+        self.app.report_hk(STATUS_SID)
+        for _topic, data in self.bus.sent[start:]:
+            packet = decode(data)
+            if (packet.service, packet.subtype) == (3, 25):
+                return DICTIONARY.decode_tm(packet).values
+        raise AssertionError("no status report was sent")
 
     def report(self, command: str) -> Any:
         start = self.mark()

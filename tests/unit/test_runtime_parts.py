@@ -477,6 +477,9 @@ async def test_publisher_counts_every_packet_the_bus_could_not_take(monkeypatch)
 
 
 def test_an_app_reports_its_publisher_drops_in_its_status(tmp_path: Path) -> None:
+    from common.dictionary import DICTIONARY
+    from common.dictionary.standard import STATUS_SID
+    from common.packets import decode
     from flight.framework.runtime import Runtime
     from flight.registry import app_class
 
@@ -487,7 +490,10 @@ def test_an_app_reports_its_publisher_drops_in_its_status(tmp_path: Path) -> Non
         app.publisher = bus.Publisher(runtime.context, "inproc://nowhere")
         app.publisher.dropped = 7
         app.counters["SEQ_GAPS"] = 3
-        values = app._status(None)
+        sent: list[bytes] = []
+        app.emit_tm = sent.append  # type: ignore[method-assign]
+        app.report_hk(STATUS_SID)
+        values = DICTIONARY.decode_tm(decode(sent[-1])).values
         assert values["FP.BUS_DROPS"] == 7 and values["FP.SEQ_GAPS"] == 3
         app.publisher.close()
     finally:
