@@ -125,7 +125,7 @@ class FieldCodec:
                 values[index] = convert(values[index])
         except TypeCheckError as exc:
             raise self._bad(index, exc, data) from None
-        return dict(zip(self.names, values, strict=True))
+        return dict(zip(self.names, values))  # noqa: B905 (the layout made them equal)
 
     def decode_strict(self, data: bytes, offset: int = 0) -> dict[str, Any]:
         """Telecommand arguments by name, every value range-checked."""

@@ -32,7 +32,10 @@ class DecodeMemo:
         #: Whether anything is remembered (off: a plain decode).
         self.sharing = sharing
         self._packets: dict[bytes, Packet] = {}
-        self._values: dict[TmPacket, DecodedTm] = {}
+        #: By the packet object's id (the apps of a hit share the object ``packet`` gave them;
+        #: hashing the named tuple, bytes and time and all, cost more than the rest of a hit),
+        #: with the packet, which keeps the id from being reused while it is remembered.
+        self._values: dict[int, tuple[TmPacket, DecodedTm]] = {}
         self.decoded = 0
         self.hits = 0
 
@@ -55,13 +58,13 @@ class DecodeMemo:
         """:meth:`Dictionary.decode_tm` of ``packet``; raises as it does."""
         if not self.sharing:
             return DICTIONARY.decode_tm(packet)
-        found = self._values.get(packet)
-        if found is not None:
-            return found
+        kept = self._values.get(id(packet))
+        if kept is not None and kept[0] is packet:
+            return kept[1]
         found = DICTIONARY.decode_tm(packet)
         if len(self._values) >= self.size:
             self._values.clear()
-        self._values[packet] = found
+        self._values[id(packet)] = (packet, found)
         return found
 
 

@@ -575,6 +575,7 @@ def test_apps_of_one_process_decode_a_packet_they_all_receive_once() -> None:
     assert again is first and (memo.decoded, memo.hits) == (1, 1)
     assert memo.tm(again) is memo.tm(first)
     assert memo.tm(first).values == values
+    assert memo.tm(TmPacket(*first)).values == values  # an equal packet of its own: decoded
     bad = bytearray(data)
     bad[-1] ^= 1
     for _ in range(2):  # a bad packet fails for every app that receives it, and is not kept
