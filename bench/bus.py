@@ -67,7 +67,7 @@ def ours_receiver(directory: str, expected: int, ready: Any, result: Any) -> Non
     from common import bus
     from common.dictionary import DICTIONARY
     from common.framing import iter_frames
-    from common.packets import decode
+    from common.packets import TmPacket, decode
     from common.sequence import GapCounter
     from common.zmqloop import Readable, drain
 
@@ -86,6 +86,7 @@ def ours_receiver(directory: str, expected: int, ready: Any, result: Any) -> Non
                 for frame in iter_frames(payload):
                     try:
                         packet = decode(frame.data, apids)
+                        assert isinstance(packet, TmPacket)
                         decode_tm(packet)
                     except Exception:
                         state["errors"] += 1

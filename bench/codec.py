@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import binascii
+import functools
 import struct
 import sys
 import time
@@ -51,7 +52,9 @@ def ours_encode() -> bytes:
 
 
 def ours_decode(packet: bytes) -> dict:
-    return DICTIONARY.decode_tm(decode(packet)).values
+    tm = decode(packet)
+    assert isinstance(tm, TmPacket)
+    return DICTIONARY.decode_tm(tm).values
 
 
 # --- hand-written struct baseline ---------------------------------------------------------------
@@ -165,14 +168,15 @@ def main() -> int:
     ):
         results[name] = (
             rate(enc, options.seconds, options.repeat),
-            rate(lambda d=dec: d(packet), options.seconds, options.repeat),
+            rate(functools.partial(dec, packet), options.seconds, options.repeat),
         )
         enc_rate, dec_rate = results[name]
         print(f"{name:<18} encode {enc_rate:>10,.0f}/s   decode {dec_rate:>10,.0f}/s")
 
     print("TM header parse only:")
     for label, parse in header_forms().items():
-        print(f"  {label:<30} {rate(lambda p=parse: p(packet), options.seconds, 3):>10,.0f}/s")
+        parsed = rate(functools.partial(parse, packet), options.seconds, 3)
+        print(f"  {label:<30} {parsed:>10,.0f}/s")
 
     base_enc, base_dec = results["struct (baseline)"]
     sp_enc, sp_dec = results["spacepackets"]
