@@ -54,6 +54,25 @@ def exercise_packets(rounds: int = ROUNDS) -> None:
         DICTIONARY.decode_tm(decode(encode_tm(tm), DICTIONARY.apids))  # type: ignore[arg-type]
 
 
+def exercise_structures(rounds: int = ROUNDS) -> None:
+    """Encode and decode a report of every housekeeping structure, ``rounds`` times: every app
+    encodes its own and decodes the hardware's (enums, booleans and times included)."""
+    structures = list(DICTIONARY.structures.values())
+    samples = []
+    for structure in structures:
+        codec = DICTIONARY.codec(structure)
+        if codec.layout.size is None:
+            continue
+        values = codec.decode(bytes(codec.layout.size))  # every field at its zero
+        samples.append((structure, values))
+    for count in range(rounds):
+        for structure, values in samples:
+            data = DICTIONARY.hk_app_data(structure, values)
+            tm = TmPacket(structure.apid, 3, 25, data, count, count, 0,
+                          CucTime.from_unix(time.time()))
+            DICTIONARY.decode_tm(decode(encode_tm(tm), DICTIONARY.apids))  # type: ignore[arg-type]
+
+
 async def _spin(rounds: int) -> None:
     loop = asyncio.get_running_loop()
     for _ in range(rounds):
@@ -80,5 +99,6 @@ def warm_up() -> None:
     _warm = True
     build_codecs()
     exercise_packets()
+    exercise_structures()
     exercise_event_loop()
 
