@@ -141,10 +141,7 @@ class CucTime(_CucFields):
         start, end, offset = _SPAN
         if not start <= unix_s < end:  # the span of the last time converted, or look it up
             offset = _span_of(unix_s)
-        ticks = round((unix_s + EPOCH_1958_TO_1970_S + offset) * FINE_PER_SECOND)
-        if not 0 <= ticks >> 16 <= MAX_COARSE:
-            raise ValueError(f"CUC coarse time out of range 0..{MAX_COARSE}: {ticks >> 16}")
-        return tuple.__new__(cls, (ticks >> 16, ticks & 0xFFFF))
+        return cls.from_tai_seconds(unix_s + EPOCH_1958_TO_1970_S + offset)
 
     def to_unix(self) -> float:
         """Unix (UTC) seconds; inside a leap second, the second is repeated as Unix time does."""

@@ -49,28 +49,27 @@ def exercise_packets(rounds: int = ROUNDS) -> None:
     for count in range(rounds):
         tc = DICTIONARY.encode_command(ping.name, seq_count=count)
         DICTIONARY.decode_command(decode(encode(tc), DICTIONARY.apids))  # type: ignore[arg-type]
-        tm = TmPacket(ping.apid, 17, 2, DICTIONARY.report_app_data(alive, {}), count, count, 0,
-                      CucTime.from_unix(time.time()))
-        DICTIONARY.decode_tm(decode(encode_tm(tm), DICTIONARY.apids))  # type: ignore[arg-type]
+        _round_trip(ping.apid, 17, 2, DICTIONARY.report_app_data(alive, {}), count)
 
 
 def exercise_structures(rounds: int = ROUNDS) -> None:
-    """Encode and decode a report of every housekeeping structure, ``rounds`` times: every app
-    encodes its own and decodes the hardware's (enums, booleans and times included)."""
-    structures = list(DICTIONARY.structures.values())
+    """Encode and decode a report of every fixed-size housekeeping structure, ``rounds`` times:
+    every app encodes its own and decodes the hardware's (enums, booleans and times included)."""
     samples = []
-    for structure in structures:
+    for structure in DICTIONARY.structures.values():
         codec = DICTIONARY.codec(structure)
-        if codec.layout.size is None:
-            continue
-        values = codec.decode(bytes(codec.layout.size))  # every field at its zero
-        samples.append((structure, values))
+        if codec.layout.size is not None:
+            samples.append((structure, codec.decode(bytes(codec.layout.size))))  # fields at 0
     for count in range(rounds):
         for structure, values in samples:
-            data = DICTIONARY.hk_app_data(structure, values)
-            tm = TmPacket(structure.apid, 3, 25, data, count, count, 0,
-                          CucTime.from_unix(time.time()))
-            DICTIONARY.decode_tm(decode(encode_tm(tm), DICTIONARY.apids))  # type: ignore[arg-type]
+            _round_trip(structure.apid, 3, 25, DICTIONARY.hk_app_data(structure, values), count)
+
+
+def _round_trip(apid: int, service: int, subtype: int, app_data: bytes, count: int) -> None:
+    """Encode a TM packet stamped now, then decode it and its values as a receiver does."""
+    tm = TmPacket(apid, service, subtype, app_data, count, count, 0,
+                  CucTime.from_unix(time.time()))
+    DICTIONARY.decode_tm(decode(encode_tm(tm), DICTIONARY.apids))  # type: ignore[arg-type]
 
 
 async def _spin(rounds: int) -> None:

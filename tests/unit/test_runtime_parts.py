@@ -172,10 +172,11 @@ def test_warm_up_runs_once_per_image(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(warmup, "_warm", False)
     monkeypatch.setattr(warmup, "build_codecs", lambda: calls.append("codecs"))
     monkeypatch.setattr(warmup, "exercise_packets", lambda: calls.append("packets"))
+    monkeypatch.setattr(warmup, "exercise_structures", lambda: calls.append("structures"))
     monkeypatch.setattr(warmup, "exercise_event_loop", lambda: calls.append("loop"))
     warmup.warm_up()
     warmup.warm_up()
-    assert calls == ["codecs", "packets", "loop"]
+    assert calls == ["codecs", "packets", "structures", "loop"]
 
 
 def test_a_kept_run_is_used_instead_of_reading_the_file(tmp_path: Path) -> None:
