@@ -6,7 +6,8 @@ the simulated hardware — each sharing the preloaded image. Every process repor
 run's control socket; a process that has not when the timeout hits is named. If the launcher
 dies, even by ``kill -9``, the kernel's parent-death signals take the zygote down and, through
 it, every process of the fleet; ``stop()`` (and Ctrl-C, an exception, or a process that fails)
-ends them all explicitly.
+ends them all explicitly. Once every process is gone, ``stop()`` removes the run's socket
+directory (:func:`remove_socket_dir`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import stat
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +31,7 @@ from common.logs import log_path
 from common.runconfig import RunConfig
 from common.zmqloop import Readable, drain
 from common.zygote import Zygote
+from scenarios.processes import alive as is_alive
 
 TARGETS = {
     "GROUND": "ground.control.service:run_ground",
@@ -210,6 +214,13 @@ class Launcher:
         if self.zygote is not None:
             self.zygote.close()
             self.zygote = None
+        left = [p.name for p in self.processes.values()
+                if p.exit_status is None and is_alive(p.pid)]
+        if left:
+            self.log.warning("socket directory kept: processes still alive", processes=left,
+                             socket_dir=self.run.socket_dir)
+        else:
+            remove_socket_dir(self.run.socket_dir, self.run.run_dir)
 
     def pids(self) -> list[int]:
         """Every process id the launcher started (the zygote's included)."""
@@ -224,3 +235,39 @@ def _signal(pid: int, sig: int) -> None:
         os.kill(pid, sig)
     except ProcessLookupError:
         pass
+
+
+def remove_socket_dir(socket_dir: str | Path, run_dir: str | Path) -> bool:
+    """Remove a run's socket directory once nothing of the run is left to listen on it.
+
+    Only the directory ``new_run`` makes for a run is touched: ``RUN_DIR/sock``, or the private
+    ``dd-*`` directory directly under the temporary directory that stands in for it when the
+    run directory's path is too long for ipc socket paths (that one is outside the run
+    directory, so nothing else removes it). The socket files in it are unlinked, then the
+    directory, which stays if anything else is in it. True when it is gone (or there was none).
+    """
+    if not socket_dir:  # tcp: no socket directory
+        return True
+    path = Path(socket_dir)
+    temporary = {Path("/tmp"), Path(tempfile.gettempdir())}
+    made = (path == Path(run_dir).resolve() / "sock"
+            or (path.name.startswith("dd-") and path.parent in temporary))
+    if not made:
+        return False
+    try:
+        entries = list(os.scandir(path))
+    except FileNotFoundError:
+        return True
+    for entry in entries:
+        try:
+            if stat.S_ISSOCK(entry.stat(follow_symlinks=False).st_mode):
+                os.unlink(entry.path)
+        except FileNotFoundError:
+            pass
+    try:
+        path.rmdir()
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return False
+    return True

@@ -21,9 +21,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common.runconfig import RUN_FILE, RunConfig
+from common.runconfig import RUN_FILE, ConfigError, RunConfig
 from ground.client import Client
 from scenarios.config import FleetConfig, parse
+from scenarios.launcher import remove_socket_dir
 from scenarios.processes import descendants, stop_tree
 from scenarios.testkit.ops import Ops
 
@@ -88,12 +89,19 @@ class Fleet:
             raise RuntimeError(f"dawndusk up exited ({self.process.returncode}): {text}")
 
     def stop(self) -> None:
-        """End every process of the fleet (SIGTERM to the launcher, then SIGKILL by pid)."""
+        """End every process of the fleet (SIGTERM to the launcher, then SIGKILL by pid), and
+        remove the run's socket directory, which may be outside the run directory."""
         if self.process is None:
             return
         # The launcher stops its fleet on SIGTERM; give it time, then end what is left.
         stop_tree(self.process, grace_s=20.0, known=self.pids)
         self.process = None
+        # The launcher removes it once its processes are gone; not if it had to be killed.
+        try:
+            run = self.run or RunConfig.load(self.run_dir)
+        except ConfigError:
+            return  # no run file yet: nothing says where the sockets would be
+        remove_socket_dir(run.socket_dir, run.run_dir)
 
     def remove(self) -> None:
         """Delete the run directory (when a test passed and its logs are not wanted)."""

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from common.runconfig import ConfigError, RunConfig
+from scenarios.launcher import remove_socket_dir
 from tests.process.procs import descendants, kill_all, wait_gone
 
 pytestmark = pytest.mark.process
@@ -52,6 +54,8 @@ def test_no_process_survives_the_runner(tmp_path: Path, how: str) -> None:
         tree = set(descendants(process.pid))
         # the launcher's zygote; ground, link, sim, two executives; their zygotes and apps
         assert len(tree) >= 1 + 5 + 2 * (1 + 3), tree
+        sockets = Path(RunConfig.load(run_dir).socket_dir)
+        assert any(sockets.iterdir())
         if how == "sigint":
             process.send_signal(signal.SIGINT)
             process.wait(30)
@@ -60,7 +64,16 @@ def test_no_process_survives_the_runner(tmp_path: Path, how: str) -> None:
             process.wait(5)
         left = wait_gone(tree, 10.0)
         assert left == set(), f"processes survived the runner: {sorted(left)}"
+        if how == "sigint":
+            # Under pytest -n the run directory's path is too long for socket paths, and the
+            # sockets are in a /tmp/dd-* directory that nothing else would remove.
+            assert not sockets.exists(), f"the launcher left {sorted(sockets.iterdir())}"
     finally:
         kill_all(set(descendants(process.pid)) | tree)
         if process.poll() is None:
             process.kill()
+        try:  # a launcher killed with -9 cannot remove it
+            run = RunConfig.load(run_dir)
+            remove_socket_dir(run.socket_dir, run.run_dir)
+        except ConfigError:
+            pass

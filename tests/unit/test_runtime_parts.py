@@ -52,6 +52,46 @@ def test_socket_directory_stays_short_even_for_deep_run_directories(tmp_path: Pa
     assert run.socket_dir.startswith("/tmp/dd-")
 
 
+def test_a_run_s_socket_directory_is_removed_and_nothing_else(tmp_path: Path) -> None:
+    import socket
+    import tempfile
+
+    from scenarios.launcher import remove_socket_dir
+
+    def listen(path: Path) -> None:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.bind(str(path))  # the file stays after close, as a dead process's does
+
+    deep = tmp_path / ("x" * 60) / ("y" * 60)
+    run = new_run(deep, ("SAT-01",))
+    made = Path(run.socket_dir)
+    assert made.parent == Path("/tmp") and not made.is_relative_to(deep)
+    listen(made / "clock")
+    assert remove_socket_dir(run.socket_dir, run.run_dir)
+    assert not made.exists()
+    assert remove_socket_dir(run.socket_dir, run.run_dir)  # already gone: nothing to do
+    # A socket directory inside the run directory (a short one's): its sockets go, then it.
+    inside = tmp_path / "r" / "sock"
+    inside.mkdir(parents=True)
+    listen(inside / "clock")
+    assert remove_socket_dir(inside, tmp_path / "r")
+    assert not inside.exists() and (tmp_path / "r").exists()
+    # Something other than sockets in it: the sockets go, the directory and the rest stay.
+    other = Path(tempfile.mkdtemp(prefix="dd-", dir="/tmp"))
+    try:
+        listen(other / "clock")
+        (other / "notes").write_text("kept")
+        assert not remove_socket_dir(other, deep)
+        assert sorted(p.name for p in other.iterdir()) == ["notes"]
+    finally:
+        (other / "notes").unlink()
+        other.rmdir()
+    # A directory the run did not make for itself is left alone, sockets and all.
+    listen(tmp_path / "elsewhere")
+    assert not remove_socket_dir(tmp_path, deep)
+    assert (tmp_path / "elsewhere").exists()
+
+
 def test_too_long_ipc_path_is_a_clear_error() -> None:
     run = RunConfig("/r", ("SAT-01",), ClockAnchor(0, 0), socket_dir="/tmp/" + "z" * 120)
     with pytest.raises(EndpointError, match="107"):
