@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import msgpack
 import zmq
@@ -178,6 +178,44 @@ class BusProxy:
 
 
 # --- what apps use -------------------------------------------------------------------------------
+
+
+class PublisherPort(Protocol):
+    """What an app publishes through: a :class:`Publisher`, or a test's stand-in that keeps
+    what it is given."""
+
+    @property
+    def dropped(self) -> int:
+        """Packets lost because the backlog bound was exceeded."""
+
+    def send(self, topic_: bytes, packet: bytes) -> None:
+        """Queue one packet for ``topic_``."""
+
+    def send_control(self, topic_: bytes, message: Any) -> None:
+        """Send a msgpack control message."""
+
+    def flush(self) -> None:
+        """Send every queued batch."""
+
+    def close(self) -> None:
+        """Send what is queued and close."""
+
+
+class SubscriberPort(Protocol):
+    """What an app receives with: a :class:`Subscriber`, or a test's stand-in."""
+
+    @property
+    def socket(self) -> zmq.Socket[Any]:
+        """The SUB socket."""
+
+    def subscribe(self, prefix: bytes) -> None:
+        """Receive every topic starting with ``prefix``."""
+
+    def unsubscribe(self, prefix: bytes) -> None:
+        """Stop receiving ``prefix``."""
+
+    def close(self) -> None:
+        """Close the socket."""
 
 
 class Publisher:

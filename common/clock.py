@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import msgpack
 import structlog
@@ -122,6 +122,47 @@ class Timer:
     def cancel(self) -> None:
         """Do not call back any more."""
         self.cancelled = True
+
+
+class Cancellable(Protocol):
+    """A scheduled callback that can be called off (a :class:`Timer`)."""
+
+    def cancel(self) -> None:
+        """Do not call back any more."""
+
+
+class Clock(Protocol):
+    """What apps and services use of simulated time: a :class:`SimClock`, or a stand-in that a
+    test moves by hand. Code that is given a clock names this type, so that either will do."""
+
+    @property
+    def rate(self) -> float:
+        """Simulated seconds per wall second (0 while paused)."""
+
+    def now(self) -> float:
+        """Simulated time now (Unix seconds, UTC)."""
+
+    def on_change(self, listener: Callable[[ClockState], None]) -> None:
+        """Call ``listener(state)`` after every adopted change."""
+
+    def call_at(self, sim_due: float, callback: Callable[[float], Any]) -> Cancellable:
+        """Call ``callback(due)`` once simulated time reaches ``sim_due``."""
+
+    def call_later(self, sim_delay: float, callback: Callable[[float], Any]) -> Cancellable:
+        """Call ``callback(due)`` after ``sim_delay`` simulated seconds."""
+
+    def every(self, period: float, callback: Callable[[float], Any],
+              first: float | None = None) -> Cancellable:
+        """Call ``callback(due)`` every ``period`` simulated seconds."""
+
+    def pace(self) -> float:
+        """Loop time before which coalesced work waits."""
+
+    def woke(self, loop_time: float) -> None:
+        """Coalesced work ran at ``loop_time``."""
+
+    async def sleep(self, sim_seconds: float) -> None:
+        """Sleep ``sim_seconds`` of simulated time."""
 
 
 class SimClock:

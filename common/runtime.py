@@ -10,7 +10,7 @@ from typing import Any
 
 import zmq
 
-from common.clock import ClockFollower, ClockState, SimClock, read_state
+from common.clock import Clock, ClockFollower, ClockState, SimClock, read_state
 from common.endpoints import Endpoints
 from common.runconfig import RunConfig
 from common.zmqloop import Readable
@@ -32,7 +32,9 @@ class Runtime:
         self.run = run
         self.endpoints = Endpoints(run)
         self.context: zmq.Context[Any] = context or zmq.Context()
-        self.clock = SimClock(initial_clock_state(run), run.timing.timer_resolution_wall_s)
+        self.sim_clock = SimClock(initial_clock_state(run), run.timing.timer_resolution_wall_s)
+        #: The process's simulated time, as everything it hosts uses it.
+        self.clock: Clock = self.sim_clock
         self._follower: ClockFollower | None = None
         self._readable: Readable | None = None
         #: Flight apps only: the apps of this satellite its executive held stopped by command
@@ -42,7 +44,7 @@ class Runtime:
 
     def follow_clock(self) -> None:
         """Subscribe to the clock channel (call inside the event loop)."""
-        self._follower = ClockFollower(self.clock, self.context, self.endpoints.clock())
+        self._follower = ClockFollower(self.sim_clock, self.context, self.endpoints.clock())
         self._readable = Readable(self._follower.socket, self._follower.drain)
 
     def close(self) -> None:

@@ -70,6 +70,8 @@ class Readable:
         self._closed = False
         self._watching = True
         self.errors = 0
+        #: Times the socket was woken: its descriptor fired, or input was found waiting.
+        self.woken = 0
         self.parked = 0
         self.polled = 0
         #: Full batches (a handler that returns True took as many messages as it may) after
@@ -79,6 +81,7 @@ class Readable:
         self._wake()  # input may already be waiting: the edge came before we listened
 
     def _wake(self) -> None:
+        self.woken += 1
         if self._scheduled or self._closed:
             return
         self._scheduled = True

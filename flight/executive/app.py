@@ -25,6 +25,16 @@ ONBOARD_ONLY = frozenset(app.apid for app in DICTIONARY.apps.values() if app.onb
 DOWNLINKED = frozenset(app.apid for app in DICTIONARY.apps.values() if not app.onboard_only)
 
 
+def executive_subscriptions(satellite: str) -> list[bytes]:
+    """What the executive of ``satellite`` receives from its bus: the live telemetry of every
+    app the ground hears, each by its own topic (the simulated hardware's sensor traffic, a
+    fifth of the bus at 1 Hz, is not even sent to it), playback, control and onboard
+    telecommands."""
+    return [*(bus.topic(satellite, bus.TM, apid) for apid in sorted(DOWNLINKED)),
+            bus.topic(satellite, bus.PB), bus.topic(satellite, bus.CTL, None, ""),
+            bus.topic(satellite, bus.ONBOARD)]
+
+
 class Executive(FlightApp):
     """Owns the bus (via its proxy), supervises the apps, and is the radio."""
 
@@ -52,11 +62,7 @@ class Executive(FlightApp):
         }
 
     def subscriptions(self) -> list[bytes]:
-        # The live telemetry of every app the ground hears, each by its own topic: the
-        # simulated hardware's sensor traffic (a fifth of the bus at 1 Hz) is not even sent here.
-        return [*(bus.topic(self.satellite, bus.TM, apid) for apid in sorted(DOWNLINKED)),
-                bus.topic(self.satellite, bus.PB), bus.topic(self.satellite, bus.CTL, None, ""),
-                bus.topic(self.satellite, bus.ONBOARD)]
+        return executive_subscriptions(self.satellite)
 
     async def on_start(self) -> None:
         self.radio = Radio(self)

@@ -86,10 +86,11 @@ class Radio:
             # Authentication comes before anything else: one protected telecommand per frame.
             try:
                 _spi, _arsn, payload = self.verifier.verify(payload)
-            except SecurityError as exc:
+            except SecurityError as refused:
                 self.auth_rejected += 1
-                self.exe.reject(RejectReason.NOT_AUTHENTICATED, str(exc), event="AUTH_REJECTED",
-                                reason_arg=exc.reason.name, count=self.auth_rejected)
+                self.exe.reject(RejectReason.NOT_AUTHENTICATED, str(refused),
+                                event="AUTH_REJECTED", reason_arg=refused.reason.name,
+                                count=self.auth_rejected)
                 return
         end = 0
         for framed in iter_frames(payload):

@@ -49,6 +49,11 @@ from flight.framework.runtime import Runtime
 
 Handler = Callable[..., Any]
 
+#: The methods marked by :func:`handles`, with their verb and whether they are optional. Kept
+#: here rather than on the functions: a method compiled by mypyc has no ``__dict__``, and the
+#: class keeps the very object the decorator returned.
+_MARKS: dict[Handler, tuple[str, bool]] = {}
+
 
 class CommandFailed(Exception):
     """Raised by a handler: the command fails with a PUS 1 failure code.
@@ -72,8 +77,7 @@ def handles(verb: str, *, optional: bool = False) -> Callable[[Handler], Handler
     """
 
     def mark(method: Handler) -> Handler:
-        method.__dict__["_handles"] = verb
-        method.__dict__["_optional"] = optional
+        _MARKS[method] = (verb, optional)
         return method
 
     return mark
@@ -124,8 +128,8 @@ class FlightApp:
         self._last_reject_event: dict[str, float] = {}
         self._tm_topic = bus.topic(satellite, bus.TM, self.apid)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.publisher: bus.Publisher | None = None
-        self.subscriber: bus.Subscriber | None = None
+        self.publisher: bus.PublisherPort | None = None
+        self.subscriber: bus.SubscriberPort | None = None
         self._readable: Readable | None = None
         self.running = False
 
@@ -135,11 +139,11 @@ class FlightApp:
         found: dict[str, Handler] = {}
         verbs = {command.verb for command in self.definition.commands}
         for klass in reversed(type(self).__mro__):
-            for attr in vars(klass).values():
-                verb = getattr(attr, "_handles", None)
-                if verb is None or (getattr(attr, "_optional", False) and verb not in verbs):
+            for name, attr in vars(klass).items():
+                mark = _MARKS.get(attr) if callable(attr) else None
+                if mark is None or (mark[1] and mark[0] not in verbs):
                     continue
-                found[verb] = getattr(self, attr.__name__)
+                found[mark[0]] = getattr(self, name)
         missing = sorted(verbs - set(found))
         extra = sorted(set(found) - verbs)
         if missing or extra:
@@ -190,16 +194,17 @@ class FlightApp:
     async def start(self) -> None:
         """Connect to the bus, prove the subscriptions live, start timers, announce ready."""
         endpoints = self.runtime.endpoints
-        self.publisher = bus.Publisher(self.runtime.context, endpoints.bus_in(self.satellite))
-        self.subscriber = bus.Subscriber(self.runtime.context, endpoints.bus_out(self.satellite))
-        self.subscriber.subscribe(bus.topic(self.satellite, bus.TC, self.apid))
-        self.subscriber.subscribe(bus.topic(self.satellite, bus.CTL, None, "NACK", self.NAME))
+        publisher = bus.Publisher(self.runtime.context, endpoints.bus_in(self.satellite))
+        subscriber = bus.Subscriber(self.runtime.context, endpoints.bus_out(self.satellite))
+        self.publisher, self.subscriber = publisher, subscriber
+        subscriber.subscribe(bus.topic(self.satellite, bus.TC, self.apid))
+        subscriber.subscribe(bus.topic(self.satellite, bus.CTL, None, "NACK", self.NAME))
         for prefix in self.subscriptions():
-            self.subscriber.subscribe(prefix)
+            subscriber.subscribe(prefix)
         self._ignored = self.ignored_topics()
         held: list[list[bytes]] = []
         took = await bus.prove_live(
-            self.publisher, self.subscriber, self.satellite, self.NAME,
+            publisher, subscriber, self.satellite, self.NAME,
             self.runtime.run.timing.ready_timeout_wall_s, held,
         )
         self.running = True
@@ -207,8 +212,8 @@ class FlightApp:
         for message in held:
             self._handle_guarded(message)
         self._readable = Readable(
-            self.subscriber.socket,
-            each_message(self.subscriber.socket, self._handle_message, self._message_failed,
+            subscriber.socket,
+            each_message(subscriber.socket, self._handle_message, self._message_failed,
                          DRAIN_BATCH),
             on_error=lambda exc: self._message_failed([], exc),
             pacer=self.clock,
@@ -219,7 +224,7 @@ class FlightApp:
         self.event("STARTED", pid=os.getpid(), app_version=DICTIONARY_VERSION)
         self._heartbeat(self.clock.now())
         self.clock.on_change(self._clock_changed)
-        self.publisher.send_control(
+        publisher.send_control(
             bus.topic(self.satellite, bus.CTL, None, "READY", self.NAME),
             {"app": self.NAME, "pid": os.getpid(), "sim": self.clock.now()},
         )
@@ -401,20 +406,20 @@ class FlightApp:
         command = decoded.command
         try:
             self.accept(command, decoded.args)
-        except CommandFailed as exc:
-            self.refuse_command(tc, exc.code, str(exc), exc.data)
+        except CommandFailed as failed:
+            self.refuse_command(tc, failed.code, str(failed), failed.data)
             return
         if tc.ack_flags & AckFlags.ACCEPTANCE:
             self._verify(tc, 1)
         handler = self._handlers[command.verb]
         try:
             result = handler(decoded.args)
-        except CommandFailed as exc:
-            self._fail(tc, command, exc)
+        except CommandFailed as failed:
+            self._fail(tc, command, failed)
             return
-        except Exception as exc:
+        except Exception as crash:
             self.log.exception("command handler failed", command=command.name)
-            self._fail(tc, command, CommandFailed(FailureCode.EXECUTION_FAILED, repr(exc)))
+            self._fail(tc, command, CommandFailed(FailureCode.EXECUTION_FAILED, repr(crash)))
             return
         if tc.ack_flags & AckFlags.START:
             self._verify(tc, 3)
@@ -433,9 +438,9 @@ class FlightApp:
         except asyncio.CancelledError:
             self._fail(tc, command, CommandFailed(FailureCode.EXECUTION_FAILED, "app stopped"))
             raise
-        except Exception as exc:
+        except Exception as crash:
             self.log.exception("command failed", command=command.name)
-            self._fail(tc, command, CommandFailed(FailureCode.EXECUTION_FAILED, repr(exc)))
+            self._fail(tc, command, CommandFailed(FailureCode.EXECUTION_FAILED, repr(crash)))
             return
         self._complete(tc, command)
 

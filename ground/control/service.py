@@ -59,7 +59,7 @@ class GroundControl:
     def __init__(self, runtime: Runtime, master: ClockMaster | None = None) -> None:
         self.runtime = runtime
         self.run = runtime.run
-        self.clock = runtime.clock
+        self.clock = runtime.sim_clock  # the clock master's host: it applies changes too
         self.master = master
         self.log = structlog.get_logger("ground")
         self.archive = Archive(self.run.path / ARCHIVE_FILE)

@@ -231,6 +231,18 @@ def fp_events(harness: Harness, since: int = 0) -> list[str]:
     return [name for name in harness.names(since) if name.startswith("FP.")]
 
 
+def test_a_handler_that_crashes_fails_its_command_and_the_app_goes_on(fp: Harness) -> None:
+    def crash(_args: dict[str, Any]) -> None:
+        raise RuntimeError("boom")
+
+    fp.app._handlers["NOOP"] = crash
+    start = fp.mark()
+    assert fp.command("FP.NOOP") == (1, 8)
+    failures = [values for name, values in fp.out(start) if name == "FP.COMMAND_REJECTED"]
+    assert failures and failures[0]["code"] == "EXECUTION_FAILED"
+    assert fp.command("FP.SET_MODE", mode="NOMINAL") == (1, 7)
+
+
 # --- battery ---------------------------------------------------------------------------------
 
 

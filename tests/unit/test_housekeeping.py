@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -51,14 +52,15 @@ def test_its_own_packets_of_one_iteration_are_written_together_before_they_are_p
     from common import bus
 
     app, clock, publisher = housekeeping(tmp_path)
-    appends: list[tuple[int, int]] = []  # (packets written, packets published by then)
-    real_append = app.store.append
+    writes: list[tuple[int, int]] = []  # (bytes written to the recorder, packets published)
+    real_write = os.write
 
-    def append(packets: list[bytes]) -> int:
-        appends.append((len(packets), len(publisher.sent)))
-        return real_append(packets)
+    def write(fd: int, data: bytes) -> int:
+        if fd == app.store._fd:
+            writes.append((len(data), len(publisher.sent)))
+        return real_write(fd, data)
 
-    monkeypatch.setattr(app.store, "append", append)
+    monkeypatch.setattr(os, "write", write)
 
     async def play() -> None:
         for second in range(5):  # five reports due at one wake
@@ -68,8 +70,8 @@ def test_its_own_packets_of_one_iteration_are_written_together_before_they_are_p
         await asyncio.sleep(0)
 
     asyncio.run(play())
-    assert appends == [(5, 0)]
     assert len(publisher.sent) == 5 and app.store.stats.packets == 5
+    assert writes == [(sum(len(packet) for _, packet in publisher.sent), 0)]
     # Those packets come back from the bus on the TM prefix: passed by unopened, counted.
     own = bus.topic("SAT-01", bus.TM, app.apid)
     app._ignored = app.ignored_topics()
