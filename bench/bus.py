@@ -27,6 +27,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from common import compiled
+
 TARGET = 100_000
 SATELLITE = "SAT-01"
 
@@ -284,7 +286,8 @@ def main() -> int:
     raw_lost = raw["sent"]["sent"] - raw["received"]["received"]
     ours_lost = ours["sent"]["sent"] - ours["received"]["received"]
     counted = ours["received"]["gaps"] + ours["sent"]["dropped"]
-    print(f"packets: {options.packets:,} HK.EPS TM[3,25] (60 bytes each)")
+    print(f"packets: {options.packets:,} HK.EPS TM[3,25] (60 bytes each); "
+          f"hot path {compiled.describe()}")
     print(f"raw pyzmq PUB->proxy->SUB : {raw['received']['rate']:>10,.0f} packets/s received, "
           f"lost {raw_lost} (uncounted by design)")
     print(f"dawndusk bus (enc+dec)    : {ours['received']['rate']:>10,.0f} packets/s received, "

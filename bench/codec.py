@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from spacepackets.ecss import PusTm
 
+from common import compiled
 from common.cuc import CucTime
 from common.dictionary.model import Param, Structure
 from common.dictionary.registry import Dictionary
@@ -158,7 +159,8 @@ def main() -> int:
     assert packet == struct_encode() == spacepackets_encode(), "the three encoders disagree"
     expected = ours_decode(packet)
     assert struct_decode(packet) == expected == spacepackets_decode(packet)
-    print(f"TM[3,25]: {len(packet)} bytes, 64 bytes of parameters ({len(NAMES)} parameters)")
+    print(f"TM[3,25]: {len(packet)} bytes, 64 bytes of parameters ({len(NAMES)} parameters); "
+          f"hot path {compiled.describe()}")
 
     results = {}
     for name, enc, dec in (

@@ -64,6 +64,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from common import compiled
 from common.dictionary.standard import STATUS_SID
 from common.procstat import cpu_ticks as process_cpu_ticks
 from common.runconfig import APP_HOSTINGS, Timing
@@ -630,7 +631,8 @@ def main() -> int:
                                              args.isl, args.sim_group)))
         return 0
     print(f"fleets with every housekeeping structure at {HK_INTERVAL_S:g} s simulated; "
-          f"targets {', '.join(f'{n} satellites ≥ {r:.0f}×' for n, r in TARGETS)}")
+          f"targets {', '.join(f'{n} satellites ≥ {r:.0f}×' for n, r in TARGETS)}; "
+          f"hot path {compiled.describe()}")
     all_ok = True
     for size in args.sizes:
         rate = args.rate or args.factor * target(size)[0]

@@ -41,6 +41,7 @@ import zmq
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import compiled  # noqa: E402
 from common.dictionary import DICTIONARY, SUPERVISED  # noqa: E402
 from common.endpoints import Endpoints  # noqa: E402
 from common.packets import encode  # noqa: E402
@@ -212,6 +213,7 @@ def print_rows(title: str, rows: list[tuple[str, int, float, float]]) -> float:
 
 
 def main() -> int:
+    print(f"hot path {compiled.describe()}\n")
     totals = {}
     for app_hosting in APP_HOSTINGS:
         rows = measure(app_hosting)

@@ -101,7 +101,7 @@ class BusProxy:
         self.bus_in = bus_in
         self.bus_out = bus_out
         self._control_address = f"inproc://bus-control-{uuid.uuid4().hex}"
-        self._thread: threading.Thread | None = None
+        self._proxy_thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._statistics: dict[str, int] = {}
@@ -109,8 +109,8 @@ class BusProxy:
 
     def start(self) -> None:
         """Bind both sides and start forwarding (returns once bound)."""
-        self._thread = threading.Thread(target=self._run, name="bus-proxy", daemon=True)
-        self._thread.start()
+        self._proxy_thread = threading.Thread(target=self._run, name="bus-proxy", daemon=True)
+        self._proxy_thread.start()
         self._ready.wait(10.0)
         if self._error is not None:
             raise self._error
@@ -170,11 +170,11 @@ class BusProxy:
 
     def stop(self) -> None:
         """Stop forwarding and close both sides."""
-        if self._thread is None or not self._thread.is_alive():
+        if self._proxy_thread is None or not self._proxy_thread.is_alive():
             return
         with contextlib.suppress(zmq.ZMQError):
             self._ask(b"TERMINATE")
-        self._thread.join(5.0)
+        self._proxy_thread.join(5.0)
 
 
 # --- what apps use -------------------------------------------------------------------------------

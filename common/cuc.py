@@ -23,6 +23,8 @@ import struct
 import zipfile
 from typing import Final, NamedTuple
 
+from mypy_extensions import mypyc_attr
+
 FINE_PER_SECOND: Final = 1 << 16
 MAX_COARSE: Final = (1 << 32) - 1
 CUC_LEN: Final = 6
@@ -104,6 +106,7 @@ class _CucFields(NamedTuple):
     fine: int
 
 
+@mypyc_attr(native_class=False)  # a named tuple: mypyc compiles its methods, not its layout
 class CucTime(_CucFields):
     """A CUC time: ``coarse`` TAI seconds since 1958-01-01 and ``fine`` 1/65536 s.
 

@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 
 import msgpack
 import structlog
+from mypy_extensions import mypyc_attr
 
 from common import bus
 from common.cuc import CucTime
@@ -91,6 +92,7 @@ DRAIN_BATCH = 500
 _REJECT_EVENT_GAP_WALL_S = 0.1
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # an app need not be compiled to be one
 class FlightApp:
     """Base of every flight application."""
 

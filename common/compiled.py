@@ -1,0 +1,169 @@
+"""The hot path compiled with mypyc, and the guard that never lets a stale build run.
+
+A fleet's CPU goes almost all to CPython running the per-packet code of the flight software
+(encode, decode, dispatch, monitoring, the hardware models): ~72 % of every cycle in a
+100-satellite fleet was the interpreter itself. ``setup.py`` compiles the modules below to C
+extensions with mypyc (from the same typed source) when it can; the pure-Python modules stay
+the reference, and are what runs when there is no build.
+
+An extension sits next to its ``.py`` and Python would import it first, even after the source
+was edited. So :func:`guard` runs before any of these modules is imported (``common`` and
+``flight`` call it from their ``__init__``): when any extension is older than its source, or
+``DAWNDUSK_PURE=1`` is set, every one of them is imported from source for the life of the
+process (they call each other natively, so it is all or none) and a stale build says so once on
+standard error. ``make`` rebuilds.
+
+This module itself is never compiled, and imports nothing of the project.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Final
+
+#: Source files compiled by ``setup.py``, relative to the project root: what the fleet runs per
+#: packet or per simulated second. Control logic that runs now and then (supervision, the
+#: command gate, the event-action table, the scheduler) stays interpreted. A compiled class
+#: checks the type of what it is given; where a test gives a stand-in, the type is a protocol.
+MODULES: Final = (
+    "common/packets.py",
+    "common/framing.py",
+    "common/sequence.py",
+    "common/cuc.py",
+    "common/layout.py",
+    "common/bus.py",
+    "common/zmqloop.py",
+    "common/clock.py",
+    "common/radio.py",
+    "common/dictionary/fields.py",
+    "common/dictionary/registry.py",
+    "flight/framework/app.py",
+    "flight/framework/decoded.py",
+    "flight/fault/app.py",
+    "flight/fault/monitors.py",
+    "flight/housekeeping/app.py",
+    "flight/housekeeping/recorder.py",
+    "flight/housekeeping/gapfill.py",
+    "flight/compute/app.py",
+    "flight/compute/budget.py",
+    "flight/executive/app.py",
+    "flight/executive/radio.py",
+    "flight/sim/app.py",
+    "flight/sim/models/nodes.py",
+    "flight/sim/models/power.py",
+    "flight/sim/models/satellite.py",
+    "flight/sim/models/thermal.py",
+)
+#: mypyc's shared library for the modules above (``setup.py`` names it so).
+GROUP: Final = "dawndusk_hot"
+#: Set to 1 to run the pure-Python modules even where a fresh build exists.
+PURE_ENV: Final = "DAWNDUSK_PURE"
+
+ROOT: Final = Path(__file__).resolve().parent.parent
+
+#: "compiled", "pure" (no build, or asked for) or "stale" (a build older than its source).
+_mode: str | None = None
+
+
+def module_name(path: str) -> str:
+    """``common/packets.py`` → ``common.packets``."""
+    return path.removesuffix(".py").replace("/", ".")
+
+
+def extension_of(path: str, root: Path = ROOT) -> Path | None:
+    """The compiled extension built from ``path`` next to it, if there is one."""
+    stem = root / path.removesuffix(".py")
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        candidate = stem.with_name(stem.name + suffix)
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def group_library(root: Path = ROOT) -> Path | None:
+    """mypyc's shared library of the group, where the compiled code of every module is (each
+    module's own extension only hands it out), if there is one."""
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        candidate = root / f"{GROUP}__mypyc{suffix}"
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def stale_sources(paths: Sequence[str] = MODULES, root: Path = ROOT) -> list[str]:
+    """The sources among ``paths`` without an extension, or edited since the group's library
+    was built (all of them when there is no build at all)."""
+    library = group_library(root)
+    built = library.stat().st_mtime if library is not None else -1.0
+    return [path for path in paths
+            if extension_of(path, root) is None or (root / path).stat().st_mtime > built]
+
+
+def strays(paths: Sequence[str] = MODULES, root: Path = ROOT) -> list[str]:
+    """Sources of ``common`` and ``flight`` that have an extension beside them but are not
+    among ``paths``: left by a build from before a module was taken off the list."""
+    listed = set(paths)
+    found = []
+    for package in ("common", "flight"):
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            for extension in (root / package).rglob(f"*{suffix}"):
+                source = extension.with_name(extension.name.removesuffix(suffix) + ".py")
+                path = source.relative_to(root).as_posix()
+                if source.exists() and path not in listed:
+                    found.append(path)
+    return sorted(set(found))
+
+
+class _FromSource:
+    """Finds the compiled modules' sources, ahead of their extensions."""
+
+    def __init__(self, paths: Sequence[str], root: Path) -> None:
+        self.sources = {module_name(path): root / path for path in paths}
+
+    def find_spec(self, name: str, path: object = None,
+                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        source = self.sources.get(name)
+        if source is None:
+            return None
+        return importlib.util.spec_from_file_location(name, source)
+
+
+def guard() -> str:
+    """Decide once per process whether the compiled modules may be used; return the mode."""
+    global _mode
+    if _mode is not None:
+        return _mode
+    asked_pure = os.environ.get(PURE_ENV, "") in ("1", "true", "yes")
+    stray = strays()
+    stale = stale_sources() + stray
+    if not stale and not asked_pure:
+        _mode = "compiled"
+        return _mode
+    built = len(stale) < len(MODULES) + len(stray)
+    _mode = "stale" if built and not asked_pure else "pure"
+    if _mode == "stale":
+        more = f" and {len(stale) - 1} more" if len(stale) > 1 else ""
+        sys.stderr.write(f"dawndusk: the compiled hot path is older than {stale[0]}{more}: "
+                         "running pure Python (slower) until it is rebuilt (make)\n")
+    if any(module_name(path) in sys.modules for path in (*MODULES, *stray)):
+        raise RuntimeError("dawndusk: a compiled module was imported before the guard ran")
+    sys.meta_path.insert(0, _FromSource((*MODULES, *stray), ROOT))
+    return _mode
+
+
+def mode() -> str:
+    """How the hot path runs in this process: ``compiled``, ``pure`` or ``stale``."""
+    return guard()
+
+
+def describe() -> str:
+    """One line for logs and benchmarks: how the hot path runs here."""
+    return {"compiled": f"compiled with mypyc ({len(MODULES)} modules)",
+            "pure": "pure Python (no compiled build, or DAWNDUSK_PURE=1)",
+            "stale": "pure Python: the compiled build is older than its source"}[guard()]
