@@ -8,17 +8,21 @@ HOT    := $(shell sed -n 's/^    "\(.*\.py\)",$$/\1/p' common/compiled.py)
 
 .PHONY: run test lint bench docs clean
 
-# (Re)install only when pyproject.toml changed since the last install; that builds the hot path.
-$(STAMP): pyproject.toml setup.py
-	python3 -m venv $(VENV)
-	$(PYTHON) -m pip install --quiet --upgrade pip
-	$(PYTHON) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP) $(BUILT)
-
-# Rebuild the hot path when one of its modules changed (a stale build is never run: it falls
-# back to pure Python, and says so). DAWNDUSK_COMPILE=0 builds nothing.
-$(BUILT): $(STAMP) common/compiled.py $(HOT)
-	$(PYTHON) -m pip install --quiet --no-deps --no-build-isolation -e .
+# Install when pyproject.toml or setup.py changed (that builds the hot path too); otherwise,
+# rebuild only the hot path when one of its modules changed (a build older than its source is
+# never run: it falls back to pure Python and says so). DAWNDUSK_COMPILE=0 builds nothing.
+$(BUILT): pyproject.toml setup.py common/compiled.py $(HOT)
+	@if [ ! -f $(STAMP) ] || [ pyproject.toml -nt $(STAMP) ] || [ setup.py -nt $(STAMP) ]; then \
+		set -e; \
+		echo "python3 -m venv $(VENV) && pip install -e '.[dev]'"; \
+		python3 -m venv $(VENV); \
+		$(PYTHON) -m pip install --quiet --upgrade pip; \
+		$(PYTHON) -m pip install --quiet -e '.[dev]'; \
+		touch $(STAMP); \
+	else \
+		echo "rebuilding the compiled hot path"; \
+		$(PYTHON) -m pip install --quiet --no-deps --no-build-isolation -e .; \
+	fi
 	touch $(BUILT)
 
 run: $(BUILT)
@@ -29,7 +33,7 @@ run: $(BUILT)
 test: $(BUILT)
 	$(PYTHON) -m pytest -n 2 --dist loadfile
 
-lint: $(STAMP)
+lint: $(BUILT)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
@@ -41,7 +45,7 @@ bench: $(BUILT)
 	-$(PYTHON) bench/fleet.py
 
 # The dictionary reference; a unit test fails when the committed file is not current.
-docs: $(STAMP)
+docs: $(BUILT)
 	$(VENV)/bin/dawndusk dict --markdown -o docs/dictionary.md
 
 clean:
