@@ -25,7 +25,10 @@ target rate and every satellite's bus is watched:
   FP), and of the fleet-wide processes: idle (at the start rate) and after the window.
 
 ``--app-hosting together`` runs each satellite's HK, COMPUTE and FP in one process
-(``run.app_hosting``): two processes fewer per satellite, as very large fleets would.
+(``run.app_hosting``): two processes fewer per satellite, as very large fleets would;
+``--app-hosting executive`` runs them in the executive's process, and ``--flight-group N`` the
+executives of N satellites in one process (``run.flight_group``): memory per satellite is then
+a group's divided by its satellites.
 ``--isl none`` turns the inter-satellite links off: with them (in-plane, the default), from
 about 12 satellites in one plane every satellite is in range of its neighbours, and a
 satellite's telemetry reaches the ground through the executives of every satellite between
@@ -278,7 +281,7 @@ class Observer:
 def measure(satellites: int, rate: float, window_s: float, warmup_s: float,
             resolution_wall_s: float, keep: bool = False,
             app_hosting: str = "separate", isl: str | None = None,
-            sim_group: int | None = None) -> dict[str, Any]:
+            sim_group: int | None = None, flight_group: int = 1) -> dict[str, Any]:
     """Launch a fleet of ``satellites``, run it at ``rate``, and measure it (in this process)."""
     from common import logs
     from scenarios.config import FleetConfig
@@ -286,7 +289,7 @@ def measure(satellites: int, rate: float, window_s: float, warmup_s: float,
 
     tmp = tempfile.mkdtemp(prefix="ddfleet-")
     config = FleetConfig(per_plane=satellites, rate=START_RATE, seed=7, app_hosting=app_hosting,
-                         sim_group=sim_group or FleetConfig.sim_group,
+                         sim_group=sim_group or FleetConfig.sim_group, flight_group=flight_group,
                          link={} if isl is None else {"isl": isl},
                          timing={"sensor_interval_s": HK_INTERVAL_S,
                                  "timer_resolution_wall_s": resolution_wall_s})
@@ -307,7 +310,8 @@ def measure(satellites: int, rate: float, window_s: float, warmup_s: float,
     else:
         shutil.rmtree(tmp, ignore_errors=True)
     return {**result, "resolution_wall_s": resolution_wall_s, "app_hosting": app_hosting,
-            "isl": isl or LinkConfig().isl, "sim_group": config.sim_group}
+            "isl": isl or LinkConfig().isl, "sim_group": config.sim_group,
+            "flight_group": flight_group}
 
 
 async def _measure(launcher: Any, rate: float, window_s: float, warmup_s: float
@@ -468,13 +472,16 @@ def _below(children: dict[int, list[int]], pid: int) -> set[int]:
 
 def _memory(launcher: Any, pids: set[int]) -> dict[str, Any]:
     """PSS and USS by satellite and of the fleet-wide processes (each process read once)."""
+    from scenarios.launcher import flight_groups
+
     children = _tree()
     figures = {pid: memory_mib(pid) for pid in pids}
     per_satellite = []
-    for name in launcher.run.satellites:
+    for name, group in flight_groups(launcher.run):  # a group's memory, shared by its own
         own = _below(children, launcher.processes[name].pid)
-        per_satellite.append((sum(figures.get(p, (0.0, 0.0))[0] for p in own),
-                              sum(figures.get(p, (0.0, 0.0))[1] for p in own)))
+        pss = sum(figures.get(p, (0.0, 0.0))[0] for p in own) / len(group)
+        uss = sum(figures.get(p, (0.0, 0.0))[1] for p in own) / len(group)
+        per_satellite += [(pss, uss)] * len(group)
     shared = dict.fromkeys(("GROUND", "LINK", "SIM"), 0.0)
     for process in launcher.processes.values():
         kind = fleet_wide(process.name)
@@ -502,7 +509,9 @@ def report(result: dict[str, Any], first: dict[str, Any]) -> bool:
           f" asked {asked:.0f}×, timers coalesced over {1000 * result['resolution_wall_s']:.0f} ms"
           f" wall, watched {result['window_s']:.0f} s wall, flight apps hosted "
           f"{result['app_hosting']}, inter-satellite links {result['isl']}, "
-          f"{result['sim_group']} satellites per hardware process")
+          f"{result['sim_group']} satellites per hardware process"
+          + (f", {result['flight_group']} satellites per flight process"
+             if result.get("flight_group", 1) > 1 else ""))
     if result["configure_failures"]:
         print(f"  HK configuration failed: {', '.join(result['configure_failures'][:5])}")
     print(f"  real-time factor reached: slowest stream {reached:.0f}×, median "
@@ -578,6 +587,7 @@ def run_one(size: int, rate: float, args: argparse.Namespace) -> dict[str, Any] 
         command += ["--isl", args.isl]
     if args.sim_group:
         command += ["--sim-group", str(args.sim_group)]
+    command += ["--flight-group", str(args.flight_group)]
     for _attempt in range(LAUNCH_ATTEMPTS):
         child = subprocess.run(command, capture_output=True, text=True,
                                cwd=Path(__file__).resolve().parent.parent)
@@ -616,11 +626,14 @@ def main() -> int:
                         help="timer resolution, wall seconds (default: by rate)")
     parser.add_argument("--keep", action="store_true", help="keep the run directories")
     parser.add_argument("--app-hosting", choices=APP_HOSTINGS, default="separate",
-                        help="a process per flight app, or one for a satellite's apps")
+                        help="a process per flight app, one for a satellite's apps, or the "
+                             "apps in the executive's process")
     parser.add_argument("--isl", choices=ISL_TOPOLOGIES,
                         help=f"inter-satellite links (default: the fleet's, {LinkConfig().isl})")
     parser.add_argument("--sim-group", type=int,
                         help="satellites per simulated-hardware process (default: the fleet's)")
+    parser.add_argument("--flight-group", type=int, default=1,
+                        help="satellites whose executives share a process (default 1)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:  # the child: one fleet, its figures as one JSON line
@@ -628,7 +641,7 @@ def main() -> int:
         resolution = args.resolution or resolution_for(rate)
         print("RESULT " + json.dumps(measure(args.one, rate, args.seconds, args.warmup,
                                              resolution, args.keep, args.app_hosting,
-                                             args.isl, args.sim_group)))
+                                             args.isl, args.sim_group, args.flight_group)))
         return 0
     print(f"fleets with every housekeeping structure at {HK_INTERVAL_S:g} s simulated; "
           f"targets {', '.join(f'{n} satellites ≥ {r:.0f}×' for n, r in TARGETS)}; "

@@ -1,7 +1,8 @@
 """Memory of one satellite: every process of ``dawndusk sat``, by proportional set size.
 
 A satellite is an executive, its zygote and three app processes — or one app process for
-all three with ``app_hosting = "together"``; both layouts are measured, one after the other.
+all three with ``app_hosting = "together"``, or the executive's process alone with the apps in
+it (``app_hosting = "executive"``); every layout is measured, one after the other.
 The apps are forked from the zygote, which the executive forked after importing everything,
 so they share those pages.
 Printed per process: PSS (shared pages split among the processes that share them — the sum is

@@ -96,10 +96,14 @@ class BusProxy:
     ``STATISTICS_MAX_AGE_WALL_S``; in between, the last answer).
     """
 
-    def __init__(self, context: zmq.Context[Any], bus_in: str, bus_out: str) -> None:
+    def __init__(self, context: zmq.Context[Any], bus_in: str, bus_out: str,
+                 local: tuple[str, str] | None = None) -> None:
         self.context = context
         self.bus_in = bus_in
         self.bus_out = bus_out
+        #: In-memory (inproc) addresses of both sides as well, for apps in this process: their
+        #: traffic then takes no socket I/O and no ZeroMQ I/O thread.
+        self.local = local
         self._control_address = f"inproc://bus-control-{uuid.uuid4().hex}"
         self._proxy_thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -126,6 +130,9 @@ class BusProxy:
                 sock.setsockopt(zmq.RCVHWM, BUS_HWM)
             frontend.bind(self.bus_in)
             backend.bind(self.bus_out)
+            if self.local is not None:
+                frontend.bind(self.local[0])
+                backend.bind(self.local[1])
             control.bind(self._control_address)
         except zmq.ZMQError as exc:
             self._error = exc

@@ -145,6 +145,9 @@ class Clock(Protocol):
     def on_change(self, listener: Callable[[ClockState], None]) -> None:
         """Call ``listener(state)`` after every adopted change."""
 
+    def off_change(self, listener: Callable[[ClockState], None]) -> None:
+        """Stop calling ``listener``."""
+
     def call_at(self, sim_due: float, callback: Callable[[float], Any]) -> Cancellable:
         """Call ``callback(due)`` once simulated time reaches ``sim_due``."""
 
@@ -223,6 +226,11 @@ class SimClock:
     def on_change(self, listener: Callable[[ClockState], None]) -> None:
         """Call ``listener(state)`` after every adopted change."""
         self._listeners.append(listener)
+
+    def off_change(self, listener: Callable[[ClockState], None]) -> None:
+        """Stop calling ``listener`` (an app stopped in a process that goes on)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     # --- timers ----------------------------------------------------------------------------------
 

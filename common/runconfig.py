@@ -66,7 +66,7 @@ class Timing:
 
 
 #: How an executive may host its apps (see ``RunConfig.app_hosting``).
-APP_HOSTINGS = ("separate", "together")
+APP_HOSTINGS = ("separate", "together", "executive")
 
 
 @dataclass(frozen=True)
@@ -92,11 +92,19 @@ class RunConfig:
     #: per group. A busy machine shares its cores by process, so one process playing a whole
     #: large fleet falls far behind (12 satellites at 456x: sensors at 72x).
     sim_group: int = 4
-    #: How each executive hosts its apps: ``"separate"`` (a process per app, the default) or
-    #: ``"together"`` (one process for all of them). Together, a satellite is two processes
-    #: fewer (in a fleet, ~29 MiB of memory instead of ~44); an app that crashes takes the
-    #: apps that share its process with it, and they restart together.
+    #: How each executive hosts its apps: ``"separate"`` (a process per app, the default),
+    #: ``"together"`` (one process for all of them) or ``"executive"`` (in the executive's own
+    #: process, on the bus in memory). Together, a satellite is two processes fewer (in a
+    #: fleet, ~27 MiB of memory instead of ~40); an app that crashes takes the apps that share
+    #: its process with it, and they restart together. In the executive, a satellite is one
+    #: process: an app is restarted in place (stopped and made anew), and one that hangs its
+    #: process hangs the satellite — for very large fleets.
     app_hosting: str = "separate"
+    #: Satellites whose executives one process runs: the launcher starts a process per group
+    #: (``FLIGHT-1``, ``FLIGHT-2``, …; with 1, one per satellite, named after it). Each keeps
+    #: its own bus, radio and apps; for very large fleets, with ``app_hosting = "executive"``,
+    #: a hundred satellites are then 25 processes rather than 200 or more.
+    flight_group: int = 1
     #: Ground stations by name (see ground.passes.STATIONS) or network (china, polar, all).
     stations: tuple[str, ...] = ("china",)
     #: Overrides of the space link's defaults (field of ground.link.LinkConfig → value).
@@ -122,6 +130,8 @@ class RunConfig:
         if self.app_hosting not in APP_HOSTINGS:
             raise ConfigError(f"app_hosting must be one of {', '.join(APP_HOSTINGS)}, "
                               f"not {self.app_hosting!r}")
+        if self.flight_group < 1:
+            raise ConfigError(f"flight_group must be at least 1, not {self.flight_group}")
 
     @property
     def path(self) -> Path:
@@ -194,6 +204,7 @@ def new_run(
     sim_step_s: float = 1.0,
     sim_group: int = 4,
     app_hosting: str = "separate",
+    flight_group: int = 1,
     stations: tuple[str, ...] = ("china",),
     link: dict[str, Any] | None = None,
     key_file: str = "",
@@ -217,6 +228,7 @@ def new_run(
         sim_step_s=sim_step_s,
         sim_group=sim_group,
         app_hosting=app_hosting,
+        flight_group=flight_group,
         stations=tuple(stations),
         link=dict(link or {}),
         key_file=key_file,

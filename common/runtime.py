@@ -37,6 +37,8 @@ class Runtime:
         self.clock: Clock = self.sim_clock
         self._follower: ClockFollower | None = None
         self._readable: Readable | None = None
+        #: Satellites whose bus proxy runs in this process: their apps here reach it in memory.
+        self.local_buses: set[str] = set()
         #: Flight apps only: the apps of this satellite its executive held stopped by command
         #: when it started this process (fault protection must not take their silence for a
         #: fault, though it never saw the command that stopped them).

@@ -57,9 +57,12 @@ class FleetConfig:
     security: bool = True
     #: Satellites whose hardware one simulator process plays (a process per group).
     sim_group: int = 4
-    #: "separate" (a process per flight app) or "together" (one process for a satellite's
-    #: apps: two processes fewer per satellite, for very large fleets).
+    #: "separate" (a process per flight app), "together" (one process for a satellite's apps:
+    #: two processes fewer per satellite) or "executive" (the apps in the executive's process,
+    #: one process per satellite), for very large fleets (common.runconfig.RunConfig).
     app_hosting: str = "separate"
+    #: Satellites whose executives one process runs (a process per group; 1: per satellite).
+    flight_group: int = 1
     altitude_km: float = 750.0
     ltan_h: float = 18.0
     planes: int = 1
@@ -102,7 +105,8 @@ class FleetConfig:
             timing=Timing(**self.timing), seed=self.seed,
             tle={e.name: e.to_tle() for e in elements}, hardware=self.hardware,
             stations=self.stations, link=self.link, key_file=key_file, sim_group=self.sim_group,
-            app_hosting=self.app_hosting, control={"auto_results": self.auto_results},
+            app_hosting=self.app_hosting, flight_group=self.flight_group,
+            control={"auto_results": self.auto_results},
         )
 
     @property
@@ -121,7 +125,8 @@ _SECTIONS: dict[str, dict[str, tuple[type | tuple[type, ...], str]]] = {
     "run": {"start": (str, "start"), "duration_h": ((int, float), "duration_h"),
             "rate": ((int, float), "rate"), "seed": (int, "seed"),
             "transport": (str, "transport"), "security": (bool, "security"),
-            "sim_group": (int, "sim_group"), "app_hosting": (str, "app_hosting")},
+            "sim_group": (int, "sim_group"), "app_hosting": (str, "app_hosting"),
+            "flight_group": (int, "flight_group")},
     "constellation": {"altitude_km": ((int, float), "altitude_km"),
                       "ltan_h": ((int, float), "ltan_h"), "planes": (int, "planes"),
                       "per_plane": (int, "per_plane"), "phasing": (int, "phasing"),
@@ -192,6 +197,8 @@ def _check(config: FleetConfig, source: str) -> None:
     if config.app_hosting not in APP_HOSTINGS:
         problems.append(f"run.app_hosting must be one of {', '.join(APP_HOSTINGS)}, "
                         f"not {config.app_hosting!r}")
+    if config.flight_group < 1:
+        problems.append(f"run.flight_group must be at least 1, not {config.flight_group}")
     if config.planes < 1 or config.per_plane < 1:
         problems.append("constellation.planes and per_plane must be at least 1")
     if not 0 <= config.slot_spacing_deg * (config.per_plane - 1) < 360:

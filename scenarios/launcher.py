@@ -1,8 +1,9 @@
 """Launching a whole fleet, gating on readiness, and making sure every process ends.
 
 The launcher imports everything the fleet runs, forks a zygote (before any ZeroMQ context), and
-has it fork ground control (the clock master), one executive per satellite, the space link and
-the simulated hardware — each sharing the preloaded image. Every process reports ready on the
+has it fork ground control (the clock master), one executive per satellite (or per group of
+``run.flight_group`` satellites), the space link and the simulated hardware — each sharing the
+preloaded image. Every process reports ready on the
 run's control socket; a process that has not when the timeout hits is named. If the launcher
 dies, even by ``kill -9``, the kernel's parent-death signals take the zygote down and, through
 it, every process of the fleet; ``stop()`` (and Ctrl-C, an exception, or a process that fails)
@@ -37,7 +38,7 @@ TARGETS = {
     "GROUND": "ground.control.service:run_ground",
     "LINK": "ground.link.emulator:run_link",
     "SIM": "flight.sim.main:run_sim",
-    "SATELLITE": "flight.executive.main:run_satellite",
+    "FLIGHT": "flight.executive.main:run_satellites",
 }
 #: Wall seconds processes get to stop on SIGTERM before SIGKILL.
 STOP_GRACE_WALL_S = 5.0
@@ -72,6 +73,16 @@ def sim_groups(run: RunConfig, hil: tuple[str, ...] = ()) -> list[tuple[str, lis
     if len(groups) <= 1:
         return [("SIM", groups[0] if groups else [])]
     return [(f"SIM-{number}", group) for number, group in enumerate(groups, 1)]
+
+
+def flight_groups(run: RunConfig) -> list[tuple[str, list[str]]]:
+    """The executives' processes of a run, as (process name, satellites it runs): one per
+    satellite, named after it, or groups of ``run.flight_group`` named ``FLIGHT-1``, …"""
+    if run.flight_group == 1:
+        return [(satellite, [satellite]) for satellite in run.satellites]
+    size = run.flight_group
+    return [(f"FLIGHT-{number}", list(run.satellites[i:i + size]))
+            for number, i in enumerate(range(0, len(run.satellites), size), 1)]
 
 
 @dataclass
@@ -130,8 +141,9 @@ class Launcher:
         self.zygote.on_exit(self._exited)
         run_dir = self.run.run_dir
         await self._spawn("GROUND", TARGETS["GROUND"], [run_dir, True])
-        for satellite in self.run.satellites:
-            await self._spawn(satellite, TARGETS["SATELLITE"], [run_dir, satellite])
+        for name, group in flight_groups(self.run):
+            await self._spawn(name, TARGETS["FLIGHT"],
+                              [run_dir, group, None if group == [name] else name])
         await self._spawn("LINK", TARGETS["LINK"], [run_dir])
         if self.with_sim:
             for name, group in sim_groups(self.run, self.hil):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -14,6 +15,7 @@ from common.packets import TcPacket, TmPacket, check_frame, is_tc, peek_apid, pe
 from common.radio import PLAYBACK, REALTIME
 from common.zygote import Zygote
 from flight.executive.gate import CommandGate, hold_s
+from flight.executive.hosts import Hosts, InProcessHosts, ProcessHosts
 from flight.executive.radio import Radio
 from flight.executive.supervisor import Supervisor
 from flight.framework.app import CommandFailed, FailureCode, FlightApp, handles
@@ -40,12 +42,19 @@ class Executive(FlightApp):
 
     NAME = "EXEC"
 
-    def __init__(self, runtime: Runtime, satellite: str, zygote: Zygote,
+    def __init__(self, runtime: Runtime, satellite: str, zygote: Zygote | None,
                  proxy: bus.BusProxy | None = None) -> None:
         super().__init__(runtime, satellite)
         self.proxy = proxy
-        self.supervisor = Supervisor(self, zygote, [app.name for app in SUPERVISED],
-                                     runtime.run.app_hosting)
+        hosting = runtime.run.app_hosting
+        hosts: Hosts
+        if hosting == "executive":
+            hosts = InProcessHosts(runtime, satellite)
+        elif zygote is None:
+            raise ValueError(f"app_hosting {hosting!r} needs a zygote to fork the apps from")
+        else:
+            hosts = ProcessHosts(zygote, runtime.run, satellite)
+        self.supervisor = Supervisor(self, hosts, [app.name for app in SUPERVISED], hosting)
         #: Uplinked telecommands for an app not on the bus are held or refused, not lost.
         timing = runtime.run.timing
         self.gate = CommandGate(self, self.supervisor,
@@ -55,6 +64,8 @@ class Executive(FlightApp):
         self._watchdog: Any = None
         self.last_command_sim: float | None = None
         self._reported_ready = False
+        #: Set once every supervised app has been running (the satellite is ready).
+        self.all_up = asyncio.Event()
         #: Live-telemetry topics the radio sends down as they come: topic → (APID, channel).
         self._downlinked_topics = {
             **{bus.topic(satellite, bus.TM, apid): (apid, REALTIME) for apid in DOWNLINKED},
@@ -157,6 +168,7 @@ class Executive(FlightApp):
         """Every supervised app is up: the satellite is ready (told once to the launcher)."""
         if not self._reported_ready:
             self._reported_ready = True
+            self.all_up.set()
             control.report(self.runtime.context, self.runtime.endpoints,
                            f"{self.satellite}", apps=list(self.supervisor.children))
 

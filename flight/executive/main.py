@@ -1,8 +1,15 @@
-"""The process of one satellite's executive: preload, fork the zygote, run until told to stop.
+"""The process of a satellite's executive — or of several: preload, fork the zygote, run.
 
 Order matters: every module the apps need is imported first, then the zygote is forked (before
-any ZeroMQ context exists), and only then does the executive create its context, the bus proxy,
-its own app and the radio, and start the supervised apps from the zygote.
+any ZeroMQ context exists), and only then does the process create its context, the bus proxy,
+the executive and its radio, and start the supervised apps from the zygote. With
+``app_hosting = "executive"`` the apps run here too, on the bus in memory, and no zygote is
+forked.
+
+A process may run the executives of several satellites (``run.flight_group``, for very large
+fleets): they share the process, its ZeroMQ context and its clock, and nothing else — each has
+its own bus proxy, radio, supervisor and apps. The process reports ready under its own name
+once every one of them is.
 """
 
 from __future__ import annotations
@@ -12,11 +19,12 @@ import contextlib
 import os
 from typing import Any
 
-from common import logs
+from common import control, logs
 from common.bus import BusProxy
 from common.clock import ClockMaster
 from common.runconfig import RunConfig
 from common.zygote import Zygote
+from flight.framework.decoded import DECODED
 from flight.framework.runtime import Runtime, StopSignals, keep_run, kept_run
 from flight.framework.warmup import warm_up
 from flight.registry import preload
@@ -25,21 +33,35 @@ from flight.registry import preload
 def run_satellite(run_dir: str, satellite: str, *, clock_master: bool = False,
                   console: bool = False) -> int:
     """Run ``satellite`` of the run in ``run_dir`` until SIGTERM or SIGINT; return the status."""
+    return run_satellites(run_dir, [satellite], clock_master=clock_master, console=console)
+
+
+def run_satellites(run_dir: str, satellites: list[str], name: str | None = None, *,
+                   clock_master: bool = False, console: bool = False) -> int:
+    """Run the executives of ``satellites`` in this process until SIGTERM or SIGINT; return
+    the status. ``name`` (the process's, in its log file and readiness report) defaults to the
+    one satellite's name; a group of them reports ready once every one of them is."""
     run = kept_run(run_dir)
-    if satellite not in run.satellites:
-        raise SystemExit(f"{satellite} is not in the run ({', '.join(run.satellites)})")
+    unknown = [satellite for satellite in satellites if satellite not in run.satellites]
+    if unknown or not satellites:
+        raise SystemExit(f"{', '.join(unknown) or 'no satellite'}: not in the run "
+                         f"({', '.join(run.satellites)})")
+    process = name or satellites[0]
     nice_error = _be_nice(run.timing.satellite_nice)
     preload()
     keep_run(run)
     warm_up()  # once: an executive forked from a fleet's launcher inherits a warm image
-    zygote = Zygote.fork()
-    log = logs.configure(run.run_dir, f"{satellite}.EXEC", console=console, satellite=satellite)
+    zygote = None if run.app_hosting == "executive" else Zygote.fork()
+    log = logs.configure(run.run_dir, f"{process}.EXEC" if name is None else process,
+                         console=console, **({"satellite": process} if name is None else {}))
     if nice_error is not None:
         log.warning("niceness not changed", increment=run.timing.satellite_nice, error=nice_error)
     try:
-        return asyncio.run(_main(run, satellite, zygote, clock_master, log))
+        return asyncio.run(_main(run, satellites, process, zygote, clock_master,
+                                 report=name is not None, log=log))
     finally:
-        zygote.close()
+        if zygote is not None:
+            zygote.close()
 
 
 def _be_nice(increment: int) -> str | None:
@@ -53,8 +75,8 @@ def _be_nice(increment: int) -> str | None:
     return None
 
 
-async def _main(run: RunConfig, satellite: str, zygote: Zygote, clock_master: bool,
-                log: Any) -> int:
+async def _main(run: RunConfig, satellites: list[str], process: str, zygote: Zygote | None,
+                clock_master: bool, *, report: bool, log: Any) -> int:
     from flight.executive.app import Executive
 
     runtime = Runtime(run)
@@ -67,24 +89,63 @@ async def _main(run: RunConfig, satellite: str, zygote: Zygote, clock_master: bo
                              initial_clock_state(run), run.run_dir)
         tasks.append(asyncio.create_task(master.run()))
     runtime.follow_clock()
-    proxy = BusProxy(runtime.context, runtime.endpoints.bus_in(satellite),
-                     runtime.endpoints.bus_out(satellite))
-    proxy.start()
-    zygote.attach()
-    executive = Executive(runtime, satellite, zygote, proxy)
+    in_place = run.app_hosting == "executive"
+    if in_place:
+        DECODED.sharing = True  # the apps of a satellite here receive the same packets
+        runtime.local_buses.update(satellites)
+    if zygote is not None:
+        zygote.attach()
+    proxies: list[BusProxy] = []
+    executives: list[Any] = []
     signals = StopSignals()
     try:
-        await executive.start()
-        log.info("satellite up", apps=list(executive.supervisor.children))
+        for satellite in satellites:
+            endpoints = runtime.endpoints
+            proxy = BusProxy(runtime.context, endpoints.bus_in(satellite),
+                             endpoints.bus_out(satellite),
+                             local=(endpoints.bus_in_local(satellite),
+                                    endpoints.bus_out_local(satellite)) if in_place else None)
+            proxy.start()
+            proxies.append(proxy)
+            executives.append(Executive(runtime, satellite, zygote, proxy))
+        for executive in executives:
+            await executive.start()
+            log.info("satellite up", satellite=executive.satellite,
+                     apps=list(executive.supervisor.children))
+        if report:
+            await _report_when_ready(runtime, executives, process, signals)
         await signals.stopping.wait()
     finally:
-        await executive.stop(signals.signal)
+        for executive in executives:
+            with contextlib.suppress(Exception):
+                await executive.stop(signals.signal)
         for task in tasks:
             task.cancel()
         if master is not None:
             master.close()
-        proxy.stop()
+        for proxy in proxies:
+            proxy.stop()
         with contextlib.suppress(Exception):
             runtime.close()
-    log.info("satellite down", signal=signals.signal)
+    log.info("satellites down" if len(satellites) > 1 else "satellite down",
+             signal=signals.signal)
     return 0
+
+
+async def _report_when_ready(runtime: Runtime, executives: list[Any], process: str,
+                             signals: StopSignals) -> None:
+    """Tell the launcher, once, that every satellite of the group runs all its apps."""
+    async def everyone_up() -> None:
+        for executive in executives:
+            await executive.all_up.wait()
+
+    up = asyncio.ensure_future(everyone_up())
+    stopping = asyncio.ensure_future(signals.stopping.wait())
+    try:
+        await asyncio.wait([up, stopping], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        up.cancel()
+        stopping.cancel()
+    if not signals.stopping.is_set():
+        control.report(runtime.context, runtime.endpoints, process,
+                       satellites=[executive.satellite for executive in executives])

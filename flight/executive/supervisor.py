@@ -2,7 +2,10 @@
 
 The supervised apps run in processes forked from the executive's zygote: one process per app
 by default, or all of them in one process when the run says ``app_hosting = "together"`` (for
-very large fleets: a satellite then costs two processes fewer). An app is RUNNING once it
+very large fleets: a satellite then costs two processes fewer), or in the executive's own
+process with ``app_hosting = "executive"``, where the host that stops and starts is the apps
+themselves (:mod:`flight.executive.hosts`); everything below holds for it too. An app is
+RUNNING once it
 announces itself ready on the bus; it is restarted when its process exits without being asked
 to, or when its heartbeat goes silent, after a back-off that doubles with every restart in a
 row (on simulated time, with a wall-clock floor so that a crash loop cannot spin the machine).
@@ -19,21 +22,18 @@ events do not fire for it. Starts, stops and restarts are made one at a time.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from common.logs import log_path
-from common.zygote import Zygote
+from flight.executive.hosts import Hosts
 from flight.framework.busy import BUSY_FACTOR, BusyCheck
 from flight.framework.lookout import Lookout
 
 if TYPE_CHECKING:
     from flight.executive.app import Executive
 
-HOST_TARGET = "flight.framework.runtime:host_apps"
 #: Wall seconds an app gets to stop on SIGTERM before SIGKILL (the executive stops in 2 s).
 TERM_GRACE_WALL_S = 1.5
 #: Simulated seconds of running after which the restart back-off starts again from the first.
@@ -41,8 +41,8 @@ STABLE_AFTER_S = 300.0
 
 
 def host_groups(hosting: str, names: list[str]) -> list[list[str]]:
-    """The apps each process hosts, for the run's ``app_hosting`` (checked by the run)."""
-    return [list(names)] if hosting == "together" else [[name] for name in names]
+    """The apps each host runs, for the run's ``app_hosting`` (checked by the run)."""
+    return [[name] for name in names] if hosting == "separate" else [list(names)]
 
 
 @dataclass
@@ -67,10 +67,10 @@ class Child:
 class Supervisor:
     """Starts and watches the apps of one satellite."""
 
-    def __init__(self, executive: Executive, zygote: Zygote, names: list[str],
+    def __init__(self, executive: Executive, hosts: Hosts, names: list[str],
                  hosting: str = "separate") -> None:
         self.exe = executive
-        self.zygote = zygote
+        self.hosts = hosts
         self.children = {name: Child(name) for name in names}
         #: Each app's process mates (itself included), in start order.
         self._group: dict[str, list[Child]] = {}
@@ -83,7 +83,7 @@ class Supervisor:
         #: One start, stop or restart at a time: one that came while a process was being
         #: forked would see its apps without a pid and fork them a second time.
         self._changing = asyncio.Lock()
-        zygote.on_exit(self._exited)
+        hosts.on_exit(self._exited)
         #: The watchdog's checks, every heartbeat period (at least a simulated second), and
         #: the stalls of this process taken off every app's silence.
         timing = executive.runtime.run.timing
@@ -124,19 +124,13 @@ class Supervisor:
                 child.restarts += 1
 
     async def _spawn(self, children: list[Child]) -> None:
-        """Fork one process hosting ``children``."""
-        run = self.exe.runtime.run
-        satellite = self.exe.satellite
-        names = [child.name for child in children]
-        process = f"{satellite}.{'+'.join(names)}"
-        stdio = log_path(run.run_dir, process).with_suffix(".stderr")
+        """Start one host running ``children``."""
         for child in children:
             child.state = "STARTING"
         # Fault protection, if among them, is told which apps are stopped by command: it may
         # have been killed (with a process mate being stopped) before it saw the command.
         stopped = sorted(child.name for child in self.children.values() if not child.wanted)
-        pid = await self.zygote.spawn(HOST_TARGET, [run.run_dir, satellite, names, stopped],
-                                      str(stdio))
+        pid = await self.hosts.spawn([child.name for child in children], stopped)
         now_sim, now_wall = self.exe.clock.now(), time.monotonic()
         for child in children:
             child.pid = pid
@@ -147,8 +141,8 @@ class Supervisor:
         self._by_pid[pid] = children
         for child in children:
             self.exe.event("APP_STARTED", app=child.name, pid=pid)
-        if pid in self.zygote.exits:  # it died before we even recorded it
-            self._exited(pid, self.zygote.exits[pid])
+        if pid in self.hosts.exits:  # it died before we even recorded it
+            self._exited(pid, self.hosts.exits[pid])
 
     def ready(self, name: str, pid: int) -> None:
         """``name`` announced itself ready on the bus."""
@@ -249,7 +243,8 @@ class Supervisor:
             limit_wall = (2 * timing.heartbeat_timeout_wall_s if child.state == "RUNNING"
                           else timing.ready_timeout_wall_s)
             if silent_sim > 2 * timing.heartbeat_timeout_s and silent_wall > limit_wall:
-                if self.busy.working(child.name, child.pid, now_wall, silent_wall, limit_wall):
+                if not self.hosts.in_process and self.busy.working(
+                        child.name, child.pid, now_wall, silent_wall, limit_wall):
                     continue  # busy, not hung: its beats are late (flight.framework.busy)
                 self.exe.event("APP_HEARTBEAT_LOST", app=child.name, age=silent_sim)
                 self._leaving(child.pid)
@@ -307,14 +302,8 @@ class Supervisor:
         while time.monotonic() < deadline and any(pid in self._by_pid for pid in pids):
             await asyncio.sleep(0.01)
 
-    @staticmethod
-    def _signal(pid: int, sig: int) -> None:
-        if pid <= 0:  # 0 or -1 would signal a whole process group
-            return
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
+    def _signal(self, pid: int, sig: int) -> None:
+        self.hosts.signal(pid, sig)
 
     def _leaving(self, pid: int) -> None:
         for child in self._by_pid.get(pid, ()):

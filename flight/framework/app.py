@@ -134,6 +134,8 @@ class FlightApp:
         self.subscriber: bus.SubscriberPort | None = None
         self._readable: Readable | None = None
         self.running = False
+        self._stopped = False
+        self._clock_listener: Callable[[Any], None] | None = None
 
     # --- handler registration --------------------------------------------------------------------
 
@@ -196,8 +198,13 @@ class FlightApp:
     async def start(self) -> None:
         """Connect to the bus, prove the subscriptions live, start timers, announce ready."""
         endpoints = self.runtime.endpoints
-        publisher = bus.Publisher(self.runtime.context, endpoints.bus_in(self.satellite))
-        subscriber = bus.Subscriber(self.runtime.context, endpoints.bus_out(self.satellite))
+        if self.satellite in self.runtime.local_buses:  # the proxy is in this process
+            bus_in = endpoints.bus_in_local(self.satellite)
+            bus_out = endpoints.bus_out_local(self.satellite)
+        else:
+            bus_in, bus_out = endpoints.bus_in(self.satellite), endpoints.bus_out(self.satellite)
+        publisher = bus.Publisher(self.runtime.context, bus_in)
+        subscriber = bus.Subscriber(self.runtime.context, bus_out)
         self.publisher, self.subscriber = publisher, subscriber
         subscriber.subscribe(bus.topic(self.satellite, bus.TC, self.apid))
         subscriber.subscribe(bus.topic(self.satellite, bus.CTL, None, "NACK", self.NAME))
@@ -225,7 +232,8 @@ class FlightApp:
         await self.on_start()
         self.event("STARTED", pid=os.getpid(), app_version=DICTIONARY_VERSION)
         self._heartbeat(self.clock.now())
-        self.clock.on_change(self._clock_changed)
+        self._clock_listener = self._clock_changed  # the one object given, the one taken back
+        self.clock.on_change(self._clock_listener)
         publisher.send_control(
             bus.topic(self.satellite, bus.CTL, None, "READY", self.NAME),
             {"app": self.NAME, "pid": os.getpid(), "sim": self.clock.now()},
@@ -233,11 +241,13 @@ class FlightApp:
         self.log.info("ready", bus_probe_wall_s=round(took, 4))
 
     async def stop(self, signal_number: int = 0) -> None:
-        """Stop timers and input, say so, flush and close."""
-        if not self.running:
+        """Stop timers and input, say so, flush and close (once; an app whose start was cut
+        short — hosted in place, say — closes what it had opened too)."""
+        if self._stopped:
             return
-        self.running = False
-        if signal_number:
+        self._stopped = True
+        running, self.running = self.running, False
+        if running and signal_number:
             self.event("STOPPING", signal=signal_number)
         for timer in self._hk_timers.values():
             timer.cancel()
@@ -245,6 +255,8 @@ class FlightApp:
             self._heartbeat_timer.cancel()
         if self._readable is not None:
             self._readable.close()
+        if self._clock_listener is not None:
+            self.clock.off_change(self._clock_listener)
         for task in list(self._tasks):
             task.cancel()
         await self.on_stop()

@@ -11,8 +11,12 @@ from common.runconfig import APP_HOSTINGS, ConfigError
 #: ``--app-hosting``, for ``run`` and ``up``: the configuration's ``run.app_hosting`` otherwise.
 app_hosting_option = click.option(
     "--app-hosting", type=click.Choice(APP_HOSTINGS),
-    help="A process per flight app, or one for each satellite's apps, instead of the "
-         "configuration's.")
+    help="A process per flight app, one for each satellite's apps, or the apps in their "
+         "executive's process, instead of the configuration's.")
+#: ``--flight-group``, for ``run`` and ``up``: the configuration's ``run.flight_group`` otherwise.
+flight_group_option = click.option(
+    "--flight-group", type=click.IntRange(min=1),
+    help="Satellites whose executives share a process, instead of the configuration's.")
 
 
 @click.command("run")
@@ -26,9 +30,11 @@ app_hosting_option = click.option(
 @click.option("--satellites", type=click.IntRange(1, 200),
               help="Satellites per plane instead of the configuration's.")
 @app_hosting_option
+@flight_group_option
 @click.option("--no-progress", is_flag=True, help="No progress bar (for logs and CI).")
 def run_cmd(scenario: str, run_dir: Path | None, hours: float | None, rate: float | None,
-            satellites: int | None, app_hosting: str | None, no_progress: bool) -> None:
+            satellites: int | None, app_hosting: str | None, flight_group: int | None,
+            no_progress: bool) -> None:
     """Play SCENARIO (a script, or the name of one shipped in scenarios/)."""
     from scenarios.mission import load_scenario
     from scenarios.runner import default_run_dir, play
@@ -38,7 +44,7 @@ def run_cmd(scenario: str, run_dir: Path | None, hours: float | None, rate: floa
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     config = loaded.config.with_changes(duration_h=hours, rate=rate, per_plane=satellites,
-                                        app_hosting=app_hosting)
+                                        app_hosting=app_hosting, flight_group=flight_group)
     raise SystemExit(play(loaded, run_dir or default_run_dir(loaded.name), config,
                           progress=not no_progress))
 
@@ -50,14 +56,16 @@ def run_cmd(scenario: str, run_dir: Path | None, hours: float | None, rate: floa
 @click.option("--hil", multiple=True, metavar="SATELLITE",
               help="Leave this satellite's hardware to an external rig; repeatable.")
 @app_hosting_option
+@flight_group_option
 def up_cmd(config: Path, run_dir: Path | None, rate: float | None, hil: tuple[str, ...],
-           app_hosting: str | None) -> None:
+           app_hosting: str | None, flight_group: int | None) -> None:
     """Launch the fleet of CONFIG and keep it running for operators until Ctrl-C."""
     from scenarios.config import load
     from scenarios.runner import default_run_dir, up
 
     try:
-        fleet = load(config).with_changes(rate=rate, app_hosting=app_hosting)
+        fleet = load(config).with_changes(rate=rate, app_hosting=app_hosting,
+                                          flight_group=flight_group)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     raise SystemExit(up(fleet, run_dir or default_run_dir(config.stem), hil))

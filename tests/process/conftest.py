@@ -66,6 +66,12 @@ def satellite_together(tmp_path: Path) -> Iterator[Satellite]:
     yield from _satellite(tmp_path, "together")
 
 
+@pytest.fixture
+def satellite_in_executive(tmp_path: Path) -> Iterator[Satellite]:
+    """The same, with the apps in the executive's own process (``app_hosting = executive``)."""
+    yield from _satellite(tmp_path, "executive")
+
+
 def _satellite(tmp_path: Path, app_hosting: str) -> Iterator[Satellite]:
     run, process = start_satellite(tmp_path / "run", app_hosting=app_hosting)
     context = zmq.Context()

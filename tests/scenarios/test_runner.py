@@ -77,3 +77,56 @@ def test_no_process_survives_the_runner(tmp_path: Path, how: str) -> None:
             remove_socket_dir(run.socket_dir, run.run_dir)
         except ConfigError:
             pass
+
+
+GROUPED = """
+[run]
+start = "2026-03-20T03:10:00Z"
+rate = 50.0
+app_hosting = "executive"
+flight_group = 2
+[constellation]
+per_plane = 4
+[ground]
+stations = ["polar"]
+"""
+
+
+def test_a_fleet_in_flight_groups_runs_each_satellite_whole_and_leaves_nothing(
+        tmp_path: Path) -> None:
+    from tests.process.groundside import GroundSide, verification
+
+    config = tmp_path / "fleet.toml"
+    config.write_text(GROUPED)
+    run_dir = tmp_path / "run"
+    process = dawndusk("up", str(config), "--run-dir", str(run_dir))
+    tree: set[int] = set()
+    try:
+        wait_ready(run_dir)
+        tree = set(descendants(process.pid))
+        # The launcher's zygote; ground, link, sim and two processes of two executives each,
+        # with their apps in them: nothing below those.
+        assert len(tree) == 1 + 3 + 2, tree
+        run = RunConfig.load(run_dir)
+        for satellite in run.satellites:
+            ground = GroundSide(run, satellite)
+            try:
+                ground.ping_until_alive()
+                for app in ("HK", "COMPUTE", "FP"):
+                    start = len(ground.received)
+                    tc = ground.send(f"{app}.PING")
+                    ground.wait_for(verification(tc, 7), since=start)
+            finally:
+                ground.close()
+        process.send_signal(signal.SIGINT)
+        process.wait(30)
+        assert wait_gone(tree, 10.0) == set()
+    finally:
+        kill_all(set(descendants(process.pid)) | tree)
+        if process.poll() is None:
+            process.kill()
+        try:
+            run = RunConfig.load(run_dir)
+            remove_socket_dir(run.socket_dir, run.run_dir)
+        except ConfigError:
+            pass

@@ -37,7 +37,10 @@ def test_telecommand_authentication_is_on_unless_turned_off() -> None:
     ({"run": {"start": "yesterday"}}, "run.start"),
     ({"run": {"sim_group": 0}}, "run.sim_group must be at least 1"),
     ({"run": {"sim_group": 2.5}}, "run.sim_group"),
-    ({"run": {"app_hosting": "shared"}}, "run.app_hosting must be one of separate, together"),
+    ({"run": {"app_hosting": "shared"}},
+     "run.app_hosting must be one of separate, together, executive"),
+    ({"run": {"flight_group": 0}}, "run.flight_group must be at least 1"),
+    ({"run": {"flight_group": "all"}}, "run.flight_group"),
     ({"run": {"app_hosting": 1}}, "run.app_hosting"),
     ({"constellation": {"per_plane": True}}, "constellation.per_plane"),
     ({"constellation": {"slot_spacing_deg": 120.0, "per_plane": 4}}, "slot_spacing_deg"),
@@ -58,6 +61,16 @@ def test_the_simulator_group_reaches_the_run(tmp_path) -> None:
     config = parse({"run": {"sim_group": 2, "security": False}}, "fleet.toml")
     assert config.run_config(tmp_path / "run").sim_group == 2
     assert parse({}, "fleet.toml").run_config(tmp_path / "default").sim_group == 4
+
+
+def test_the_flight_group_reaches_the_run_and_survives_a_reload(tmp_path) -> None:
+    config = parse({"run": {"flight_group": 5, "app_hosting": "executive", "security": False}},
+                   "fleet.toml")
+    run = config.run_config(tmp_path / "run")
+    assert (run.flight_group, run.app_hosting) == (5, "executive")
+    run.save()
+    assert RunConfig.load(run.run_dir).flight_group == 5
+    assert parse({}, "fleet.toml").run_config(tmp_path / "default").flight_group == 1
 
 
 def test_app_hosting_reaches_the_run_and_survives_a_reload(tmp_path) -> None:

@@ -567,6 +567,18 @@ def test_the_simulated_hardware_runs_in_a_process_per_group_of_satellites(tmp_pa
         new_run(tmp_path / "bad", names, sim_group=0)
 
 
+def test_executives_run_in_a_process_each_or_in_groups_named_for_the_launcher(tmp_path) -> None:
+    from scenarios.launcher import flight_groups
+
+    names = tuple(f"SAT-{n:02d}" for n in range(1, 8))
+    assert flight_groups(new_run(tmp_path / "one", names)) == [(n, [n]) for n in names]
+    grouped = new_run(tmp_path / "run", names, flight_group=3, app_hosting="executive")
+    assert flight_groups(grouped) == [("FLIGHT-1", list(names[:3])),
+                                      ("FLIGHT-2", list(names[3:6])), ("FLIGHT-3", [names[6]])]
+    with pytest.raises(ConfigError, match="flight_group"):
+        new_run(tmp_path / "bad", names, flight_group=0)
+
+
 def test_an_atomic_write_leaves_the_old_file_or_the_new_one_and_no_temporary(
         tmp_path: Path) -> None:
     from common.files import write_atomic
