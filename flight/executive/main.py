@@ -128,7 +128,7 @@ async def _main(run: RunConfig, satellites: list[str], process: str, zygote: Zyg
         with contextlib.suppress(Exception):
             runtime.close()
     log.info("satellites down" if len(satellites) > 1 else "satellite down",
-             signal=signals.signal)
+             signal=signals.signal, packets_decoded=DECODED.decoded, decodes_shared=DECODED.hits)
     return 0
 
 

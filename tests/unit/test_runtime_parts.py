@@ -622,9 +622,16 @@ def test_apps_of_one_process_decode_a_packet_they_all_receive_once() -> None:
         with pytest.raises(CrcMismatch):
             memo.packet(bytes(bad))
     assert memo.decoded == 1
-    for seq in range(6, 10):  # full: it starts afresh rather than growing
-        memo.packet(encode_tm(first._replace(seq_count=seq)))
-    assert len(memo._packets) <= 3
+    recent = []
+    for seq in range(6, 14):  # bounded: two generations of 3, never more
+        recent.append(encode_tm(first._replace(seq_count=seq)))
+        memo.packet(recent[-1])
+        assert len(memo._packets) + len(memo._older_packets) <= 6
+    # What was remembered just before a generation turned over is still found after it.
+    decoded = memo.decoded
+    for data_again in recent[-4:]:
+        memo.packet(bytes(bytearray(data_again)))
+    assert memo.decoded == decoded
     alone = DecodeMemo()  # one app per process: a plain decode, nothing kept
     assert alone.packet(data) == first and (alone.decoded, alone.hits, alone._packets) == (0, 0, {})
 
