@@ -134,6 +134,15 @@ class GroundSide:
         raise AssertionError(f"{self.satellite} did not answer {name} within {wall_s} s")
 
 
+    def ping(self, app: str) -> TcPacket:
+        """``APP.PING``, answered: its TM[17,2] and its completion report TM[1,7] came down."""
+        start = len(self.received)
+        tc = self.send(f"{app}.PING")
+        self.wait_for(lambda r: r.kind == (17, 2) and r.packet.apid == tc.apid, since=start)
+        self.wait_for(verification(tc, 7), since=start)
+        return tc
+
+
 def verification(tc: TcPacket, subtype: int) -> Callable[[Received], bool]:
     """Matches the PUS 1 report ``subtype`` about ``tc``."""
 

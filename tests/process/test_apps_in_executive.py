@@ -30,11 +30,7 @@ def test_every_app_answers_from_the_executives_own_process(
     assert descendants(sat.pid) == [], "no zygote and no app process below the executive"
     ground = sat.ground
     for app in ("EXEC", *APPS):
-        start = len(ground.received)
-        tc = ground.send(f"{app}.PING")
-        ground.wait_for(lambda r, tc=tc: r.kind == (17, 2) and r.packet.apid == tc.apid,
-                        since=start)
-        ground.wait_for(verification(tc, 7), since=start)
+        ground.ping(app)
     # Their housekeeping goes on as in a process of their own (the sensors come from no
     # simulator here: the reports with readings wait for them).
     assert "FP.MODE" in status(sat, "FP") and "HK.RECORDER_PACKETS" in status(sat, "HK")

@@ -31,11 +31,7 @@ def test_every_app_answers_from_one_process(satellite_together: Satellite) -> No
     assert pid in below and len(below) == 2, f"zygote and one app process expected: {below}"
     ground = satellite_together.ground
     for app in ("EXEC", *APPS):
-        start = len(ground.received)
-        tc = ground.send(f"{app}.PING")
-        ground.wait_for(lambda r, tc=tc: r.kind == (17, 2) and r.packet.apid == tc.apid,
-                        since=start)
-        ground.wait_for(verification(tc, 7), since=start)
+        ground.ping(app)
 
 
 def test_killing_the_shared_process_restarts_every_app_in_it(

@@ -3,10 +3,12 @@ played in test_shipped)."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,16 +44,34 @@ stations = ["polar"]
 """
 
 
-@pytest.mark.parametrize("how", ["sigint", "kill9"])
-def test_no_process_survives_the_runner(tmp_path: Path, how: str) -> None:
+@contextlib.contextmanager
+def fleet_up(tmp_path: Path, config_text: str) -> Iterator[tuple[subprocess.Popen[bytes], Path,
+                                                                   set[int]]]:
+    """``dawndusk up`` on a configuration, ready: (the runner, its run directory, every
+    process below it); whatever happens, every one of them ends and the sockets go."""
     config = tmp_path / "fleet.toml"
-    config.write_text(CONFIG)
+    config.write_text(config_text)
     run_dir = tmp_path / "run"
     process = dawndusk("up", str(config), "--run-dir", str(run_dir))
     tree: set[int] = set()
     try:
         wait_ready(run_dir)
-        tree = set(descendants(process.pid))
+        tree.update(descendants(process.pid))
+        yield process, run_dir, tree
+    finally:
+        kill_all(set(descendants(process.pid)) | tree)
+        if process.poll() is None:
+            process.kill()
+        try:  # a launcher killed with -9 cannot remove it
+            run = RunConfig.load(run_dir)
+            remove_socket_dir(run.socket_dir, run.run_dir)
+        except ConfigError:
+            pass
+
+
+@pytest.mark.parametrize("how", ["sigint", "kill9"])
+def test_no_process_survives_the_runner(tmp_path: Path, how: str) -> None:
+    with fleet_up(tmp_path, CONFIG) as (process, run_dir, tree):
         # the launcher's zygote; ground, link, sim, two executives; their zygotes and apps
         assert len(tree) >= 1 + 5 + 2 * (1 + 3), tree
         sockets = Path(RunConfig.load(run_dir).socket_dir)
@@ -68,15 +88,6 @@ def test_no_process_survives_the_runner(tmp_path: Path, how: str) -> None:
             # Under pytest -n the run directory's path is too long for socket paths, and the
             # sockets are in a /tmp/dd-* directory that nothing else would remove.
             assert not sockets.exists(), f"the launcher left {sorted(sockets.iterdir())}"
-    finally:
-        kill_all(set(descendants(process.pid)) | tree)
-        if process.poll() is None:
-            process.kill()
-        try:  # a launcher killed with -9 cannot remove it
-            run = RunConfig.load(run_dir)
-            remove_socket_dir(run.socket_dir, run.run_dir)
-        except ConfigError:
-            pass
 
 
 GROUPED = """
@@ -94,16 +105,9 @@ stations = ["polar"]
 
 def test_a_fleet_in_flight_groups_runs_each_satellite_whole_and_leaves_nothing(
         tmp_path: Path) -> None:
-    from tests.process.groundside import GroundSide, verification
+    from tests.process.groundside import GroundSide
 
-    config = tmp_path / "fleet.toml"
-    config.write_text(GROUPED)
-    run_dir = tmp_path / "run"
-    process = dawndusk("up", str(config), "--run-dir", str(run_dir))
-    tree: set[int] = set()
-    try:
-        wait_ready(run_dir)
-        tree = set(descendants(process.pid))
+    with fleet_up(tmp_path, GROUPED) as (process, run_dir, tree):
         # The launcher's zygote; ground, link, sim and two processes of two executives each,
         # with their apps in them: nothing below those.
         assert len(tree) == 1 + 3 + 2, tree
@@ -113,20 +117,9 @@ def test_a_fleet_in_flight_groups_runs_each_satellite_whole_and_leaves_nothing(
             try:
                 ground.ping_until_alive()
                 for app in ("HK", "COMPUTE", "FP"):
-                    start = len(ground.received)
-                    tc = ground.send(f"{app}.PING")
-                    ground.wait_for(verification(tc, 7), since=start)
+                    ground.ping(app)
             finally:
                 ground.close()
         process.send_signal(signal.SIGINT)
         process.wait(30)
         assert wait_gone(tree, 10.0) == set()
-    finally:
-        kill_all(set(descendants(process.pid)) | tree)
-        if process.poll() is None:
-            process.kill()
-        try:
-            run = RunConfig.load(run_dir)
-            remove_socket_dir(run.socket_dir, run.run_dir)
-        except ConfigError:
-            pass
