@@ -1,17 +1,18 @@
 """Build: the project's metadata is in pyproject.toml; this adds the compiled hot path.
 
 The modules listed in ``common/compiled.py`` are compiled to C extensions with mypyc when it
-and a C compiler are there (``DAWNDUSK_COMPILE=0`` skips it); without them the same modules
-run as pure Python, only slower. ``common.compiled.guard`` keeps a build older than its source
-out of every process.
+and a C compiler are there (``DAWNDUSK_COMPILE=0`` skips it, and removes any earlier build);
+without them the same modules run as pure Python, only slower. The digests of the sources are
+written down before mypyc reads them, and ``common.compiled.guard`` keeps a build of other
+sources out of every process.
 """
 
 from __future__ import annotations
 
-import ast
-import importlib.machinery
+import importlib.util
 import os
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from setuptools import setup
@@ -19,39 +20,34 @@ from setuptools import setup
 ROOT = Path(__file__).resolve().parent
 
 
-def _listed() -> tuple[list[str], str]:
-    """MODULES and GROUP of common/compiled.py, read without importing the package."""
-    values: dict[str, object] = {}
-    for node in ast.parse((ROOT / "common" / "compiled.py").read_text()).body:
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) \
-                and node.value is not None and node.target.id in ("MODULES", "GROUP"):
-            values[node.target.id] = ast.literal_eval(node.value)
-    modules, group = values["MODULES"], values["GROUP"]
-    assert isinstance(modules, tuple) and isinstance(group, str)
-    return [str(path) for path in modules], group
-
-
-def _remove_strays(modules: list[str]) -> None:
-    """Delete extensions built from modules no longer on the list (Python would import them
-    ahead of their source)."""
-    listed = set(modules)
-    for package in ("common", "flight"):
-        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-            for extension in (ROOT / package).rglob(f"*{suffix}"):
-                source = extension.with_name(extension.name.removesuffix(suffix) + ".py")
-                if source.relative_to(ROOT).as_posix() not in listed:
-                    extension.unlink()
+def _compiled() -> ModuleType:
+    """common/compiled.py, loaded by its path (it imports nothing of the project)."""
+    spec = importlib.util.spec_from_file_location("dawndusk_compiled",
+                                                  ROOT / "common" / "compiled.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _extensions() -> list[Any]:
-    modules, group = _listed()
-    if os.environ.get("DAWNDUSK_COMPILE", "1") == "0":
-        _remove_strays([])  # a pure build leaves no extension of an earlier one behind
+    compiled = _compiled()
+    modules = list(compiled.MODULES)
+    compiling = os.environ.get("DAWNDUSK_COMPILE", "1") != "0"
+    # Python would import an extension ahead of its source: none may outlive its place.
+    for path, extension in compiled.extensions(ROOT):
+        if not compiling or path not in modules:
+            extension.unlink()
+    if not compiling:
+        library = compiled.group_library(ROOT)
+        if library is not None:
+            library.unlink()
+        (ROOT / compiled.MANIFEST).unlink(missing_ok=True)
         return []
-    _remove_strays(modules)
     from mypyc.build import mypycify
 
-    return mypycify(modules, opt_level="3", multi_file=True, group_name=group)
+    compiled.write_manifest(modules, ROOT)  # before mypyc reads them: an edit after is seen
+    return mypycify(modules, opt_level="3", multi_file=True, group_name=compiled.GROUP)
 
 
 # Both cores: mypyc's C for the hot path is split over several files (multi_file).

@@ -7,21 +7,26 @@ extensions with mypyc (from the same typed source) when it can; the pure-Python 
 the reference, and are what runs when there is no build.
 
 An extension sits next to its ``.py`` and Python would import it first, even after the source
-was edited. So :func:`guard` runs before any of these modules is imported (``common`` and
-``flight`` call it from their ``__init__``): when any extension is older than its source, or
-``DAWNDUSK_PURE=1`` is set, every one of them is imported from source for the life of the
-process (they call each other natively, so it is all or none) and a stale build says so once on
-standard error. ``make`` rebuilds.
+was edited. So the build writes down what it compiled: a fingerprint of every source, taken before
+mypyc reads them (:data:`MANIFEST`). :func:`guard` runs before any of these modules is imported
+(``common/__init__`` calls it, and ``flight`` imports ``common`` first): when a source no longer
+matches its fingerprint, an extension is missing or left from an older list, or ``DAWNDUSK_PURE=1``
+is set, every one of them is imported from source for the life of the process (they call each
+other natively, so it is all or none), and a stale build says so once on standard error.
+``make`` rebuilds.
 
-This module itself is never compiled, and imports nothing of the project.
+This module itself is never compiled, and imports nothing of the project (``setup.py`` loads it
+by its path). ``python3 common/compiled.py`` prints the list, for make.
 """
 
 from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import json
 import os
 import sys
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
@@ -62,12 +67,14 @@ MODULES: Final = (
 )
 #: mypyc's shared library for the modules above (``setup.py`` names it so).
 GROUP: Final = "dawndusk_hot"
+#: What the build compiled: source path → fingerprint of its text, beside this module.
+MANIFEST: Final = "common/compiled_sources.json"
 #: Set to 1 to run the pure-Python modules even where a fresh build exists.
 PURE_ENV: Final = "DAWNDUSK_PURE"
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 
-#: "compiled", "pure" (no build, or asked for) or "stale" (a build older than its source).
+#: "compiled", "pure" (no build, or asked for) or "stale" (a build of other sources).
 _mode: str | None = None
 
 
@@ -96,28 +103,49 @@ def group_library(root: Path = ROOT) -> Path | None:
     return None
 
 
+def digest(path: str, root: Path = ROOT) -> str:
+    """A fingerprint of a source's text: its length and CRC-32 (to see an edit, not to resist
+    one; and no hashlib, which would bring OpenSSL into every satellite: flight/image.py)."""
+    text = (root / path).read_bytes()
+    return f"{len(text)}:{zlib.crc32(text):08x}"
+
+
+def write_manifest(paths: Sequence[str] = MODULES, root: Path = ROOT) -> None:
+    """Write down the digests of ``paths`` as they are now (the build, before compiling)."""
+    (root / MANIFEST).write_text(json.dumps({path: digest(path, root) for path in paths},
+                                            indent=1) + "\n")
+
+
 def stale_sources(paths: Sequence[str] = MODULES, root: Path = ROOT) -> list[str]:
-    """The sources among ``paths`` without an extension, or edited since the group's library
-    was built (all of them when there is no build at all)."""
-    library = group_library(root)
-    built = library.stat().st_mtime if library is not None else -1.0
+    """The sources among ``paths`` without an extension, or not as the build compiled them
+    (all of them when there is no build at all)."""
+    try:
+        built = json.loads((root / MANIFEST).read_text())
+    except (OSError, ValueError):
+        built = {}
+    if group_library(root) is None or not isinstance(built, dict):
+        return list(paths)
     return [path for path in paths
-            if extension_of(path, root) is None or (root / path).stat().st_mtime > built]
+            if extension_of(path, root) is None or built.get(path) != digest(path, root)]
+
+
+def extensions(root: Path = ROOT) -> list[tuple[str, Path]]:
+    """Every extension beside a source of ``common`` and ``flight``: (source path, file)."""
+    found = []
+    for package in ("common", "flight"):
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            for extension in (root / package).rglob(f"*{suffix}"):
+                source = extension.with_name(extension.name.removesuffix(suffix) + ".py")
+                found.append((source.relative_to(root).as_posix(), extension))
+    return sorted(found)
 
 
 def strays(paths: Sequence[str] = MODULES, root: Path = ROOT) -> list[str]:
     """Sources of ``common`` and ``flight`` that have an extension beside them but are not
     among ``paths``: left by a build from before a module was taken off the list."""
     listed = set(paths)
-    found = []
-    for package in ("common", "flight"):
-        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-            for extension in (root / package).rglob(f"*{suffix}"):
-                source = extension.with_name(extension.name.removesuffix(suffix) + ".py")
-                path = source.relative_to(root).as_posix()
-                if source.exists() and path not in listed:
-                    found.append(path)
-    return sorted(set(found))
+    return sorted({path for path, _extension in extensions(root)
+                   if path not in listed and (root / path).exists()})
 
 
 class _FromSource:
@@ -149,8 +177,9 @@ def guard() -> str:
     _mode = "stale" if built and not asked_pure else "pure"
     if _mode == "stale":
         more = f" and {len(stale) - 1} more" if len(stale) > 1 else ""
-        sys.stderr.write(f"dawndusk: the compiled hot path is older than {stale[0]}{more}: "
-                         "running pure Python (slower) until it is rebuilt (make)\n")
+        sys.stderr.write(f"dawndusk: the compiled hot path was not built from this "
+                         f"{stale[0]}{more}: running pure Python (slower) until it is rebuilt "
+                         "(make)\n")
     if any(module_name(path) in sys.modules for path in (*MODULES, *stray)):
         raise RuntimeError("dawndusk: a compiled module was imported before the guard ran")
     sys.meta_path.insert(0, _FromSource((*MODULES, *stray), ROOT))
@@ -166,4 +195,8 @@ def describe() -> str:
     """One line for logs and benchmarks: how the hot path runs here."""
     return {"compiled": f"compiled with mypyc ({len(MODULES)} modules)",
             "pure": "pure Python (no compiled build, or DAWNDUSK_PURE=1)",
-            "stale": "pure Python: the compiled build is older than its source"}[guard()]
+            "stale": "pure Python: the compiled build is not of these sources"}[guard()]
+
+
+if __name__ == "__main__":  # for make: the sources whose change means a rebuild
+    print(" ".join(MODULES))

@@ -40,8 +40,9 @@ class Runtime:
         #: Satellites whose bus proxy runs in this process: their apps here reach it in memory.
         self.local_buses: set[str] = set()
         #: Flight apps only: the apps of this satellite its executive held stopped by command
-        #: when it started this process (fault protection must not take their silence for a
-        #: fault, though it never saw the command that stopped them).
+        #: when it started this process, or, hosted in place, the apps it is making now (read
+        #: by fault protection when it is made: it must not take their silence for a fault,
+        #: though it never saw the command that stopped them).
         self.stopped_apps: frozenset[str] = frozenset()
 
     def follow_clock(self) -> None:

@@ -156,13 +156,14 @@ class Executive(FlightApp):
         kind = topic.rest[0]
         if kind not in ("HB", "READY"):
             return
-        app, pid = message.get("app"), message.get("pid", 0)
-        if not isinstance(app, str) or not isinstance(pid, int) or isinstance(pid, bool):
-            self.reject(RejectReason.BAD_MESSAGE, f"{kind} with app {app!r}, pid {pid!r}")
+        app, pid, generation = message.get("app"), message.get("pid", 0), message.get("gen", 0)
+        if not isinstance(app, str) or not _is_int(pid) or not _is_int(generation):
+            self.reject(RejectReason.BAD_MESSAGE,
+                        f"{kind} with app {app!r}, pid {pid!r}, generation {generation!r}")
         elif kind == "HB":
-            self.supervisor.beat(app, pid)
+            self.supervisor.beat(app, pid, generation)
         else:
-            self.supervisor.ready(app, pid)
+            self.supervisor.ready(app, pid, generation)
 
     def all_running(self) -> None:
         """Every supervised app is up: the satellite is ready (told once to the launcher)."""
@@ -236,3 +237,7 @@ class Executive(FlightApp):
             raise CommandFailed(FailureCode.INVALID_ARGUMENT, f"no key SPI {args['spi']}", 1,
                                 "start") from None
         self.event("KEY_ACTIVATED", spi=args["spi"])
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -36,6 +37,9 @@ class Hosts(Protocol):
 
     #: True when the apps run in the supervisor's own process: its CPU is not theirs to judge.
     in_process: bool
+    #: Which start of a host the apps of the last spawn are (0 where each host is a process of
+    #: its own, told apart by its pid); an app puts it in its READY and heartbeats.
+    generation: int
 
     @property
     def exits(self) -> dict[int, int]:
@@ -48,13 +52,14 @@ class Hosts(Protocol):
         """Start a host running the apps ``names`` (``stopped``: those held stopped)."""
 
     def signal(self, host: int, sig: int) -> None:
-        """Ask ``host`` to end (SIGTERM) or make it (SIGKILL)."""
+        """Ask ``host`` to end (SIGTERM) or end it at once (SIGKILL)."""
 
 
 class ProcessHosts:
     """Each host a process forked from the executive's zygote."""
 
     in_process = False
+    generation = 0
 
     def __init__(self, zygote: Zygote, run: RunConfig, satellite: str) -> None:
         self.zygote = zygote
@@ -82,7 +87,12 @@ class ProcessHosts:
 
 
 class InProcessHosts:
-    """The apps in the executive's own process: made, started and stopped in place."""
+    """The apps in the executive's own process: made, started and stopped in place.
+
+    Every spawn is a new *generation*, given to its apps: the heartbeats and READY of apps
+    stopped a moment ago, still on their way, carry the same pid as the new ones, and must not
+    make the new ones ready before they are on the bus.
+    """
 
     in_process = True
 
@@ -90,11 +100,12 @@ class InProcessHosts:
         self.runtime = runtime
         self.satellite = satellite
         self.number = os.getpid()
+        self.generation = 0
         self.exits: dict[int, int] = {}
         self._handlers: list[Callable[[int, int], None]] = []
         self._apps: list[Any] = []
         self._starting: asyncio.Task[None] | None = None
-        self._ending: set[asyncio.Task[None]] = set()
+        self._ending: asyncio.Task[None] | None = None
 
     def on_exit(self, handler: Callable[[int, int], None]) -> None:
         self._handlers.append(handler)
@@ -103,9 +114,20 @@ class InProcessHosts:
         from flight.registry import app_class
 
         self.exits.pop(self.number, None)  # the number is reused: an earlier end is not this one
-        # Fault protection reads the apps held stopped when it is made (as in its own process).
+        self.generation += 1
+        # Fault protection reads the apps held stopped when it is made (as in its own process);
+        # made here and now, before another satellite of the process spawns.
         self.runtime.stopped_apps = frozenset(stopped)
-        apps = [app_class(name)(self.runtime, self.satellite) for name in names]
+        apps: list[Any] = []
+        try:
+            for name in names:
+                app = app_class(name)(self.runtime, self.satellite)
+                app.generation = self.generation
+                apps.append(app)
+        except Exception:  # as a process that fails at once: it ends, and is restarted
+            _log.exception("apps could not be made", satellite=self.satellite, apps=names)
+            self._end_later(apps, START_FAILED)
+            return self.number
         self._apps = apps
         self._starting = asyncio.ensure_future(self._start(apps))
         return self.number
@@ -124,27 +146,31 @@ class InProcessHosts:
                 self._end_later(apps, START_FAILED)
 
     def signal(self, host: int, sig: int) -> None:
-        if host != self.number or not self._apps:
+        if host != self.number:
             return
-        apps, self._apps = self._apps, []
-        self._end_later(apps, -sig)
+        if self._apps:
+            apps, self._apps = self._apps, []
+            self._end_later(apps, -sig)
+        elif sig == signal.SIGKILL and self._ending is not None and not self._ending.done():
+            self._ending.cancel()  # their stops take too long: they end now, as a kill would
 
     def _end_later(self, apps: list[Any], status: int) -> None:
-        task = asyncio.ensure_future(self._end(apps, status))
-        self._ending.add(task)
-        task.add_done_callback(self._ending.discard)
+        self._ending = asyncio.ensure_future(self._end(apps, status))
 
     async def _end(self, apps: list[Any], status: int) -> None:
         starting, self._starting = self._starting, None
-        if starting is not None and not starting.done() and starting is not asyncio.current_task():
-            starting.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await starting
-        for app in apps:
-            try:
-                await app.stop(-status if status < 0 else 0)
-            except Exception:
-                _log.exception("app failed to stop", satellite=self.satellite, app=app.NAME)
+        try:
+            if starting is not None and not starting.done():
+                starting.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await starting
+            for app in apps:
+                try:
+                    await app.stop(-status if status < 0 else 0)
+                except Exception:
+                    _log.exception("app failed to stop", satellite=self.satellite, app=app.NAME)
+        except asyncio.CancelledError:
+            status = -signal.SIGKILL
         self.exits[self.number] = status
         for handler in list(self._handlers):
             handler(self.number, status)

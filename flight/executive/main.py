@@ -116,9 +116,9 @@ async def _main(run: RunConfig, satellites: list[str], process: str, zygote: Zyg
             await _report_when_ready(runtime, executives, process, signals)
         await signals.stopping.wait()
     finally:
-        for executive in executives:
-            with contextlib.suppress(Exception):
-                await executive.stop(signals.signal)
+        # Together: each may take its apps' grace period, and the launcher waits for one.
+        await asyncio.gather(*(executive.stop(signals.signal) for executive in executives),
+                             return_exceptions=True)
         for task in tasks:
             task.cancel()
         if master is not None:

@@ -1,16 +1,15 @@
-"""Supervision of a satellite's app processes: start, watch, restart with back-off, stop.
+"""Supervision of a satellite's apps: start, watch, restart with back-off, stop.
 
 The supervised apps run in processes forked from the executive's zygote: one process per app
 by default, or all of them in one process when the run says ``app_hosting = "together"`` (for
 very large fleets: a satellite then costs two processes fewer), or in the executive's own
 process with ``app_hosting = "executive"``, where the host that stops and starts is the apps
-themselves (:mod:`flight.executive.hosts`); everything below holds for it too. An app is
-RUNNING once it
-announces itself ready on the bus; it is restarted when its process exits without being asked
-to, or when its heartbeat goes silent, after a back-off that doubles with every restart in a
-row (on simulated time, with a wall-clock floor so that a crash loop cannot spin the machine).
-Every start, exit and restart is an event, for each app; the table is in the executive's
-housekeeping.
+themselves (:mod:`flight.executive.hosts`); everything below holds for it too, a host's end
+standing for a process's exit. An app is RUNNING once it announces itself ready on the bus;
+it is restarted when its host ends without being asked to, or when its heartbeat goes
+silent, after a back-off that doubles with every restart in a row (on simulated time, with a
+wall-clock floor so that a crash loop cannot spin the machine). Every start, exit and restart
+is an event, for each app; the table is in the executive's housekeeping.
 
 Apps that share a process share its fate: when it exits, every app in it exits, and all of
 them are restarted together. Stopping one of them restarts the process without it; starting
@@ -57,6 +56,8 @@ class Child:
     last_exit: int = 0
     wanted: bool = True
     restart_now: bool = False
+    #: Which start of its host it is (apps hosted in place share their pid across starts).
+    generation: int = 0
     #: Its process has been told to end (or killed): what is sent to it now would be lost.
     leaving: bool = False
     started_sim: float = 0.0
@@ -131,6 +132,8 @@ class Supervisor:
         # have been killed (with a process mate being stopped) before it saw the command.
         stopped = sorted(child.name for child in self.children.values() if not child.wanted)
         pid = await self.hosts.spawn([child.name for child in children], stopped)
+        for child in children:
+            child.generation = self.hosts.generation
         now_sim, now_wall = self.exe.clock.now(), time.monotonic()
         for child in children:
             child.pid = pid
@@ -144,23 +147,32 @@ class Supervisor:
         if pid in self.hosts.exits:  # it died before we even recorded it
             self._exited(pid, self.hosts.exits[pid])
 
-    def ready(self, name: str, pid: int) -> None:
-        """``name`` announced itself ready on the bus."""
+    def _current(self, name: str, pid: int, generation: int) -> Child | None:
+        """The child ``name``, if a message with ``pid`` and ``generation`` is from the app
+        running now (not from one that ended: a process of another pid, or an earlier start
+        of apps hosted in place)."""
         child = self.children.get(name)
-        if child is not None and child.pid == pid:
+        if child is None or child.pid != pid or child.generation != generation:
+            return None
+        return child
+
+    def ready(self, name: str, pid: int, generation: int = 0) -> None:
+        """``name`` announced itself ready on the bus."""
+        child = self._current(name, pid, generation)
+        if child is not None:
             child.state = "RUNNING"
-            self.beat(name, pid)
+            self.beat(name, pid, generation)
             self.exe.gate.ready(name)
             if all(c.state == "RUNNING" for c in self.children.values()):
                 self.exe.all_running()
 
-    def beat(self, name: str, pid: int) -> None:
+    def beat(self, name: str, pid: int, generation: int = 0) -> None:
         """A heartbeat from ``name`` (an app beats once it is live on the bus: one still
         STARTING is ready — its READY came before its pid was recorded, and was ignored)."""
-        child = self.children.get(name)
-        if child is not None and child.pid == pid and child.state == "STARTING":
-            self.ready(name, pid)
-        elif child is not None and child.pid == pid:
+        child = self._current(name, pid, generation)
+        if child is not None and child.state == "STARTING":
+            self.ready(name, pid, generation)
+        elif child is not None:
             child.last_beat_sim = self.exe.clock.now()
             child.last_beat_wall = time.monotonic()
             self.busy.heard(child.name)

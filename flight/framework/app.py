@@ -135,6 +135,10 @@ class FlightApp:
         self._readable: Readable | None = None
         self.running = False
         self._stopped = False
+        #: Which start of its host this app is, when a host starts its apps in place
+        #: (flight.executive.hosts); 0 for an app with a process of its own. In READY and
+        #: heartbeats, so that the supervisor tells this app from the one it replaced.
+        self.generation = 0
         self._clock_listener: Callable[[Any], None] | None = None
 
     # --- handler registration --------------------------------------------------------------------
@@ -203,9 +207,8 @@ class FlightApp:
             bus_out = endpoints.bus_out_local(self.satellite)
         else:
             bus_in, bus_out = endpoints.bus_in(self.satellite), endpoints.bus_out(self.satellite)
-        publisher = bus.Publisher(self.runtime.context, bus_in)
-        subscriber = bus.Subscriber(self.runtime.context, bus_out)
-        self.publisher, self.subscriber = publisher, subscriber
+        publisher = self.publisher = bus.Publisher(self.runtime.context, bus_in)
+        subscriber = self.subscriber = bus.Subscriber(self.runtime.context, bus_out)
         subscriber.subscribe(bus.topic(self.satellite, bus.TC, self.apid))
         subscriber.subscribe(bus.topic(self.satellite, bus.CTL, None, "NACK", self.NAME))
         for prefix in self.subscriptions():
@@ -236,7 +239,8 @@ class FlightApp:
         self.clock.on_change(self._clock_listener)
         publisher.send_control(
             bus.topic(self.satellite, bus.CTL, None, "READY", self.NAME),
-            {"app": self.NAME, "pid": os.getpid(), "sim": self.clock.now()},
+            {"app": self.NAME, "pid": os.getpid(), "gen": self.generation,
+             "sim": self.clock.now()},
         )
         self.log.info("ready", bus_probe_wall_s=round(took, 4))
 
@@ -599,7 +603,8 @@ class FlightApp:
         assert self.publisher is not None
         self.publisher.send_control(
             bus.topic(self.satellite, bus.CTL, None, "HB", self.NAME),
-            {"app": self.NAME, "pid": os.getpid(), "seq": self._heartbeats,
+            {"app": self.NAME, "pid": os.getpid(), "gen": self.generation,
+             "seq": self._heartbeats,
              "sim": self.clock.now()},
         )
         # On simulated time, but at high rates no more often than four times per wall-clock

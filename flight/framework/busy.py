@@ -14,7 +14,9 @@ Apps sharing a process (``app_hosting = "together"``) beat with that process's p
 protection judging its process mates measures its own, busy, main thread: a mate whose beats
 stopped while the shared loop runs on (its heartbeat timer lost to a bug) is found only at the
 longer bar. The shared loop itself cannot hang without fault protection hanging with it, and
-the executive's watchdog, in another process, sees that.
+the executive's watchdog, in another process, sees that. Apps hosted in the executive's own
+process (``app_hosting = "executive"``) beat with the executive's pid: there the watchdog does
+not ask (the busy thread would be its own), and a hung loop hangs the watchdog with it.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ def test_every_app_answers_from_the_executives_own_process(
 def test_a_restart_stops_the_apps_in_place_and_makes_them_anew(
         satellite_in_executive: Satellite) -> None:
     sat = satellite_in_executive
-    all_running(sat)
+    before = all_running(sat)
     ground = sat.ground
     start = len(ground.received)
     tc = ground.send("EXEC.RESTART_APP", app="COMPUTE")
@@ -52,7 +52,9 @@ def test_a_restart_stops_the_apps_in_place_and_makes_them_anew(
     assert exited == {-signal.SIGTERM}
     values = wait_status(sat, lambda v: v["EXEC.APPS_RUNNING"] == 3
                          and all(v[f"EXEC.{app}_RESTARTS"] == 1 for app in APPS))
-    assert app_pids(values) == {sat.pid} and values["EXEC.UPTIME"] >= 0
+    # The executive went on: the same process, its uptime running on from before.
+    assert app_pids(values) == {sat.pid} and sat.process.poll() is None
+    assert values["EXEC.UPTIME"] > before["EXEC.UPTIME"]
     assert not [r for r in ground.received[start:] if is_event("EXEC.APP_RESTARTING")(r)]
     for app in APPS:
         ground.ping_until_alive(f"{app}.PING")

@@ -189,3 +189,24 @@ def test_an_app_still_starting_whose_heartbeat_comes_is_ready() -> None:
     assert child.state == "STARTING" and released == []
     supervisor.beat("HK", 4321)
     assert child.state == "RUNNING" and released == ["HK"]
+
+
+def test_a_heartbeat_from_an_earlier_start_in_place_does_not_make_the_new_one_ready() -> None:
+    # Apps hosted in the executive's process keep its pid from one start to the next: a
+    # heartbeat the stopped generation sent a moment ago would otherwise release held
+    # telecommands to apps not yet on the bus.
+    released: list[str] = []
+    exe = SimpleNamespace(
+        runtime=SimpleNamespace(run=SimpleNamespace(timing=Timing())),
+        clock=SimpleNamespace(now=lambda: 0.0),
+        gate=SimpleNamespace(ready=released.append),
+        all_running=lambda: None)
+    hosts = SimpleNamespace(on_exit=lambda callback: None)
+    supervisor = Supervisor(exe, hosts, ["HK"], "executive")  # type: ignore[arg-type]
+    child = supervisor.children["HK"]
+    child.pid, child.state, child.generation = 4321, "STARTING", 2
+    supervisor.beat("HK", 4321, 1)
+    supervisor.ready("HK", 4321, 1)
+    assert child.state == "STARTING" and released == []
+    supervisor.beat("HK", 4321, 2)
+    assert child.state == "RUNNING" and released == ["HK"]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import ast
+import importlib.machinery
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ import pytest
 from common import compiled
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-SUFFIX = ".cpython-311-x86_64-linux-gnu.so"
+SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]
 
 
 def _native_classes() -> set[str]:
@@ -48,43 +48,45 @@ def test_no_compiled_function_binds_one_exception_name_to_a_native_class_and_ano
     assert not found, found
 
 
-def _tree(root: Path, sources: dict[str, float], extensions: list[str],
-          library_at: float | None) -> None:
-    """Sources with their mtimes, extensions beside some, and the group's library."""
-    for path, mtime in sources.items():
+def _tree(root: Path, sources: dict[str, str], extensions: list[str], library: bool) -> None:
+    """Sources with their text, extensions beside some, and the group's library."""
+    for path, text in sources.items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_text("")
-        os.utime(root / path, (mtime, mtime))
+        (root / path).write_text(text)
     for path in extensions:
         (root / path.removesuffix(".py")).with_suffix(SUFFIX).write_bytes(b"")
-    if library_at is not None:
-        library = root / f"{compiled.GROUP}__mypyc{SUFFIX}"
-        library.write_bytes(b"")
-        os.utime(library, (library_at, library_at))
+    if library:
+        (root / f"{compiled.GROUP}__mypyc{SUFFIX}").write_bytes(b"")
+    (root / "common").mkdir(exist_ok=True)
 
 
-def test_a_build_is_stale_where_a_source_is_newer_than_the_library_or_has_no_extension(
+def test_a_build_is_stale_where_a_source_is_not_what_it_compiled_or_has_no_extension(
         tmp_path: Path) -> None:
-    now = time.time()
     paths = ["common/a.py", "common/b.py", "flight/c.py"]
-    _tree(tmp_path, {"common/a.py": now - 100, "common/b.py": now, "flight/c.py": now - 100},
-          ["common/a.py", "common/b.py"], library_at=now - 50)
-    # b was edited after the build; c was never built.
+    _tree(tmp_path, {path: f"# {path}\n" for path in paths}, ["common/a.py", "common/b.py"],
+          library=True)
+    compiled.write_manifest(paths, tmp_path)
+    # c was never built; b is edited after the build (its time may not have changed at all).
+    (tmp_path / "common/b.py").write_text("# edited\n")
     assert compiled.stale_sources(paths, tmp_path) == ["common/b.py", "flight/c.py"]
-    os.utime(tmp_path / "common/b.py", (now - 100, now - 100))
-    (tmp_path / "flight/c.cpython-311-x86_64-linux-gnu.so").write_bytes(b"")
+    # A checkout that only touched a file, or wrote it back as it was, is no change.
+    (tmp_path / "common/b.py").write_text("# common/b.py\n")
+    (tmp_path / "flight" / f"c{SUFFIX}").write_bytes(b"")
     assert compiled.stale_sources(paths, tmp_path) == []
 
 
-def test_no_library_means_everything_is_stale(tmp_path: Path) -> None:
-    _tree(tmp_path, {"common/a.py": time.time()}, ["common/a.py"], library_at=None)
+def test_no_library_or_no_manifest_means_everything_is_stale(tmp_path: Path) -> None:
+    _tree(tmp_path, {"common/a.py": "# a\n"}, ["common/a.py"], library=False)
+    compiled.write_manifest(["common/a.py"], tmp_path)
+    assert compiled.stale_sources(["common/a.py"], tmp_path) == ["common/a.py"]
+    _tree(tmp_path, {}, [], library=True)
+    (tmp_path / compiled.MANIFEST).unlink()
     assert compiled.stale_sources(["common/a.py"], tmp_path) == ["common/a.py"]
 
 
 def test_an_extension_of_a_module_off_the_list_is_a_stray(tmp_path: Path) -> None:
-    now = time.time()
-    _tree(tmp_path, {"common/a.py": now, "flight/old.py": now, "flight/plain.py": now},
-          ["common/a.py", "flight/old.py"], library_at=now + 1)
+    _tree(tmp_path, {"common/a.py": "", "flight/old.py": "", "flight/plain.py": ""},
+          ["common/a.py", "flight/old.py"], library=True)
     assert compiled.strays(["common/a.py"], tmp_path) == ["flight/old.py"]
 
 

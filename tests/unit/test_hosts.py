@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -41,17 +43,38 @@ class Fails(Stand):
     fails = True
 
 
+class Unmade(Stand):
+    NAME = "COMPUTE"
+
+    def __init__(self, runtime: Any, satellite: str) -> None:
+        raise OSError("the recorder's disk is gone")
+
+
+class Stuck(Stand):
+    NAME = "FP"
+
+    async def stop(self, signal_number: int = 0) -> None:
+        EVENTS.append(("stop", self.name, signal_number))
+        await asyncio.Event().wait()  # never done
+
+
 class Other(Stand):
     NAME = "FP"
 
 
 @pytest.fixture
-def hosts(monkeypatch) -> InProcessHosts:
+async def hosts(monkeypatch) -> AsyncIterator[InProcessHosts]:
     monkeypatch.setitem(APP_CLASSES, "HK", f"{__name__}:Stand")
     monkeypatch.setitem(APP_CLASSES, "COMPUTE", f"{__name__}:Fails")
     monkeypatch.setitem(APP_CLASSES, "FP", f"{__name__}:Other")
     EVENTS.clear()
-    return InProcessHosts(SimpleNamespace(stopped_apps=frozenset()), "SAT-01")  # type: ignore
+    made = InProcessHosts(SimpleNamespace(stopped_apps=frozenset()), "SAT-01")  # type: ignore
+    yield made
+    for task in (made._starting, made._ending):  # nothing of a test left running
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 async def _ended(found: list[tuple[int, int]]) -> None:
@@ -108,3 +131,40 @@ async def test_fault_protection_made_in_place_knows_the_apps_held_stopped(
         hosts: InProcessHosts) -> None:
     await hosts.spawn(["FP"], ["COMPUTE"])
     assert hosts._apps[0].stopped_apps == frozenset({"COMPUTE"})
+
+
+async def test_apps_that_cannot_be_made_end_their_host_and_those_made_are_stopped(
+        hosts: InProcessHosts, monkeypatch) -> None:
+    monkeypatch.setitem(APP_CLASSES, "COMPUTE", f"{__name__}:Unmade")
+    ended: list[tuple[int, int]] = []
+    hosts.on_exit(lambda number, status: ended.append((number, status)))
+    number = await hosts.spawn(["HK", "COMPUTE", "FP"], [])  # no exception: as a process would
+    await _ended(ended)
+    assert ended == [(number, START_FAILED)]
+    assert EVENTS == [("stop", "HK", 0)]  # made, never started, and closed again
+
+
+async def test_every_spawn_is_a_new_generation_given_to_its_apps(hosts: InProcessHosts) -> None:
+    await hosts.spawn(["HK"], [])
+    first = hosts.generation
+    assert hosts._apps[0].generation == first
+    hosts.signal(hosts.number, signal.SIGTERM)
+    await hosts.spawn(["HK"], [])
+    assert hosts.generation == first + 1 and hosts._apps[0].generation == first + 1
+
+
+async def test_a_kill_ends_a_host_whose_apps_will_not_stop(hosts: InProcessHosts,
+                                                           monkeypatch) -> None:
+    monkeypatch.setitem(APP_CLASSES, "FP", f"{__name__}:Stuck")
+    ended: list[tuple[int, int]] = []
+    hosts.on_exit(lambda number, status: ended.append((number, status)))
+    number = await hosts.spawn(["HK", "FP"], [])
+    for _ in range(10):
+        await asyncio.sleep(0)
+    hosts.signal(number, signal.SIGTERM)
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert ended == [] and ("stop", "FP", signal.SIGTERM) in EVENTS  # FP's stop hangs
+    hosts.signal(number, signal.SIGKILL)
+    await _ended(ended)
+    assert ended == [(number, -signal.SIGKILL)]
