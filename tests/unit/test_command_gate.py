@@ -171,18 +171,24 @@ def test_the_hold_outlasts_the_longest_back_off_and_start_of_the_run() -> None:
     assert sent.refused == [(1, FailureCode.TIMEOUT)]
 
 
-def test_an_app_still_starting_whose_heartbeat_comes_is_ready() -> None:
-    # Its READY can be read before the executive has recorded the forked pid (a stalled
-    # executive reads the zygote's answer and READY in one wake-up): ignored, it would leave
-    # the app STARTING for good, and every telecommand for it held, then refused.
+def supervised_hk(hosting: str = "separate") -> tuple[Supervisor, list[str]]:
+    """A supervisor of HK alone, with stand-ins for its executive and hosts; the names of the
+    apps it told the gate are ready."""
     released: list[str] = []
     exe = SimpleNamespace(
         runtime=SimpleNamespace(run=SimpleNamespace(timing=Timing())),
         clock=SimpleNamespace(now=lambda: 0.0),
         gate=SimpleNamespace(ready=released.append),
         all_running=lambda: None)
-    zygote = SimpleNamespace(on_exit=lambda callback: None)
-    supervisor = Supervisor(exe, zygote, ["HK"])  # type: ignore[arg-type]
+    hosts = SimpleNamespace(on_exit=lambda callback: None)
+    return Supervisor(exe, hosts, ["HK"], hosting), released  # type: ignore[arg-type]
+
+
+def test_an_app_still_starting_whose_heartbeat_comes_is_ready() -> None:
+    # Its READY can be read before the executive has recorded the forked pid (a stalled
+    # executive reads the zygote's answer and READY in one wake-up): ignored, it would leave
+    # the app STARTING for good, and every telecommand for it held, then refused.
+    supervisor, released = supervised_hk()
     child = supervisor.children["HK"]
     child.pid, child.state = 4321, "STARTING"
     supervisor.beat("HK", 1234)  # not its pid: nothing
@@ -195,14 +201,7 @@ def test_a_heartbeat_from_an_earlier_start_in_place_does_not_make_the_new_one_re
     # Apps hosted in the executive's process keep its pid from one start to the next: a
     # heartbeat the stopped generation sent a moment ago would otherwise release held
     # telecommands to apps not yet on the bus.
-    released: list[str] = []
-    exe = SimpleNamespace(
-        runtime=SimpleNamespace(run=SimpleNamespace(timing=Timing())),
-        clock=SimpleNamespace(now=lambda: 0.0),
-        gate=SimpleNamespace(ready=released.append),
-        all_running=lambda: None)
-    hosts = SimpleNamespace(on_exit=lambda callback: None)
-    supervisor = Supervisor(exe, hosts, ["HK"], "executive")  # type: ignore[arg-type]
+    supervisor, released = supervised_hk("executive")
     child = supervisor.children["HK"]
     child.pid, child.state, child.generation = 4321, "STARTING", 2
     supervisor.beat("HK", 4321, 1)
