@@ -35,7 +35,7 @@ def _extensions() -> list[Any]:
     modules = list(compiled.MODULES)
     compiling = os.environ.get("DAWNDUSK_COMPILE", "1") != "0"
     # Python would import an extension ahead of its source: none may outlive its place.
-    for path, extension in compiled.extensions(ROOT):
+    for path, extension in compiled.extensions(ROOT).items():
         if not compiling or path not in modules:
             extension.unlink()
     if not compiling:

@@ -83,16 +83,6 @@ def module_name(path: str) -> str:
     return path.removesuffix(".py").replace("/", ".")
 
 
-def extension_of(path: str, root: Path = ROOT) -> Path | None:
-    """The compiled extension built from ``path`` next to it, if there is one."""
-    stem = root / path.removesuffix(".py")
-    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        candidate = stem.with_name(stem.name + suffix)
-        if candidate.exists():
-            return candidate
-    return None
-
-
 def group_library(root: Path = ROOT) -> Path | None:
     """mypyc's shared library of the group, where the compiled code of every module is (each
     module's own extension only hands it out), if there is one."""
@@ -116,36 +106,42 @@ def write_manifest(paths: Sequence[str] = MODULES, root: Path = ROOT) -> None:
                                             indent=1) + "\n")
 
 
-def stale_sources(paths: Sequence[str] = MODULES, root: Path = ROOT) -> list[str]:
-    """The sources among ``paths`` without an extension, or not as the build compiled them
-    (all of them when there is no build at all)."""
+def extensions(root: Path = ROOT) -> dict[str, Path]:
+    """Every extension beside a source of ``common`` and ``flight``, by that source's path
+    (one walk of the two packages)."""
+    suffixes = importlib.machinery.EXTENSION_SUFFIXES
+    found = {}
+    for package in ("common", "flight"):
+        for file in (root / package).rglob("*"):
+            suffix = next((s for s in suffixes if file.name.endswith(s)), None)
+            if suffix is not None:
+                source = file.with_name(file.name.removesuffix(suffix) + ".py")
+                found[source.relative_to(root).as_posix()] = file
+    return found
+
+
+def stale_sources(paths: Sequence[str] = MODULES, root: Path = ROOT,
+                  built: dict[str, Path] | None = None) -> list[str]:
+    """The sources among ``paths`` without an extension (``built``: :func:`extensions`), or
+    not as the build compiled them (all of them when there is no build at all)."""
+    built = extensions(root) if built is None else built
     try:
-        built = json.loads((root / MANIFEST).read_text())
+        compiled_from = json.loads((root / MANIFEST).read_text())
     except (OSError, ValueError):
-        built = {}
-    if group_library(root) is None or not isinstance(built, dict):
+        compiled_from = {}
+    if group_library(root) is None or not isinstance(compiled_from, dict):
         return list(paths)
     return [path for path in paths
-            if extension_of(path, root) is None or built.get(path) != digest(path, root)]
+            if path not in built or compiled_from.get(path) != digest(path, root)]
 
 
-def extensions(root: Path = ROOT) -> list[tuple[str, Path]]:
-    """Every extension beside a source of ``common`` and ``flight``: (source path, file)."""
-    found = []
-    for package in ("common", "flight"):
-        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-            for extension in (root / package).rglob(f"*{suffix}"):
-                source = extension.with_name(extension.name.removesuffix(suffix) + ".py")
-                found.append((source.relative_to(root).as_posix(), extension))
-    return sorted(found)
-
-
-def strays(paths: Sequence[str] = MODULES, root: Path = ROOT) -> list[str]:
+def strays(paths: Sequence[str] = MODULES, root: Path = ROOT,
+           built: dict[str, Path] | None = None) -> list[str]:
     """Sources of ``common`` and ``flight`` that have an extension beside them but are not
     among ``paths``: left by a build from before a module was taken off the list."""
+    built = extensions(root) if built is None else built
     listed = set(paths)
-    return sorted({path for path, _extension in extensions(root)
-                   if path not in listed and (root / path).exists()})
+    return sorted(path for path in built if path not in listed and (root / path).exists())
 
 
 class _FromSource:
@@ -168,12 +164,13 @@ def guard() -> str:
     if _mode is not None:
         return _mode
     asked_pure = os.environ.get(PURE_ENV, "") in ("1", "true", "yes")
-    stray = strays()
-    stale = stale_sources() + stray
+    built = extensions()
+    stray = strays(built=built)
+    stale = stale_sources(built=built) + stray
     if not stale and not asked_pure:
         _mode = "compiled"
         return _mode
-    built = len(stale) < len(MODULES) + len(stray)
+    # Extensions there but not to be used: a stale build, said so; none at all: plain Python.
     _mode = "stale" if built and not asked_pure else "pure"
     if _mode == "stale":
         more = f" and {len(stale) - 1} more" if len(stale) > 1 else ""
