@@ -19,7 +19,7 @@ import contextlib
 import os
 from typing import Any
 
-from common import control, logs
+from common import collector, control, logs
 from common.bus import BusProxy
 from common.clock import ClockMaster
 from common.runconfig import RunConfig
@@ -112,8 +112,11 @@ async def _main(run: RunConfig, satellites: list[str], process: str, zygote: Zyg
             await executive.start()
             log.info("satellite up", satellite=executive.satellite,
                      apps=list(executive.supervisor.children))
-        if report:
-            await _report_when_ready(runtime, executives, process, signals)
+        if await _all_up(executives, signals):
+            collector.settle()
+            if report:
+                control.report(runtime.context, runtime.endpoints, process,
+                               satellites=[executive.satellite for executive in executives])
         await signals.stopping.wait()
     finally:
         # Together: each may take its apps' grace period, and the launcher waits for one.
@@ -132,9 +135,8 @@ async def _main(run: RunConfig, satellites: list[str], process: str, zygote: Zyg
     return 0
 
 
-async def _report_when_ready(runtime: Runtime, executives: list[Any], process: str,
-                             signals: StopSignals) -> None:
-    """Tell the launcher, once, that every satellite of the group runs all its apps."""
+async def _all_up(executives: list[Any], signals: StopSignals) -> bool:
+    """Wait until every satellite here runs all its apps (True) or the process is stopped."""
     async def everyone_up() -> None:
         for executive in executives:
             await executive.all_up.wait()
@@ -146,6 +148,4 @@ async def _report_when_ready(runtime: Runtime, executives: list[Any], process: s
     finally:
         up.cancel()
         stopping.cancel()
-    if not signals.stopping.is_set():
-        control.report(runtime.context, runtime.endpoints, process,
-                       satellites=[executive.satellite for executive in executives])
+    return not signals.stopping.is_set()

@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 
-from common import control, logs
+from common import collector, control, logs
 from common.runconfig import RunConfig
 from common.runtime import Runtime, initial_clock_state
 from flight.framework.decoded import DECODED
@@ -89,6 +89,7 @@ async def serve(run: RunConfig, make_apps: Any, log: structlog.stdlib.BoundLogge
     try:
         for app in apps:
             await app.start()
+        collector.settle()
         if ready_as is not None:
             control.report(runtime.context, runtime.endpoints, ready_as)
         await signals.stopping.wait()

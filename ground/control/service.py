@@ -19,7 +19,7 @@ import msgpack
 import structlog
 import zmq
 
-from common import control, logs
+from common import collector, control, logs
 from common.clock import ClockMaster, ClockState
 from common.curve import Curve
 from common.orbits import elements_from_tle
@@ -347,6 +347,7 @@ async def _main(run: RunConfig, clock_master: bool, log: Any) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     ground.start()
+    collector.settle()
     control.report(runtime.context, runtime.endpoints, "GROUND")
     log.info("ground control up", satellites=list(run.satellites), clock_master=clock_master)
     started = time.monotonic()

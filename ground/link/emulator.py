@@ -42,7 +42,7 @@ import msgpack
 import structlog
 import zmq
 
-from common import control, logs
+from common import collector, control, logs
 from common.curve import Curve
 from common.framing import iter_frames
 from common.orbits import elements_from_tle
@@ -482,6 +482,7 @@ async def _main(run: RunConfig, config: LinkConfig, log: Any) -> int:
     silent = await link.hear_everyone(READY_WALL_S)
     if silent:
         log.warning("satellites not heard yet", satellites=sorted(silent))
+    collector.settle()
     control.report(runtime.context, runtime.endpoints, "LINK")
     log.info("link up", satellites=list(run.satellites), stations=list(link.plan.masks))
     try:
