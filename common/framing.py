@@ -22,16 +22,34 @@ class Framed(NamedTuple):
     data: bytes
 
 
+def _end_of(data: bytes, offset: int, size: int) -> int:
+    """Where the packet at ``offset`` ends, or -1 when ``data`` stops before it does."""
+    if size - offset < PRIMARY_HEADER_LEN:
+        return -1
+    end = offset + ((data[offset + 4] << 8) | data[offset + 5]) + PRIMARY_HEADER_LEN + 1
+    return end if end <= size else -1
+
+
 def iter_frames(data: bytes, start: int = 0) -> Iterator[Framed]:
     """Yield every complete packet (idle ones included) from ``start``; stop at a partial tail."""
     size = len(data)
     offset = start
-    while size - offset >= PRIMARY_HEADER_LEN:
-        end = offset + ((data[offset + 4] << 8) | data[offset + 5]) + PRIMARY_HEADER_LEN + 1
-        if end > size:
-            return
+    while (end := _end_of(data, offset, size)) >= 0:
         yield Framed(offset, data[offset:end])
         offset = end
+
+
+def cut(data: bytes) -> tuple[list[bytes], int]:
+    """Every complete packet of ``data`` (idle ones included), and where the last one ends:
+    :func:`iter_frames` in one list, without a generator and a named tuple per packet, whose
+    making took more than the cutting on the bus's hot path."""
+    packets: list[bytes] = []
+    size = len(data)
+    offset = 0
+    while (end := _end_of(data, offset, size)) >= 0:
+        packets.append(data[offset:end])
+        offset = end
+    return packets, offset
 
 
 def is_idle(packet: bytes) -> bool:

@@ -10,7 +10,7 @@ from common import bus, control
 from common.dictionary import DICTIONARY, SUPERVISED, RejectReason
 from common.dictionary.model import Command
 from common.errors import PacketError
-from common.framing import iter_frames
+from common.framing import cut
 from common.packets import TcPacket, TmPacket, check_frame, is_tc, peek_apid, peek_seq_count
 from common.radio import PLAYBACK, REALTIME
 from common.zygote import Zygote
@@ -118,11 +118,8 @@ class Executive(FlightApp):
     def _downlink_batch(self, topic: bytes, payload: bytes, apid: int, vc: int) -> None:
         assert self.radio is not None
         good: list[bytes] = []
-        end = frames = 0
-        for frame in iter_frames(payload):
-            frames += 1
-            data = frame.data
-            end = frame.offset + len(data)
+        packets, end = cut(payload)
+        for data in packets:
             try:
                 check_frame(data)
             except PacketError as exc:
@@ -139,8 +136,8 @@ class Executive(FlightApp):
             good.append(data)
         if end != len(payload):
             self.reject(RejectReason.TOO_SHORT, f"{len(payload) - end} trailing bytes")
-        elif good and len(good) == frames:
-            self.radio.transmit(payload, vc, frames)  # the batch whole, as it came
+        elif good and len(good) == len(packets):
+            self.radio.transmit(payload, vc, len(packets))  # the batch whole, as it came
             return
         for data in good:
             self.radio.transmit(data, vc)

@@ -21,6 +21,7 @@ events do not fire for it. Starts, stops and restarts are made one at a time.
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
 import time
 from dataclasses import dataclass
@@ -42,6 +43,13 @@ STABLE_AFTER_S = 300.0
 def host_groups(hosting: str, names: list[str]) -> list[list[str]]:
     """The apps each host runs, for the run's ``app_hosting`` (checked by the run)."""
     return [[name] for name in names] if hosting == "separate" else [list(names)]
+
+
+@functools.cache
+def _table_keys(app: str) -> tuple[str, str, str, str]:
+    """An app's parameters in the app table (made once: the table goes down at every
+    housekeeping report)."""
+    return f"{app}_STATE", f"{app}_PID", f"{app}_RESTARTS", f"{app}_LAST_EXIT"
 
 
 @dataclass
@@ -337,10 +345,13 @@ class Supervisor:
     def table(self) -> dict[str, Any]:
         """The app table for housekeeping (by short parameter name)."""
         values: dict[str, Any] = {}
+        running = 0
         for child in self.children.values():
-            values[f"{child.name}_STATE"] = child.state
-            values[f"{child.name}_PID"] = child.pid
-            values[f"{child.name}_RESTARTS"] = min(child.restarts, 0xFFFF)
-            values[f"{child.name}_LAST_EXIT"] = child.last_exit
-        values["APPS_RUNNING"] = sum(c.state == "RUNNING" for c in self.children.values())
+            state, pid, restarts, last_exit = _table_keys(child.name)
+            values[state] = child.state
+            values[pid] = child.pid
+            values[restarts] = min(child.restarts, 0xFFFF)
+            values[last_exit] = child.last_exit
+            running += child.state == "RUNNING"
+        values["APPS_RUNNING"] = running
         return values

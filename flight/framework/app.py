@@ -41,7 +41,7 @@ from common.dictionary.model import Command, Structure
 from common.dictionary.registry import DecodedTm
 from common.dictionary.standard import STATUS_SID, request_words
 from common.errors import BadArguments, PacketError, UnknownApid, UnknownCommand
-from common.framing import iter_frames
+from common.framing import cut
 from common.packets import AckFlags, TcPacket, TmPacket, encode_tc, pack_tm
 from common.sequence import GapCounter, SequenceCounter
 from common.zmqloop import Readable, each_message
@@ -325,13 +325,12 @@ class FlightApp:
             else:
                 self.on_control(topic, content)
             return
-        end = 0
-        for frame in iter_frames(payload):
-            end = frame.offset + len(frame.data)
+        packets, end = cut(payload)
+        for data in packets:
             try:  # one packet of a batch that cannot be handled must not cost the others
-                self._handle_packet(topic, frame.data)
+                self._handle_packet(topic, data)
             except Exception as exc:
-                self._message_failed([raw_topic, frame.data], exc)
+                self._message_failed([raw_topic, data], exc)
         if end != len(payload):
             self.reject(RejectReason.TOO_SHORT, f"{len(payload) - end} trailing bytes")
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import zmq
 
 from common.dictionary import DICTIONARY
 from common.framing import iter_frames
@@ -27,6 +26,7 @@ from ground.link.geometry import LIGHT_KM_S, light_time_s, slant_range_km
 from ground.link.pipe import Pipe
 from ground.network.plan import RELAY, STATION
 from ground.passes import Pass
+from tests.unit.fake_sockets import QueuedSocket
 
 EPOCH = dt.datetime(2026, 3, 20, tzinfo=dt.UTC)
 
@@ -94,20 +94,6 @@ class FakeClock:
         self.t = until
 
 
-class FakeSocket:
-    def __init__(self) -> None:
-        self.sent: list[list[bytes]] = []
-        self.waiting: list[list[bytes]] = []
-
-    def send_multipart(self, parts: list[bytes], flags: int = 0) -> None:
-        self.sent.append(parts)
-
-    def recv_multipart(self, flags: int = 0) -> list[bytes]:
-        if not self.waiting:
-            raise zmq.Again()
-        return self.waiting.pop(0)
-
-
 class FakeRuntime:
     def __init__(self, run: RunConfig, clock: FakeClock) -> None:
         self.run, self.clock = run, clock
@@ -120,8 +106,8 @@ def emulator(link: dict[str, Any], start: float, stations: tuple[str, ...] = ("p
         "SAT-01": sat.to_tle()}, stations=stations, link=link)
     clock = FakeClock(start)
     space = SpaceLink(FakeRuntime(run, clock), LinkConfig.from_overrides(link))  # type: ignore
-    space.ground_out = FakeSocket()  # type: ignore[assignment]
-    space.uplinks = {"SAT-01": FakeSocket()}  # type: ignore[dict-item]
+    space.ground_out = QueuedSocket()  # type: ignore[assignment]
+    space.uplinks = {"SAT-01": QueuedSocket()}  # type: ignore[dict-item]
     return space, clock
 
 
@@ -174,7 +160,7 @@ def test_a_frame_sent_in_contact_but_read_after_loss_of_signal_still_goes_down()
     # At 1500x a link process a few wall milliseconds behind reads a frame seconds late.
     space, clock = emulator({"isl": "none"}, EPOCH.timestamp(), stations=("SVALBARD",))
     contact = first_pass(space)
-    downlink = FakeSocket()
+    downlink = QueuedSocket()
     clock.advance(contact.end - 3.0)
     sent = clock.now()
     downlink.waiting = [RadioFrame("SAT-01", 0, telemetry(2), RouteTag(GROUND, (), sent))

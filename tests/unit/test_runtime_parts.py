@@ -18,6 +18,7 @@ from common.clock import ClockState
 from common.endpoints import EndpointError, Endpoints
 from common.runconfig import RUN_FILE, ClockAnchor, ConfigError, RunConfig, new_run
 from common.zygote import Zygote
+from tests.unit.fake_sockets import QueuedSocket
 
 
 def test_topics_filter_by_satellite_kind_and_apid() -> None:
@@ -234,24 +235,10 @@ def test_a_kept_run_is_used_instead_of_reading_the_file(tmp_path: Path) -> None:
         runtime._KEPT_RUNS.pop(run.run_dir, None)
 
 
-class _QueuedSocket:
-    """Just enough of a ZeroMQ socket for ``drain``: multipart messages waiting in a list."""
-
-    def __init__(self, messages: list[list[bytes]]) -> None:
-        self.messages = list(messages)
-
-    def recv_multipart(self, flags: int = 0) -> list[bytes]:
-        import zmq
-
-        if not self.messages:
-            raise zmq.Again()
-        return self.messages.pop(0)
-
-
 def test_each_message_handles_the_rest_of_a_batch_after_one_that_raises() -> None:
     from common.zmqloop import each_message
 
-    socket = _QueuedSocket([[b"1"], [b"x"], [b"3"], [b"y"], [b"5"]])
+    socket = QueuedSocket([[b"1"], [b"x"], [b"3"], [b"y"], [b"5"]])
     handled: list[int] = []
     failed: list[tuple[list[bytes], str]] = []
     batch = each_message(socket, lambda m: handled.append(int(m[0])),  # type: ignore[arg-type]
@@ -259,7 +246,7 @@ def test_each_message_handles_the_rest_of_a_batch_after_one_that_raises() -> Non
     batch()  # one batch: every message in it
     assert handled == [1, 3, 5]
     assert failed == [([b"x"], "ValueError"), ([b"y"], "ValueError")]
-    assert socket.messages == []
+    assert socket.waiting == []
 
 
 @pytest.fixture
