@@ -131,7 +131,9 @@ class CucTime(_CucFields):
     def from_tai_seconds(cls, seconds: float) -> CucTime:
         """From TAI seconds since 1958-01-01, rounded to the nearest 1/65536 s."""
         ticks = round(seconds * FINE_PER_SECOND)
-        return cls(ticks >> 16, ticks & 0xFFFF)
+        if not 0 <= ticks >> 16 <= MAX_COARSE:
+            return cls(ticks >> 16, ticks & 0xFFFF)  # raises the error that says why
+        return tuple.__new__(cls, (ticks >> 16, ticks & 0xFFFF))  # in range: no check again
 
     @property
     def tai_seconds(self) -> float:

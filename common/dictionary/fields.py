@@ -14,7 +14,7 @@ from typing import Any
 from construct import Struct
 
 from common.dictionary.model import Arg, Param
-from common.dictionary.types import Float, Int, TypeCheckError, UInt
+from common.dictionary.types import Enum, Float, Int, TypeCheckError, UInt
 from common.errors import ArgumentError, BadArguments
 from common.layout import LAYOUT_ERRORS, Layout
 
@@ -27,6 +27,17 @@ def _converter(field: Field) -> Callable[[Any], Any] | None:
     if isinstance(field.type, _PLAIN):
         return None
     return field.type.decode
+
+
+def _labels(data_type: Any) -> dict[str, int]:
+    """An enumeration's labels and their raw values (nothing for other types): the value
+    sent is nearly always one, exactly as spelt, and finding it here takes a dictionary
+    look-up where the type's own check (interpreted, and lenient about case and spaces) took
+    an interpreted call per value, ~15 % of the simulated hardware's CPU."""
+    if not isinstance(data_type, Enum):
+        return {}
+    return {label: value for label, value in data_type.labels.items()
+            if data_type.check(label) == value}  # only what the check itself would pass
 
 
 class FieldCodec:
@@ -45,8 +56,11 @@ class FieldCodec:
             if (conv := _converter(field)) is not None
         )
         self._strict = tuple(field.type.decode for field in self.fields)
-        #: (index, check) of the fields whose telemetry values are converted to go out.
-        self._checks = tuple((index, self.fields[index].type.check) for index, _ in self._convert)
+        #: (index, labels, check) of the fields whose telemetry values are converted to go out:
+        #: a value among ``labels`` goes out as they say, any other through ``check``.
+        self._checks = tuple((index, _labels(field.type), field.type.check)
+                             for index, _ in self._convert
+                             for field in (self.fields[index],))
 
     # --- encoding --------------------------------------------------------------------------------
 
@@ -80,8 +94,10 @@ class FieldCodec:
             return self.encode(self._by_name(values, keys))
         try:
             raw = [values[key] for key in keys or self.names]
-            for index, check in self._checks:
-                raw[index] = check(raw[index])
+            for index, labels, check in self._checks:
+                value = raw[index]
+                found = labels.get(value)
+                raw[index] = check(value) if found is None else found
             return self.layout.pack(*raw)
         except (KeyError, TypeCheckError, *LAYOUT_ERRORS):
             return self.encode(self._by_name(values, keys))  # raises the precise ArgumentError

@@ -430,3 +430,19 @@ def test_the_cli_exports_the_reference_and_json() -> None:
     assert commands == set(DICTIONARY.commands)
     summary = runner.invoke(main, ["dict"])
     assert summary.exit_code == 0 and "FP.SET_MODE" in summary.output
+
+
+def test_trusted_telemetry_takes_enumeration_labels_as_the_type_checks_them() -> None:
+    from common.dictionary.fields import FieldCodec
+    from common.dictionary.model import Param
+
+    mode = Enum({"NOMINAL": 0, "SAFE": 2})
+    codec = FieldCodec("T.STATUS", [Param("T", "MODE", mode, "mode"),
+                                    Param("T", "N", UInt(8), "count")])
+    exact = codec.encode_trusted({"T.MODE": "SAFE", "T.N": 1})
+    assert codec.encode_trusted({"T.MODE": " safe ", "T.N": 1}) == exact  # leniency kept
+    assert codec.encode_trusted({"T.MODE": 2, "T.N": 1}) == exact
+    assert codec.decode(exact) == {"T.MODE": "SAFE", "T.N": 1}
+    for wrong in ("LOST", True, 1, ["SAFE"]):
+        with pytest.raises(ArgumentError, match="MODE"):
+            codec.encode_trusted({"T.MODE": wrong, "T.N": 1})
