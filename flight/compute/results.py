@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from common.files import write_atomic
+from common.files import files_named, write_atomic
 
 
 class ResultStore:
@@ -20,7 +20,7 @@ class ResultStore:
         directory.mkdir(parents=True, exist_ok=True)
         # What is on disk, read once: every change goes through this store.
         self._sizes = {int(path.stem): path.stat().st_size
-                       for path in directory.glob("*.bin") if path.stem.isdigit()}
+                       for path in files_named(directory, suffix=".bin") if path.stem.isdigit()}
 
     def _path(self, job_id: int, suffix: str) -> Path:
         return self.directory / f"{job_id}{suffix}"

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.cuc import EPOCH_1958_TO_1970_S, tai_minus_utc
+from common.files import files_named
 from common.framing import iter_frames
 from common.packets import crc_ok, peek_apid, peek_seq_count, peek_tm_time
 
@@ -80,7 +81,7 @@ class PacketStore:
     # --- start-up ---------------------------------------------------------------------------------
 
     def _recover(self) -> None:
-        paths = sorted(self.directory.glob(f"{SEGMENT_PREFIX}*{SEGMENT_SUFFIX}"))
+        paths = sorted(files_named(self.directory, SEGMENT_PREFIX, SEGMENT_SUFFIX))
         for path in paths:
             number = int(path.name[len(SEGMENT_PREFIX):-len(SEGMENT_SUFFIX)])
             segment = Segment(number, path)
