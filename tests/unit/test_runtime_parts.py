@@ -534,6 +534,18 @@ def test_the_executive_is_sent_the_telemetry_it_downlinks_and_not_the_hardware_s
     assert received(bus.topic("SAT-01", bus.CTL, None, "HB", "HK"))
 
 
+def test_files_named_lists_by_prefix_and_suffix_only(tmp_path: Path) -> None:
+    from common.files import files_named
+
+    for name in ("seg-00000002.pkt", "seg-00000001.pkt", "seg-.pkt.tmp", "seg.pkt", "1.bin",
+                 ".bin", "x.bin.1.tmp"):
+        (tmp_path / name).write_bytes(b"")
+    assert sorted(p.name for p in files_named(tmp_path, "seg-", ".pkt")) == [
+        "seg-00000001.pkt", "seg-00000002.pkt"]
+    assert sorted(p.name for p in files_named(tmp_path, suffix=".bin")) == [".bin", "1.bin"]
+    assert files_named(tmp_path, "nothing-") == []
+
+
 def test_the_simulated_hardware_runs_in_a_process_per_group_of_satellites(tmp_path) -> None:
     from scenarios.launcher import sim_groups
 
