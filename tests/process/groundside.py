@@ -134,6 +134,14 @@ class GroundSide:
         raise AssertionError(f"{self.satellite} did not answer {name} within {wall_s} s")
 
 
+    def command(self, name: str, **args: Any) -> int:
+        """Send telecommand ``name`` and wait for its completion report TM[1,7]; return the
+        index in ``received`` from which to look for what it caused."""
+        start = len(self.received)
+        tc = self.send(name, **args)
+        self.wait_for(verification(tc, 7), since=start)
+        return start
+
     def ping(self, app: str) -> TcPacket:
         """``APP.PING``, answered: its TM[17,2] and its completion report TM[1,7] came down."""
         start = len(self.received)

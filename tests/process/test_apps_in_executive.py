@@ -41,9 +41,7 @@ def test_a_restart_stops_the_apps_in_place_and_makes_them_anew(
     sat = satellite_in_executive
     before = all_running(sat)
     ground = sat.ground
-    start = len(ground.received)
-    tc = ground.send("EXEC.RESTART_APP", app="COMPUTE")
-    ground.wait_for(verification(tc, 7), since=start)
+    start = ground.command("EXEC.RESTART_APP", app="COMPUTE")
     # They share their host, as apps sharing a process do: every one of them ends (as by
     # SIGTERM) and starts again at once, without back-off; the executive never goes.
     exited = {ground.wait_for(lambda r, a=app: is_event("EXEC.APP_EXITED")(r)
@@ -65,9 +63,7 @@ def test_a_stopped_app_stays_stopped_and_starting_it_brings_it_back(
     sat = satellite_in_executive
     all_running(sat)
     ground = sat.ground
-    start = len(ground.received)
-    tc = ground.send("EXEC.STOP_APP", app="FP")
-    ground.wait_for(verification(tc, 7), since=start)
+    start = ground.command("EXEC.STOP_APP", app="FP")
     values = wait_status(sat, lambda v: v["EXEC.FP_STATE"] == "STOPPED"
                          and v["EXEC.HK_STATE"] == v["EXEC.COMPUTE_STATE"] == "RUNNING")
     assert values["EXEC.FP_PID"] == 0 and values["EXEC.APPS_RUNNING"] == 2
@@ -76,8 +72,7 @@ def test_a_stopped_app_stays_stopped_and_starting_it_brings_it_back(
     refused = ground.wait_for(verification(tc, 2), since=start)
     assert refused.tm.values["code"] == "APP_NOT_RUNNING"
     ground.ping_until_alive("HK.PING")
-    tc = ground.send("EXEC.START_APP", app="FP")
-    ground.wait_for(verification(tc, 7), since=start)
+    ground.command("EXEC.START_APP", app="FP")
     wait_status(sat, lambda v: v["EXEC.APPS_RUNNING"] == 3)
     ground.ping_until_alive("FP.PING")
 

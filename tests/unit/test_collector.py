@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import weakref
 from collections.abc import Iterator
 
 import pytest
@@ -29,13 +30,19 @@ def test_settle_freezes_what_the_process_holds_and_collects_the_young_less_often
                                   collector.OLD_EVERY)
 
 
-def test_cycles_made_after_settling_are_still_collected(restored_collector: None) -> None:
+def test_cycles_made_after_settling_are_still_collected_without_being_asked(
+        restored_collector: None) -> None:
     collector.settle()
+    assert gc.isenabled()
 
     class Node:
         partner: object = None
 
+    collected: list[bool] = []
     first, second = Node(), Node()
     first.partner, second.partner = second, first
+    weakref.finalize(first, collected.append, True)
     del first, second
-    assert gc.collect() >= 2
+    # Containers enough for the youngest generation to fill (and be collected) twice over.
+    kept = [[] for _ in range(3 * collector.YOUNG_ALLOCATIONS)]
+    assert collected == [True] and len(kept) == 3 * collector.YOUNG_ALLOCATIONS
