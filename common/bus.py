@@ -29,7 +29,7 @@ from typing import Any, NamedTuple, Protocol
 import msgpack
 import zmq
 
-from common.zmqloop import recv_parts, send_parts
+from common.zmqloop import NOBLOCK, recv_parts, send_parts
 
 TM = "TM"
 TC = "TC"
@@ -290,7 +290,7 @@ class Publisher:
             self._drain_backlog()
             return
         try:
-            send_parts(self.socket, (topic_, payload), zmq.NOBLOCK)
+            send_parts(self.socket, (topic_, payload), NOBLOCK)
         except zmq.Again:
             self._queue(topic_, payload, count)
             self._schedule_retry()
@@ -308,7 +308,7 @@ class Publisher:
         while self._backlog:
             topic_, payload, count = self._backlog[0]
             try:
-                send_parts(self.socket, (topic_, payload), zmq.NOBLOCK)
+                send_parts(self.socket, (topic_, payload), NOBLOCK)
             except zmq.Again:
                 self._schedule_retry()
                 return
@@ -392,6 +392,6 @@ def _drain_all(socket: zmq.Socket[Any]) -> list[list[bytes]]:
     out = []
     while True:
         try:
-            out.append(recv_parts(socket, zmq.NOBLOCK))
+            out.append(recv_parts(socket, NOBLOCK))
         except zmq.Again:
             return out

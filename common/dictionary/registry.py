@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from common.cuc import CucTime
 from common.dictionary.fields import FieldCodec
@@ -31,7 +31,14 @@ from common.errors import (
     UnknownCommand,
     UnknownTelemetry,
 )
-from common.packets import IDLE_APID, MAX_APID, AckFlags, TcPacket, TmPacket
+from common.packets import (
+    IDLE_APID,
+    MAKE_NAMED_TUPLE,
+    MAX_APID,
+    AckFlags,
+    TcPacket,
+    TmPacket,
+)
 
 NAME_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$")
 ARG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
@@ -372,7 +379,8 @@ class Dictionary:
             if found is None:
                 structure = self.structure_of(tm.apid, sid)
                 found = self._hk_codecs[(tm.apid, sid)] = (structure.name, self.codec(structure))
-            return DecodedTm("hk", found[0], app.name, found[1].decode(data, 2), None, None, sid)
+            return cast(DecodedTm, MAKE_NAMED_TUPLE(DecodedTm, (
+                "hk", found[0], app.name, found[1].decode(data, 2), None, None, sid)))
         if tm.service == EVENT_SERVICE and 1 <= tm.subtype <= 4:
             event = self.event_of(tm.apid, _leading_id(data, "event ID"))
             if int(event.severity) != tm.subtype:

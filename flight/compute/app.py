@@ -76,6 +76,8 @@ class ComputeManager(FlightApp):
         self.shed_level = 0
         self.power_cap = self.params["POWER_CAP_W"]
         self.budget = Budget(0.0, "NO_READINGS", 0.0, 0.0, 0.0)
+        self._policy: Policy | None = None
+        self._policy_rate = 0.0
         self.work_lost = 0.0
         states = [job.state for job in self.jobs.values()]
         self.counts = {state: states.count(state) for state in FINISHED}
@@ -116,6 +118,7 @@ class ComputeManager(FlightApp):
         self._save()
 
     def on_param_changed(self, short: str, value: float) -> None:
+        self._policy = None
         self.schedule()
 
     # --- the hardware's view ----------------------------------------------------------------------
@@ -194,7 +197,12 @@ class ComputeManager(FlightApp):
 
     def current_budget(self) -> Budget:
         """Power compute (all nodes) may draw now, and why."""
-        policy = Policy.from_params(self.params, self.power_cap, self.clock.rate)
+        # Made again only when a parameter, the cap or the rate changed: the budget is asked
+        # for at every round of readings, and a dataclass is made by interpreted code.
+        rate, policy = self.clock.rate, self._policy
+        if policy is None or policy.cap_w != self.power_cap or self._policy_rate != rate:
+            policy = self._policy = Policy.from_params(self.params, self.power_cap, rate)
+            self._policy_rate = rate
         return budget(self.readings, policy, self.shed_level, self.clock.now())
 
     def idle_baseline(self) -> float:

@@ -28,7 +28,7 @@ from common.framing import iter_frames
 from common.packets import TcPacket, decode
 from common.radio import GROUND, REALTIME, FrameError, RadioFrame, RouteTag
 from common.sdls import SecurityError, Verifier, read_key_file
-from common.zmqloop import Readable, each_message, send_parts
+from common.zmqloop import NOBLOCK, Readable, each_message, send_parts
 
 if TYPE_CHECKING:
     from flight.executive.app import Executive
@@ -102,7 +102,7 @@ class Radio:
     def _forward(self, message: list[bytes], size: int) -> None:
         """Send a frame in transit on over the inter-satellite link, as it came."""
         try:
-            send_parts(self.downlink_socket, message, zmq.NOBLOCK)
+            send_parts(self.downlink_socket, message, NOBLOCK)
         except zmq.Again:  # pragma: no cover - PUB drops rather than blocks
             return
         self.forwarded_frames += 1
@@ -146,7 +146,7 @@ class Radio:
         for vc, packets in batch.items():
             frame = RadioFrame(self.exe.satellite, vc, b"".join(packets), sent)
             try:
-                send_parts(self.downlink_socket, frame.to_multipart(), zmq.NOBLOCK)
+                send_parts(self.downlink_socket, frame.to_multipart(), NOBLOCK)
             except zmq.Again:  # pragma: no cover - PUB drops rather than blocks
                 pass
 
