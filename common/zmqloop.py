@@ -35,7 +35,6 @@ NOBLOCK = int(zmq.NOBLOCK)
 SNDMORE = int(zmq.SNDMORE)
 POLLIN = int(zmq.POLLIN)
 EVENTS = int(zmq.EVENTS)
-RCVMORE = int(zmq.RCVMORE)
 
 
 class Pacer(Protocol):
@@ -190,11 +189,15 @@ def send_parts(socket: zmq.Socket[Any], parts: Sequence[bytes], flags: int = 0) 
 
 
 def recv_parts(socket: zmq.Socket[Any], flags: int = 0) -> list[bytes]:
-    """``socket.recv_multipart(flags)``: once the first part is read, the rest are there."""
+    """``socket.recv_multipart(flags)``: each part is read as a frame, which carries whether
+    more follow. Asking the socket for ``RCVMORE`` instead makes pyzmq build an enum member in
+    interpreted code (~0.7 µs a part): a two-part message took 1.8 µs, 1.1 µs like this."""
     recv = socket.recv
-    parts: list[bytes] = [recv(flags)]
-    while socket.get(RCVMORE):
-        parts.append(recv(flags))
+    frame = recv(flags, copy=False)
+    parts: list[bytes] = [frame.bytes]
+    while frame.more:
+        frame = recv(flags, copy=False)
+        parts.append(frame.bytes)
     return parts
 
 
