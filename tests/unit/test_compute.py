@@ -450,6 +450,21 @@ def test_jobs_fill_the_nodes_up_to_the_budget_the_readings_allow(bench: Bench) -
     assert bench.nodes.count("BUSY") == 1 and bench.status()["BUDGET_LIMIT"] == "POWER"
 
 
+def test_the_budget_follows_a_parameter_set_by_command_and_the_clock_rate(bench: Bench) -> None:
+    # The manager keeps its budget policy between rounds of readings: what it depends on
+    # changing must reach the budget at once.
+    bench.radiator_c = 62.5  # halfway down the 15 K taper below the 70 °C limit
+    bench.run_for(10)
+    assert bench.status()["BUDGET_LIMIT"] == "THERMAL"
+    bench.command("COMPUTE.SET_PARAM", param="RADIATOR_LIMIT_C", value=90.0)
+    bench.run_for(10)
+    assert bench.status()["BUDGET_LIMIT"] == "CAP"
+    bench.clock.run_until(bench.clock.now() + 121.0)  # no readings for 121 s
+    assert bench.app.current_budget().limit == "NO_READINGS"
+    bench.clock.rate = 100.0  # 1.2 wall seconds: a slow process, not a dead EPS
+    assert bench.app.current_budget().limit == "CAP"
+
+
 def test_eclipse_entry_preempts_the_lowest_priority_jobs_with_a_checkpoint_and_they_resume(
         bench: Bench) -> None:
     for job_id, priority in ((1, 10), (2, 40), (3, 30), (4, 20)):
