@@ -27,7 +27,7 @@ from common.radio import REALTIME, RadioFrame, RouteTag
 from common.runconfig import RunConfig
 from common.runtime import Runtime, initial_clock_state
 from common.sdls import Signer, read_key_file
-from common.zmqloop import Readable, drain
+from common.zmqloop import NOBLOCK, Readable, drain, send_parts
 from ground.archive import ARCHIVE_FILE, Archive
 from ground.contacts import release_margin
 from ground.control.alarms import Alarms
@@ -224,7 +224,7 @@ class GroundControl:
         tag = RouteTag(satellite, t0=self.clock.now(), id=command.id)  # its send time
         frame = RadioFrame(satellite, REALTIME, raw, tag)
         try:
-            self.to_link.send_multipart(frame.to_multipart(), zmq.NOBLOCK)
+            send_parts(self.to_link, frame.to_multipart(), NOBLOCK)
             self.counters["sent"] += 1
         except zmq.Again:
             self.counters["send_failed"] += 1
@@ -232,7 +232,7 @@ class GroundControl:
 
     def send_link_control(self, message: dict[str, Any]) -> None:
         """A control message to the space link (an exercise act, such as a station outage)."""
-        self.to_link.send_multipart([b"CTL", msgpack.packb(message)], zmq.NOBLOCK)
+        send_parts(self.to_link, [b"CTL", msgpack.packb(message)], NOBLOCK)
 
     def _downlink(self) -> None:
         # Few frames per turn: a playback frame holds hundreds of packets (tens of ms to
@@ -272,7 +272,7 @@ class GroundControl:
 
     def publish(self, topic: str, message: dict[str, Any]) -> None:
         """Send a live update to every operator client."""
-        self.pub.send_multipart([topic.encode(), msgpack.packb(message, default=str)])
+        send_parts(self.pub, [topic.encode(), msgpack.packb(message, default=str)])
 
     def _command_changed(self, command: Command, stage: str | None) -> None:
         if command.name == "EXEC.ACTIVATE_KEY" and stage == "COMPLETED":

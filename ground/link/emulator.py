@@ -49,7 +49,7 @@ from common.orbits import elements_from_tle
 from common.radio import GROUND, FrameError, RadioFrame, RouteTag
 from common.runconfig import RunConfig
 from common.runtime import Runtime
-from common.zmqloop import Readable, drain
+from common.zmqloop import NOBLOCK, Readable, drain, send_parts
 from ground.link.config import LinkConfig
 from ground.link.pipe import Pipe
 from ground.network.plan import ISL, RELAY, STATION, Contact, ContactPlan
@@ -393,8 +393,8 @@ class SpaceLink:
         tag = cargo.tag
         if tag.dst == GROUND:
             route = ">".join(tag.path[1:])
-            self.ground_out.send_multipart([b"TM", cargo.spacecraft.encode(),
-                                            bytes((cargo.vc,)), route.encode(), payload])
+            send_parts(self.ground_out, [b"TM", cargo.spacecraft.encode(),
+                                         bytes((cargo.vc,)), route.encode(), payload])
             return
         frame = RadioFrame(cargo.spacecraft, cargo.vc, payload)
         if self._push(tag.dst, frame) and tag.id is not None:
@@ -404,7 +404,7 @@ class SpaceLink:
 
     def _push(self, satellite: str, frame: RadioFrame) -> bool:
         try:
-            self.uplinks[satellite].send_multipart(frame.to_multipart(), zmq.NOBLOCK)
+            send_parts(self.uplinks[satellite], frame.to_multipart(), NOBLOCK)
             return True
         except zmq.Again:
             self.unrouted[(satellite, "unreachable")] += 1

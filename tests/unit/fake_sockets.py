@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import NamedTuple
 
 import zmq
@@ -44,3 +45,44 @@ class QueuedSocket:
 
     def send_multipart(self, parts: list[bytes], flags: int = 0) -> None:
         self.sent.append(list(parts))
+
+
+class RecordingSocket(zmq.Socket):  # type: ignore[type-arg]
+    """A real ZeroMQ socket, one end of an in-memory pair, that keeps what was sent on it
+    (``sent``): for code that sends through pyzmq's C methods, which take no stand-in."""
+
+    peer: zmq.Socket[bytes] | None = None
+    kept: list[list[bytes]] | None = None
+
+    @property
+    def sent(self) -> list[list[bytes]]:
+        """Every message sent so far, in order."""
+        assert self.peer is not None and self.kept is not None
+        while True:
+            try:
+                self.kept.append(self.peer.recv_multipart(zmq.NOBLOCK))
+            except zmq.Again:
+                return self.kept
+
+
+def recording_socket() -> RecordingSocket:
+    """A :class:`RecordingSocket` (unbounded: a test reads back when it likes)."""
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
+    address = f"inproc://recording-{uuid.uuid4().hex}"
+    peer = context.socket(zmq.PAIR)
+    sock = context.socket(zmq.PAIR, socket_class=RecordingSocket)
+    assert isinstance(sock, RecordingSocket)
+    for end in (peer, sock):
+        end.setsockopt(zmq.LINGER, 0)
+        end.setsockopt(zmq.SNDHWM, 0)
+        end.setsockopt(zmq.RCVHWM, 0)
+    peer.bind(address)
+    sock.connect(address)
+    sock.peer, sock.kept = peer, []
+    return sock
+
+
+def sent_on(socket: object) -> list[list[bytes]]:
+    """What was sent on a :func:`recording_socket`."""
+    assert isinstance(socket, RecordingSocket), socket
+    return socket.sent

@@ -26,7 +26,7 @@ from ground.link.geometry import LIGHT_KM_S, light_time_s, slant_range_km
 from ground.link.pipe import Pipe
 from ground.network.plan import RELAY, STATION
 from ground.passes import Pass
-from tests.unit.fake_sockets import QueuedSocket
+from tests.unit.fake_sockets import QueuedSocket, recording_socket, sent_on
 
 EPOCH = dt.datetime(2026, 3, 20, tzinfo=dt.UTC)
 
@@ -106,8 +106,8 @@ def emulator(link: dict[str, Any], start: float, stations: tuple[str, ...] = ("p
         "SAT-01": sat.to_tle()}, stations=stations, link=link)
     clock = FakeClock(start)
     space = SpaceLink(FakeRuntime(run, clock), LinkConfig.from_overrides(link))  # type: ignore
-    space.ground_out = QueuedSocket()  # type: ignore[assignment]
-    space.uplinks = {"SAT-01": QueuedSocket()}  # type: ignore[dict-item]
+    space.ground_out = recording_socket()
+    space.uplinks = {"SAT-01": recording_socket()}
     return space, clock
 
 
@@ -133,7 +133,7 @@ def test_downlink_cut_by_loss_of_signal_is_counted_and_the_rest_arrives() -> Non
     units = [f.data for f in iter_frames(payload)]
     space._forward(Cargo("SAT-01", 0, units, tag), "SAT-01", origin=True)
     clock.advance(contact.end + 10)
-    messages = space.ground_out.sent  # type: ignore[attr-defined]
+    messages = sent_on(space.ground_out)
     assert all(m[0] == b"TM" and m[3] == contact.via.encode() for m in messages)
     arrived = sum(len(list(iter_frames(m[4]))) for m in messages)
     stats = space.pipes[("SAT-01", GROUND)].stats[contact.via]
@@ -150,10 +150,10 @@ def test_a_long_frame_on_a_slow_link_arrives_as_it_leaves_the_radio() -> None:
     space._forward(Cargo("SAT-01", 0, units, RouteTag(GROUND, ("SAT-01",), clock.now())),
                    "SAT-01", origin=True)
     clock.advance(clock.now() + 1.5)
-    early = sum(len(list(iter_frames(m[4]))) for m in space.ground_out.sent)  # type: ignore
+    early = sum(len(list(iter_frames(m[4]))) for m in sent_on(space.ground_out))
     assert 0 < early < 30  # the first second's worth is down before the rest has left
     clock.advance(clock.now() + 10)
-    assert sum(len(list(iter_frames(m[4]))) for m in space.ground_out.sent) == 30  # type: ignore
+    assert sum(len(list(iter_frames(m[4]))) for m in sent_on(space.ground_out)) == 30
 
 
 def test_a_frame_sent_in_contact_but_read_after_loss_of_signal_still_goes_down() -> None:
@@ -168,7 +168,7 @@ def test_a_frame_sent_in_contact_but_read_after_loss_of_signal_still_goes_down()
     clock.advance(contact.end + 2.0)
     space._from_space(downlink, "SAT-01")  # type: ignore[arg-type]
     clock.advance(contact.end + 10)
-    (message,) = space.ground_out.sent  # type: ignore[attr-defined]
+    (message,) = sent_on(space.ground_out)
     assert len(list(iter_frames(message[4]))) == 2  # stamped in the pass: it went down
     assert space.unrouted[("SAT-01", "no_contact")] == 1  # unstamped: taken as sent now
     assert space.late_frames == 1 and space.max_lag_s == pytest.approx(5.0)
@@ -192,7 +192,7 @@ def test_out_of_contact_at_its_origin_a_frame_is_dropped_and_counted() -> None:
     clock.advance(contact.start - 60)
     space._forward(Cargo("SAT-01", 0, [b"x" * 21], RouteTag("SAT-01")), GROUND, origin=True)
     clock.advance(contact.end)
-    assert space.uplinks["SAT-01"].sent == []  # type: ignore[attr-defined]
+    assert sent_on(space.uplinks["SAT-01"]) == []
     assert space.unrouted[(GROUND, "no_contact")] == 1
 
 
@@ -209,10 +209,10 @@ def test_a_relay_stores_what_waits_for_its_satellite_within_its_bound() -> None:
                                                                      index)), GROUND, True)
     clock.advance(rise.start - 1)
     assert space.stores["TL-1"].used == 80 and space.stores["TL-1"].overflow == 1
-    assert space.uplinks["SAT-01"].sent == []  # type: ignore[attr-defined]
+    assert sent_on(space.uplinks["SAT-01"]) == []
     clock.advance(rise.start + 5)
-    delivered = space.uplinks["SAT-01"].sent  # type: ignore[attr-defined]
+    delivered = sent_on(space.uplinks["SAT-01"])
     assert [parts[2][:1] for parts in delivered] == [b"\x00", b"\x01"]
     assert len(delivered[0]) == 3  # the last hop strips the route tag
-    routes = [m for m in space.ground_out.sent if m[0] == b"ROUTE"]  # type: ignore[attr-defined]
+    routes = [m for m in sent_on(space.ground_out) if m[0] == b"ROUTE"]
     assert len(routes) == 2 and space.stores["TL-1"].used == 0
