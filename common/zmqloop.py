@@ -29,8 +29,9 @@ _log = structlog.get_logger("zmqloop")
 
 #: pyzmq's flags and options as plain ints. Its own constants are enum members: ``x & POLLIN``
 #: with an int on the left calls the flag's interpreted ``__rand__`` first (~0.6 µs, against
-#: ~0.01 µs for two ints), and an option passed to ``get`` is hashed by ``Enum.__hash__``, also
-#: interpreted. Hot paths use these.
+#: ~0.01 µs for two ints), and ``flags | SNDMORE`` its ``__or__``. Hot paths use these. (A
+#: socket's ``get`` makes an enum member of whatever option it is given, in interpreted code:
+#: ~0.7-1 µs a call, which is why a receive does not ask for ``RCVMORE``.)
 NOBLOCK = int(zmq.NOBLOCK)
 SNDMORE = int(zmq.SNDMORE)
 POLLIN = int(zmq.POLLIN)
