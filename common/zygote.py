@@ -35,6 +35,8 @@ from typing import Any
 import msgpack
 
 PR_SET_PDEATHSIG = 1
+#: The signals that stop a process, which the zygote leaves to its parent (blocked).
+_STOPPING = {signal.SIGTERM, signal.SIGINT}
 _MAX_MESSAGE = 1 << 20
 
 
@@ -54,9 +56,10 @@ def _find_prctl() -> Callable[..., int] | None:
 _PRCTL = _find_prctl()
 
 
-def die_with_parent(sig: int = signal.SIGTERM) -> None:
-    """Ask the kernel to send ``sig`` to this process when its parent exits (Linux)."""
-    parent = os.getppid()
+def die_with_parent(sig: int = signal.SIGTERM, parent: int | None = None) -> None:
+    """Ask the kernel to send ``sig`` to this process when its parent exits (Linux); end now
+    if the parent — ``parent``, the pid that forked us, when the caller knows it — is gone."""
+    parent = os.getppid() if parent is None else parent
     if _PRCTL is not None:
         _PRCTL(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
     if os.getppid() != parent:  # the parent died before the request took effect
@@ -68,15 +71,19 @@ def _resolve(target: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
 
 
-def _child(target: str, args: list[Any], stdio: str | None, keep: socket.socket) -> None:
+def _child(target: str, args: list[Any], stdio: str | None, keep: socket.socket,
+           zygote: int) -> None:
     """In the forked child: become a clean process and run ``target(*args)``."""
     code = 0
     try:
         keep.close()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)
+        # A SIGTERM sent before now waited, blocked (_STOPPING), and ends us here.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
         signal.set_wakeup_fd(-1)
-        die_with_parent(signal.SIGTERM)
+        # The zygote's pid, not getppid(): if it has just ended, we are another's child now.
+        die_with_parent(signal.SIGTERM, zygote)
         if stdio is not None:
             fd = os.open(stdio, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             os.dup2(fd, 1)
@@ -97,13 +104,14 @@ def _child(target: str, args: list[Any], stdio: str | None, keep: socket.socket)
             os._exit(code)
 
 
-def _serve(sock: socket.socket) -> None:
+def _serve(sock: socket.socket, parent: int) -> None:
     """The zygote's loop: fork on request, reap and report exits, stop when the parent goes."""
-    die_with_parent(signal.SIGKILL)
+    die_with_parent(signal.SIGKILL, parent)
     import selectors
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, signal.SIG_IGN)  # the parent decides; it stops us by closing
+    # The parent decides; it stops us by closing. Blocked rather than ignored: a child inherits
+    # the mask, and a SIGTERM sent to it before it has undone it waits instead of being lost.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
@@ -136,6 +144,7 @@ def _serve(sock: socket.socket) -> None:
                     return  # the parent closed us or died
                 request = msgpack.unpackb(data)
                 gc.freeze()  # what the zygote made since is shared too: no collector visits it
+                zygote = os.getpid()
                 try:
                     pid = os.fork()
                 except OSError as exc:
@@ -146,7 +155,7 @@ def _serve(sock: socket.socket) -> None:
                     os.close(wake_r)
                     os.close(wake_w)
                     _child(request["target"], request.get("args", []), request.get("stdio"),
-                           sock)
+                           sock, zygote)
                 children.add(pid)
                 _send(sock, {"op": "spawned", "id": request["id"], "pid": pid})
             reap()
@@ -183,12 +192,13 @@ class Zygote:
         # gc.collect() before: the holes it leaves in shared pages are where a child's first
         # allocations would go, copying those pages (the gc module's documented advice).
         gc.freeze()
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:
             parent_sock.close()
             code = 0
             try:
-                _serve(child_sock)
+                _serve(child_sock, parent)
             except BaseException:
                 traceback.print_exc()
                 code = 1
