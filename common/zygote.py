@@ -117,6 +117,7 @@ def _serve(sock: socket.socket, parent: int) -> None:
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     children: set[int] = set()
+    zygote = os.getpid()  # what a child compares its parent with (die_with_parent)
 
     def reap() -> None:
         while children:
@@ -144,7 +145,6 @@ def _serve(sock: socket.socket, parent: int) -> None:
                     return  # the parent closed us or died
                 request = msgpack.unpackb(data)
                 gc.freeze()  # what the zygote made since is shared too: no collector visits it
-                zygote = os.getpid()
                 try:
                     pid = os.fork()
                 except OSError as exc:

@@ -16,13 +16,11 @@ class Frame(NamedTuple):
 
 
 class QueuedSocket:
-    """Multipart messages waiting to be read, served part by part as ZeroMQ does (as bytes,
-    with ``RCVMORE`` to ask between them, or as frames that carry it: ``common.zmqloop``
-    reads so), and the messages sent, kept."""
+    """Multipart messages waiting to be read, served part by part as frames that say whether
+    more parts follow, as ZeroMQ's ``recv(copy=False)`` does (``common.zmqloop`` reads so)."""
 
     def __init__(self, waiting: list[list[bytes]] | None = None) -> None:
         self.waiting: list[list[bytes]] = list(waiting or [])
-        self.sent: list[list[bytes]] = []
         self._rest: list[bytes] = []
 
     def recv(self, flags: int = 0, copy: bool = True) -> bytes | Frame:
@@ -32,19 +30,6 @@ class QueuedSocket:
             self._rest = list(self.waiting.pop(0))
         part = self._rest.pop(0)
         return part if copy else Frame(part, bool(self._rest))
-
-    def get(self, option: int) -> int:
-        assert option == zmq.RCVMORE, option
-        return int(bool(self._rest))
-
-    def recv_multipart(self, flags: int = 0) -> list[bytes]:
-        parts = [self.recv(flags)]
-        while self.get(zmq.RCVMORE):
-            parts.append(self.recv(flags))
-        return parts  # type: ignore[return-value]
-
-    def send_multipart(self, parts: list[bytes], flags: int = 0) -> None:
-        self.sent.append(list(parts))
 
 
 class RecordingSocket(zmq.Socket):  # type: ignore[type-arg]
