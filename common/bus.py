@@ -92,20 +92,18 @@ def parse_topic(raw: bytes) -> Topic:
 
 
 class BusProxy:
-    """The XSUB/XPUB proxy of one satellite, running ZeroMQ's C loop in a thread.
+    """The XSUB/XPUB proxy of one satellite, running ZeroMQ's C loop in a thread (where the
+    satellite's apps run in its executive's process, :class:`common.localbus.LocalBus` takes
+    its place).
 
     ``statistics()`` asks the steerable proxy for its message and byte counts (at most every
     ``STATISTICS_MAX_AGE_WALL_S``; in between, the last answer).
     """
 
-    def __init__(self, context: zmq.Context[Any], bus_in: str, bus_out: str,
-                 local: tuple[str, str] | None = None) -> None:
+    def __init__(self, context: zmq.Context[Any], bus_in: str, bus_out: str) -> None:
         self.context = context
         self.bus_in = bus_in
         self.bus_out = bus_out
-        #: In-memory (inproc) addresses of both sides as well, for apps in this process: their
-        #: traffic then takes no socket I/O and no ZeroMQ I/O thread.
-        self.local = local
         self._control_address = f"inproc://bus-control-{uuid.uuid4().hex}"
         self._proxy_thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -132,9 +130,6 @@ class BusProxy:
                 sock.setsockopt(zmq.RCVHWM, BUS_HWM)
             frontend.bind(self.bus_in)
             backend.bind(self.bus_out)
-            if self.local is not None:
-                frontend.bind(self.local[0])
-                backend.bind(self.local[1])
             control.bind(self._control_address)
         except zmq.ZMQError as exc:
             self._error = exc
@@ -190,8 +185,9 @@ class BusProxy:
 
 
 class PublisherPort(Protocol):
-    """What an app publishes through: a :class:`Publisher`, or a test's stand-in that keeps
-    what it is given."""
+    """What an app publishes through: a :class:`Publisher`, a
+    :class:`common.localbus.LocalPublisher`, or a test's stand-in that keeps what it is
+    given."""
 
     @property
     def dropped(self) -> int:
@@ -211,11 +207,8 @@ class PublisherPort(Protocol):
 
 
 class SubscriberPort(Protocol):
-    """What an app receives with: a :class:`Subscriber`, or a test's stand-in."""
-
-    @property
-    def socket(self) -> zmq.Socket[Any]:
-        """The SUB socket."""
+    """What an app receives with: a :class:`Subscriber`, a
+    :class:`common.localbus.LocalSubscriber`, or a test's stand-in."""
 
     def subscribe(self, prefix: bytes) -> None:
         """Receive every topic starting with ``prefix``."""
@@ -224,37 +217,24 @@ class SubscriberPort(Protocol):
         """Stop receiving ``prefix``."""
 
     def close(self) -> None:
-        """Close the socket."""
+        """Stop receiving."""
 
 
-class Publisher:
-    """Publishes to the bus, batching the packets of each topic sent in one loop iteration.
+class Batcher:
+    """What every publisher does: batch the packets of each topic sent in one loop iteration
+    into one frame. Where the frames go is the subclass's ``_emit``.
 
-    Counters: ``frames`` and ``packets`` sent, ``backlog`` frames waiting because the bus pushed
-    back, ``dropped`` packets lost because the backlog bound was exceeded.
+    Counters: ``frames`` and ``packets`` sent, ``dropped`` packets lost.
     """
 
-    def __init__(self, context: zmq.Context[Any], endpoint: str,
-                 loop: asyncio.AbstractEventLoop | None = None) -> None:
-        self.socket = context.socket(zmq.XPUB)
-        self.socket.setsockopt(zmq.LINGER, 1000)
-        self.socket.setsockopt(zmq.SNDHWM, BUS_HWM)
-        self.socket.setsockopt(zmq.XPUB_NODROP, 1)
-        self.socket.connect(endpoint)
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.loop = loop
         self._batches: dict[bytes, list[bytes]] = {}
         self._batch_bytes: dict[bytes, int] = {}
-        self._backlog: deque[tuple[bytes, bytes, int]] = deque()
         self._flush_scheduled = False
-        self._retry: asyncio.TimerHandle | None = None
         self.frames = 0
         self.packets = 0
         self.dropped = 0
-
-    @property
-    def backlog(self) -> int:
-        """Frames waiting for the bus to accept them."""
-        return len(self._backlog)
 
     def send(self, topic_: bytes, packet: bytes) -> None:
         """Queue one packet for ``topic_``; sent at the end of this loop iteration."""
@@ -283,6 +263,38 @@ class Publisher:
         batches, self._batches, self._batch_bytes = self._batches, {}, {}
         for topic_, packets in batches.items():
             self._emit(topic_, b"".join(packets), len(packets))
+
+    def _emit(self, topic_: bytes, payload: bytes, count: int) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Send what is queued."""
+        self.flush()
+
+
+class Publisher(Batcher):
+    """Publishes to the bus over ZeroMQ, batching the packets of each topic sent in one loop
+    iteration.
+
+    Besides :class:`Batcher`'s counters: ``backlog`` frames waiting because the bus pushed
+    back; ``dropped`` counts the packets lost because the backlog bound was exceeded.
+    """
+
+    def __init__(self, context: zmq.Context[Any], endpoint: str,
+                 loop: asyncio.AbstractEventLoop | None = None) -> None:
+        super().__init__(loop)
+        self.socket = context.socket(zmq.XPUB)
+        self.socket.setsockopt(zmq.LINGER, 1000)
+        self.socket.setsockopt(zmq.SNDHWM, BUS_HWM)
+        self.socket.setsockopt(zmq.XPUB_NODROP, 1)
+        self.socket.connect(endpoint)
+        self._backlog: deque[tuple[bytes, bytes, int]] = deque()
+        self._retry: asyncio.TimerHandle | None = None
+
+    @property
+    def backlog(self) -> int:
+        """Frames waiting for the bus to accept them."""
+        return len(self._backlog)
 
     def _emit(self, topic_: bytes, payload: bytes, count: int) -> None:
         if self._backlog:

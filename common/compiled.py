@@ -43,6 +43,7 @@ MODULES: Final = (
     "common/cuc.py",
     "common/layout.py",
     "common/bus.py",
+    "common/localbus.py",
     "common/zmqloop.py",
     "common/clock.py",
     "common/radio.py",

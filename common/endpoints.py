@@ -88,16 +88,6 @@ class Endpoints:
         """The satellite bus proxy's XPUB side: subscribers connect here."""
         return self._satellite(satellite, "bus.out")
 
-    def bus_in_local(self, satellite: str) -> str:
-        """The proxy's XSUB side for apps in the proxy's own process (in memory)."""
-        self._satellite(satellite, "bus.in")  # a satellite of the run, or EndpointError
-        return f"inproc://{satellite}.bus.in"
-
-    def bus_out_local(self, satellite: str) -> str:
-        """The proxy's XPUB side for apps in the proxy's own process (in memory)."""
-        self._satellite(satellite, "bus.out")
-        return f"inproc://{satellite}.bus.out"
-
     def uplink(self, satellite: str) -> str:
         """The satellite radio's receiver (PULL): telecommands arrive here."""
         return self._satellite(satellite, "uplink")

@@ -12,6 +12,7 @@ import zmq
 
 from common.clock import Clock, ClockFollower, ClockState, SimClock, read_state
 from common.endpoints import Endpoints
+from common.localbus import LocalBus
 from common.runconfig import RunConfig
 from common.zmqloop import Readable
 
@@ -37,8 +38,9 @@ class Runtime:
         self.clock: Clock = self.sim_clock
         self._follower: ClockFollower | None = None
         self._readable: Readable | None = None
-        #: Satellites whose bus proxy runs in this process: their apps here reach it in memory.
-        self.local_buses: set[str] = set()
+        #: The buses run in this process's event loop, by satellite: the apps of these
+        #: satellites here publish and subscribe in memory.
+        self.local_buses: dict[str, LocalBus] = {}
         #: Flight apps only: the apps of this satellite its executive held stopped by command
         #: when it started this process, or, hosted in place, the apps it is making now (read
         #: by fault protection when it is made: it must not take their silence for a fault,

@@ -11,6 +11,7 @@ from common.dictionary import DICTIONARY, SUPERVISED, RejectReason
 from common.dictionary.model import Command
 from common.errors import PacketError
 from common.framing import cut
+from common.localbus import LocalBus
 from common.packets import TcPacket, TmPacket, check_frame, is_tc, peek_apid, peek_seq_count
 from common.radio import PLAYBACK, REALTIME
 from common.zygote import Zygote
@@ -38,12 +39,13 @@ def executive_subscriptions(satellite: str) -> list[bytes]:
 
 
 class Executive(FlightApp):
-    """Owns the bus (via its proxy), supervises the apps, and is the radio."""
+    """Owns the bus (its proxy, or the bus in memory where the apps run here), supervises
+    the apps, and is the radio."""
 
     NAME = "EXEC"
 
     def __init__(self, runtime: Runtime, satellite: str, zygote: Zygote | None,
-                 proxy: bus.BusProxy | None = None) -> None:
+                 proxy: bus.BusProxy | LocalBus | None = None) -> None:
         super().__init__(runtime, satellite)
         self.proxy = proxy
         hosting = runtime.run.app_hosting

@@ -22,6 +22,7 @@ from typing import Any
 from common import collector, control, logs
 from common.bus import BusProxy
 from common.clock import ClockMaster
+from common.localbus import LocalBus
 from common.runconfig import RunConfig
 from common.zygote import Zygote
 from flight.framework.decoded import DECODED
@@ -92,19 +93,22 @@ async def _main(run: RunConfig, satellites: list[str], process: str, zygote: Zyg
     in_place = run.app_hosting == "executive"
     if in_place:
         DECODED.sharing = True  # the apps of a satellite here receive the same packets
-        runtime.local_buses.update(satellites)
     if zygote is not None:
         zygote.attach()
-    proxies: list[BusProxy] = []
+    proxies: list[BusProxy | LocalBus] = []
     executives: list[Any] = []
     signals = StopSignals()
     try:
         for satellite in satellites:
             endpoints = runtime.endpoints
-            proxy = BusProxy(runtime.context, endpoints.bus_in(satellite),
-                             endpoints.bus_out(satellite),
-                             local=(endpoints.bus_in_local(satellite),
-                                    endpoints.bus_out_local(satellite)) if in_place else None)
+            proxy: BusProxy | LocalBus
+            if in_place:  # the apps are here: the bus is run in this loop, in memory
+                proxy = runtime.local_buses[satellite] = LocalBus(
+                    runtime.context, endpoints.bus_in(satellite), endpoints.bus_out(satellite),
+                    pacer=runtime.sim_clock)
+            else:
+                proxy = BusProxy(runtime.context, endpoints.bus_in(satellite),
+                                 endpoints.bus_out(satellite))
             proxy.start()
             proxies.append(proxy)
             executives.append(Executive(runtime, satellite, zygote, proxy))

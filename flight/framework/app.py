@@ -42,6 +42,7 @@ from common.dictionary.registry import DecodedTm
 from common.dictionary.standard import STATUS_SID, request_words
 from common.errors import BadArguments, PacketError, UnknownApid, UnknownCommand
 from common.framing import cut
+from common.localbus import LocalBus, LocalSubscriber
 from common.packets import AckFlags, TcPacket, TmPacket, encode_tc, pack_tm
 from common.sequence import GapCounter, SequenceCounter
 from common.zmqloop import Readable, each_message
@@ -133,6 +134,7 @@ class FlightApp:
         self.publisher: bus.PublisherPort | None = None
         self.subscriber: bus.SubscriberPort | None = None
         self._readable: Readable | None = None
+        self._local_subscriber: LocalSubscriber | None = None
         self.running = False
         self._stopped = False
         #: Which start of its host this app is, when a host starts its apps in place
@@ -200,20 +202,44 @@ class FlightApp:
     # --- life cycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Connect to the bus, prove the subscriptions live, start timers, announce ready."""
-        endpoints = self.runtime.endpoints
-        if self.satellite in self.runtime.local_buses:  # the proxy is in this process
-            bus_in = endpoints.bus_in_local(self.satellite)
-            bus_out = endpoints.bus_out_local(self.satellite)
+        """Join the bus (over ZeroMQ, proving the subscriptions live, or in memory where the
+        satellite's bus runs in this process), start timers, announce ready."""
+        local = self.runtime.local_buses.get(self.satellite)
+        if local is not None:
+            took = self._join_local_bus(local)
         else:
-            bus_in, bus_out = endpoints.bus_in(self.satellite), endpoints.bus_out(self.satellite)
-        publisher = self.publisher = bus.Publisher(self.runtime.context, bus_in)
-        subscriber = self.subscriber = bus.Subscriber(self.runtime.context, bus_out)
+            took = await self._join_bus()
+        for sid in self._structures:
+            self._arm_hk(sid)
+        await self.on_start()
+        self.event("STARTED", pid=os.getpid(), app_version=DICTIONARY_VERSION)
+        self._heartbeat(self.clock.now())
+        self._clock_listener = self._clock_changed  # the one object given, the one taken back
+        self.clock.on_change(self._clock_listener)
+        assert self.publisher is not None
+        self.publisher.send_control(
+            bus.topic(self.satellite, bus.CTL, None, "READY", self.NAME),
+            {"app": self.NAME, "pid": os.getpid(), "gen": self.generation,
+             "sim": self.clock.now()},
+        )
+        self.log.info("ready", bus_probe_wall_s=round(took, 4))
+
+    def _subscribe_all(self, subscriber: bus.SubscriberPort) -> None:
         subscriber.subscribe(bus.topic(self.satellite, bus.TC, self.apid))
         subscriber.subscribe(bus.topic(self.satellite, bus.CTL, None, "NACK", self.NAME))
         for prefix in self.subscriptions():
             subscriber.subscribe(prefix)
         self._ignored = self.ignored_topics()
+
+    async def _join_bus(self) -> float:
+        """Connect to the bus proxy, prove the subscriptions live and start reading; the wall
+        seconds the proof took."""
+        endpoints = self.runtime.endpoints
+        publisher = self.publisher = bus.Publisher(self.runtime.context,
+                                                   endpoints.bus_in(self.satellite))
+        subscriber = self.subscriber = bus.Subscriber(self.runtime.context,
+                                                      endpoints.bus_out(self.satellite))
+        self._subscribe_all(subscriber)
         held: list[list[bytes]] = []
         took = await bus.prove_live(
             publisher, subscriber, self.satellite, self.NAME,
@@ -230,19 +256,19 @@ class FlightApp:
             on_error=lambda exc: self._message_failed([], exc),
             pacer=self.clock,
         )
-        for sid in self._structures:
-            self._arm_hk(sid)
-        await self.on_start()
-        self.event("STARTED", pid=os.getpid(), app_version=DICTIONARY_VERSION)
-        self._heartbeat(self.clock.now())
-        self._clock_listener = self._clock_changed  # the one object given, the one taken back
-        self.clock.on_change(self._clock_listener)
-        publisher.send_control(
-            bus.topic(self.satellite, bus.CTL, None, "READY", self.NAME),
-            {"app": self.NAME, "pid": os.getpid(), "gen": self.generation,
-             "sim": self.clock.now()},
-        )
-        self.log.info("ready", bus_probe_wall_s=round(took, 4))
+        return took
+
+    def _join_local_bus(self, local: LocalBus) -> float:
+        """Publish and subscribe at the bus in this process: its subscriptions are live as
+        they are made, so there is nothing to prove (0 s)."""
+        self.publisher = local.publisher()
+        subscriber = self._local_subscriber = local.subscriber(
+            self._handle_message, self._message_failed, DRAIN_BATCH)
+        self.subscriber = subscriber
+        self._subscribe_all(subscriber)
+        self.running = True
+        self._started_sim = self.clock.now()
+        return 0.0
 
     async def stop(self, signal_number: int = 0) -> None:
         """Stop timers and input, say so, flush and close (once; an app whose start was cut
@@ -259,6 +285,8 @@ class FlightApp:
             self._heartbeat_timer.cancel()
         if self._readable is not None:
             self._readable.close()
+        if self._local_subscriber is not None:
+            self._local_subscriber.close()
         if self._clock_listener is not None:
             self.clock.off_change(self._clock_listener)
         for task in list(self._tasks):
@@ -299,7 +327,9 @@ class FlightApp:
 
     def input_backlogs(self) -> int:
         """Times this app's bus input was left waiting after a full batch (it was behind)."""
-        return self._readable.backlogs if self._readable is not None else 0
+        if self._readable is not None:
+            return self._readable.backlogs
+        return self._local_subscriber.backlogs if self._local_subscriber is not None else 0
 
     def _handle_message(self, message: list[bytes]) -> None:
         if len(message) != 2:

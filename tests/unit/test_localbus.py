@@ -1,0 +1,194 @@
+"""The bus in memory (common.localbus): delivery by prefix and in order, the outside reached at
+both endpoints, and every loss counted. Real ZeroMQ sockets on ipc endpoints for the outside."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zmq
+
+from common import bus
+from common.localbus import LocalBus
+from common.zmqloop import NOBLOCK, recv_parts
+
+SAT = "SAT-01"
+
+
+class Inbox:
+    """What a local subscriber was handed, and what it failed on."""
+
+    def __init__(self, fail_on: bytes | None = None) -> None:
+        self.messages: list[list[bytes]] = []
+        self.failed: list[tuple[list[bytes], str]] = []
+        self.fail_on = fail_on
+
+    def handle(self, message: list[bytes]) -> None:
+        if self.fail_on is not None and message[-1] == self.fail_on:
+            raise ValueError("cannot handle this one")
+        self.messages.append(message)
+
+    def fail(self, message: list[bytes], exc: Exception) -> None:
+        self.failed.append((message, str(exc)))
+
+
+@pytest.fixture
+async def local(tmp_path: Path) -> AsyncIterator[tuple[LocalBus, zmq.Context[Any]]]:
+    context: zmq.Context[Any] = zmq.Context()
+    hub = LocalBus(context, f"ipc://{tmp_path}/in", f"ipc://{tmp_path}/out")
+    hub.start()
+    try:
+        yield hub, context
+    finally:
+        hub.stop()
+        context.destroy(0)
+
+
+async def settle(condition: Any, timeout_wall_s: float = 5.0) -> None:
+    """Run the loop until ``condition()`` holds (a wall-clock guard against hanging)."""
+    deadline = time.monotonic() + timeout_wall_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.001)
+
+
+async def test_local_subscribers_get_their_prefixes_in_the_order_published(local) -> None:
+    hub, _context = local
+    housekeeping, fault, other = Inbox(), Inbox(), Inbox()
+    sub_hk = hub.subscriber(housekeeping.handle, housekeeping.fail)
+    sub_hk.subscribe(bus.topic(SAT, bus.TM))
+    sub_fp = hub.subscriber(fault.handle, fault.fail)
+    sub_fp.subscribe(bus.topic(SAT, bus.TM, 0x20))
+    hub.subscriber(other.handle, other.fail).subscribe(bus.topic(SAT, bus.TC))
+    publisher = hub.publisher()
+    for number in range(5):
+        publisher.send(bus.topic(SAT, bus.TM, 0x20), b"a%d" % number)
+        publisher.send(bus.topic(SAT, bus.TM, 0x30), b"b%d" % number)
+    assert housekeeping.messages == []  # handed over on a later loop iteration, not inside send
+    await settle(lambda: len(housekeeping.messages) == 2)
+    # One frame per topic and loop iteration, the packets of a topic in the order sent.
+    assert housekeeping.messages == [[bus.topic(SAT, bus.TM, 0x20), b"a0a1a2a3a4"],
+                                     [bus.topic(SAT, bus.TM, 0x30), b"b0b1b2b3b4"]]
+    assert fault.messages == [[bus.topic(SAT, bus.TM, 0x20), b"a0a1a2a3a4"]]
+    assert other.messages == []
+    assert (publisher.frames, publisher.packets, publisher.dropped) == (2, 10, 0)
+    stats = hub.statistics()
+    assert stats["in_msgs"] == 2 and stats["out_msgs"] == 3 and stats["dropped"] == 0
+
+    sub_fp.unsubscribe(bus.topic(SAT, bus.TM, 0x20))
+    sub_hk.close()
+    publisher.send(bus.topic(SAT, bus.TM, 0x20), b"late")
+    publisher.flush()
+    await asyncio.sleep(0.01)
+    assert len(housekeeping.messages) == 2 and len(fault.messages) == 1
+
+
+async def test_one_message_that_fails_is_reported_and_the_rest_are_handled(local) -> None:
+    hub, _context = local
+    inbox = Inbox(fail_on=b"bad")
+    hub.subscriber(inbox.handle, inbox.fail).subscribe(bus.topic(SAT, bus.CTL, None, ""))
+    for payload in (b"one", b"bad", b"three"):
+        hub.publish([bus.topic(SAT, bus.CTL, None, "X"), payload])
+    await settle(lambda: len(inbox.messages) == 2)
+    assert [m[1] for m in inbox.messages] == [b"one", b"three"]
+    assert inbox.failed == [([bus.topic(SAT, bus.CTL, None, "X"), b"bad"],
+                             "cannot handle this one")]
+
+
+async def test_a_subscriber_behind_counts_backlogs_and_beyond_the_high_water_mark_drops(
+        local) -> None:
+    hub, _context = local
+    inbox = Inbox()
+    subscriber = hub.subscriber(inbox.handle, inbox.fail, batch=100)
+    subscriber.subscribe(bus.topic(SAT, bus.TM))
+    message = [bus.topic(SAT, bus.TM, 0x20), b"x"]
+    for _ in range(bus.BUS_HWM + 7):  # all before the loop runs once: nothing handled yet
+        hub.publish(message)
+    assert subscriber.dropped == 7 and hub.statistics()["dropped"] == 7
+    await settle(lambda: len(inbox.messages) == bus.BUS_HWM)
+    # 100 at a time, the loop's other work served in between; each full batch with more
+    # waiting behind it is a backlog.
+    assert subscriber.backlogs == bus.BUS_HWM // 100 - 1
+    assert subscriber.received == bus.BUS_HWM
+
+
+async def test_the_outside_publishes_into_the_bus_and_receives_what_it_subscribed_to(
+        local, tmp_path: Path) -> None:
+    hub, context = local
+    inbox = Inbox()
+    hub.subscriber(inbox.handle, inbox.fail).subscribe(bus.topic(SAT, bus.TM))
+    outside_pub = bus.Publisher(context, f"ipc://{tmp_path}/in")
+    outside_sub = bus.Subscriber(context, f"ipc://{tmp_path}/out")
+    try:
+        # The outside proves its subscription live as an app on a proxy does: its probe goes
+        # in, through the bus, and back out to it.
+        held: list[list[bytes]] = []
+        await bus.prove_live(outside_pub, outside_sub, SAT, "RIG", 5.0, held)
+        outside_sub.subscribe(bus.topic(SAT, bus.TM, 0x20))
+        await bus.prove_live(outside_pub, outside_sub, SAT, "RIG", 5.0, held)
+        assert bus.topic(SAT, bus.TM, 0x20) in hub.subscribed_outside
+
+        # In from outside: to the local subscriber. (A three-part message too: the bus
+        # carries it, the receivers reject it.)
+        outside_pub.send(bus.topic(SAT, bus.TM, 0x30), b"sensor")
+        outside_pub.flush()
+        await settle(lambda: len(inbox.messages) == 1)
+        assert inbox.messages == [[bus.topic(SAT, bus.TM, 0x30), b"sensor"]]
+
+        # Out from here: only the topic subscribed outside leaves.
+        publisher = hub.publisher()
+        publisher.send(bus.topic(SAT, bus.TM, 0x40), b"not wanted outside")
+        publisher.send(bus.topic(SAT, bus.TM, 0x20), b"wanted outside")
+        publisher.flush()
+        received: list[list[bytes]] = []
+
+        def read_outside() -> bool:
+            try:
+                received.append(recv_parts(outside_sub.socket, NOBLOCK))
+            except zmq.Again:
+                pass
+            return bool(received)
+
+        await settle(read_outside)
+        assert received == [[bus.topic(SAT, bus.TM, 0x20), b"wanted outside"]]
+        await settle(lambda: len(inbox.messages) == 3)
+        out_before = hub.statistics()["out_msgs"]
+
+        # The outside's subscription ends: nothing more is sent to it.
+        outside_sub.unsubscribe(bus.topic(SAT, bus.TM, 0x20))
+        await settle(lambda: bus.topic(SAT, bus.TM, 0x20) not in hub.subscribed_outside)
+        publisher.send(bus.topic(SAT, bus.TM, 0x20), b"again")
+        publisher.flush()
+        await settle(lambda: len(inbox.messages) == 4)
+        assert hub.statistics()["out_msgs"] == out_before + 1  # the local subscriber only
+    finally:
+        outside_pub.close()
+        outside_sub.close()
+
+
+async def test_garbage_from_outside_reaches_only_matching_subscribers_and_breaks_nothing(
+        local, tmp_path: Path) -> None:
+    hub, context = local
+    inbox = Inbox()
+    hub.subscriber(inbox.handle, inbox.fail).subscribe(bus.topic(SAT, bus.TM))
+    raw = context.socket(zmq.PUB)
+    raw.connect(f"ipc://{tmp_path}/in")
+    try:
+        sent = 0
+        while not inbox.messages:  # a plain PUB joins when it joins: send until one is taken
+            for message in ([b"\xff\x00junk"], [bus.topic(SAT, bus.TM, 0x20), b"a", b"b"],
+                            [b"SAT-01/TM/"]):
+                raw.send_multipart(message)
+            sent += 1
+            assert sent < 5000
+            await asyncio.sleep(0.001)
+        first = inbox.messages[0]
+        assert first in ([bus.topic(SAT, bus.TM, 0x20), b"a", b"b"], [b"SAT-01/TM/"])
+        assert all(m[0].startswith(b"SAT-01/TM/") for m in inbox.messages)
+        assert hub.statistics()["in_msgs"] >= len(inbox.messages)
+    finally:
+        raw.close(0)
