@@ -24,12 +24,18 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
 import msgpack
 import zmq
 
 from common.zmqloop import NOBLOCK, recv_parts, send_parts
+
+#: A bus message as a receiver is given it: its frames, ``[topic, payload]`` (a list from a
+#: socket, a tuple from the bus in memory: a tuple of bytes is not the garbage collector's to
+#: walk, and a subscriber behind may hold thousands).
+Message = Sequence[bytes]
 
 TM = "TM"
 TC = "TC"

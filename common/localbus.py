@@ -29,7 +29,7 @@ from typing import Any
 
 import zmq
 
-from common.bus import BUS_HWM, Batcher
+from common.bus import BUS_HWM, Batcher, Message
 from common.zmqloop import NOBLOCK, Pacer, Readable, recv_parts, send_parts
 
 #: Topics whose routes are remembered before the memory is cleared: topics come from outside
@@ -38,8 +38,8 @@ MAX_ROUTES = 4096
 #: Messages a local subscriber handles in one go; more wait for the next loop iteration.
 DELIVERY_BATCH = 1000
 
-Handler = Callable[[list[bytes]], None]
-Failed = Callable[[list[bytes], Exception], None]
+Handler = Callable[[Message], None]
+Failed = Callable[[Message, Exception], None]
 
 
 class LocalSubscriber:
@@ -61,7 +61,7 @@ class LocalSubscriber:
         self.backlogs = 0
         self.dropped = 0
         self.received = 0
-        self._inbox: deque[list[bytes]] = deque()
+        self._inbox: deque[Message] = deque()
         self._scheduled = False
         self._closed = False
 
@@ -79,7 +79,7 @@ class LocalSubscriber:
         """Whether a message of ``topic_`` is for this subscriber."""
         return any(topic_.startswith(prefix) for prefix in self.prefixes)
 
-    def put(self, message: list[bytes]) -> None:
+    def put(self, message: Message) -> None:
         """Queue ``message`` for handling on the next loop iteration."""
         if len(self._inbox) >= BUS_HWM:
             self.dropped += 1
@@ -126,7 +126,7 @@ class LocalPublisher(Batcher):
         self.bus = bus
 
     def _emit(self, topic_: bytes, payload: bytes, count: int) -> None:
-        self.bus.publish([topic_, payload])
+        self.bus.publish((topic_, payload))
         self.frames += 1
         self.packets += count
 
@@ -160,6 +160,10 @@ class LocalBus:
         self._inside: zmq.Socket[Any] | None = None
         self._outside: zmq.Socket[Any] | None = None
         self._readers: list[Readable] = []
+        #: The reader of the outside's subscriptions, and whether it is to be looked at once
+        #: the sends of this loop iteration are done (see :meth:`_sent_outside`).
+        self._subscriptions: Readable | None = None
+        self._look_after_sends = False
 
     def start(self) -> None:
         """Bind both endpoints and start serving them (raises ``zmq.ZMQError`` if one cannot
@@ -179,10 +183,10 @@ class LocalBus:
             outside.close(0)
             raise
         self._inside, self._outside = inside, outside
-        self._readers = [
-            Readable(outside, self._read_subscriptions, self.loop, pacer=self.pacer),
-            Readable(inside, self._read_published, self.loop, pacer=self.pacer),
-        ]
+        self._subscriptions = Readable(outside, self._read_subscriptions, self.loop,
+                                       pacer=self.pacer)
+        self._readers = [self._subscriptions,
+                         Readable(inside, self._read_published, self.loop, pacer=self.pacer)]
 
     # --- routing ---------------------------------------------------------------------------------
 
@@ -225,8 +229,8 @@ class LocalBus:
         self._remote_routes[topic_] = wanted
         return wanted
 
-    def publish(self, message: list[bytes]) -> None:
-        """Hand ``message`` (``[topic, payload]``) to every subscriber of its topic, here and
+    def publish(self, message: Message) -> None:
+        """Hand ``message`` (``(topic, payload)``) to every subscriber of its topic, here and
         outside. A message from outside comes here too: it is not read again, and goes back
         out only to whoever subscribed to it there."""
         topic_ = message[0]
@@ -249,10 +253,21 @@ class LocalBus:
             # messages in ZeroMQ, and finds them with its gap counters (as at a proxy).
             send_parts(self._outside, message, NOBLOCK)
             delivered += 1
+            if not self._look_after_sends:
+                self._look_after_sends = True
+                self.loop.call_soon(self._sent_outside)
         self.out_msgs += delivered
         self.out_bytes += size * delivered
 
     # --- the outside -----------------------------------------------------------------------------
+
+    def _sent_outside(self) -> None:
+        """A send on the XPUB socket can take the edge of its descriptor that says a
+        subscription arrived (:meth:`common.zmqloop.Readable.sent`): after the sends of a loop
+        iteration, the socket is looked at once, or a subscription might never be read."""
+        self._look_after_sends = False
+        if self._subscriptions is not None:
+            self._subscriptions.sent()
 
     def _read_published(self) -> bool:
         """Messages published outside: for the subscribers here and outside."""
@@ -264,7 +279,7 @@ class LocalBus:
             except zmq.Again:
                 return False
             count += 1
-            self.publish(message)
+            self.publish(tuple(message))
         return True
 
     def _read_subscriptions(self) -> bool:
@@ -304,6 +319,7 @@ class LocalBus:
         for reader in self._readers:
             reader.close()
         self._readers = []
+        self._subscriptions = None
         for sock in (self._inside, self._outside):
             if sock is not None:
                 sock.close(0)

@@ -106,7 +106,7 @@ class Executive(FlightApp):
 
     # --- bus traffic -----------------------------------------------------------------------------
 
-    def _handle_message(self, message: list[bytes]) -> None:
+    def _handle_message(self, message: bus.Message) -> None:
         # The radio's hot path: a batch of one app's telemetry goes down as it came, once its
         # framing, CRCs, APIDs and sequence counts are checked (the fields inside are the
         # ground's to read, so no packet is decoded here).

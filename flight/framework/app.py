@@ -312,13 +312,13 @@ class FlightApp:
 
     # --- receiving -------------------------------------------------------------------------------
 
-    def _handle_guarded(self, message: list[bytes]) -> None:
+    def _handle_guarded(self, message: bus.Message) -> None:
         try:
             self._handle_message(message)
         except Exception as exc:
             self._message_failed(message, exc)
 
-    def _message_failed(self, message: list[bytes], exc: Exception) -> None:
+    def _message_failed(self, message: bus.Message, exc: Exception) -> None:
         """Handling one bus message (or one packet of it) raised: it is rejected, counted and
         evented like malformed input, and the messages after it are handled as usual."""
         topic = message[0][:64] if message else b""
@@ -331,7 +331,7 @@ class FlightApp:
             return self._readable.backlogs
         return self._local_subscriber.backlogs if self._local_subscriber is not None else 0
 
-    def _handle_message(self, message: list[bytes]) -> None:
+    def _handle_message(self, message: bus.Message) -> None:
         if len(message) != 2:
             self.reject(RejectReason.BAD_MESSAGE, f"{len(message)}-part bus message")
             return

@@ -23,16 +23,16 @@ class Inbox:
     """What a local subscriber was handed, and what it failed on."""
 
     def __init__(self, fail_on: bytes | None = None) -> None:
-        self.messages: list[list[bytes]] = []
-        self.failed: list[tuple[list[bytes], str]] = []
+        self.messages: list[bus.Message] = []
+        self.failed: list[tuple[bus.Message, str]] = []
         self.fail_on = fail_on
 
-    def handle(self, message: list[bytes]) -> None:
+    def handle(self, message: bus.Message) -> None:
         if self.fail_on is not None and message[-1] == self.fail_on:
             raise ValueError("cannot handle this one")
         self.messages.append(message)
 
-    def fail(self, message: list[bytes], exc: Exception) -> None:
+    def fail(self, message: bus.Message, exc: Exception) -> None:
         self.failed.append((message, str(exc)))
 
 
@@ -71,9 +71,9 @@ async def test_local_subscribers_get_their_prefixes_in_the_order_published(local
     assert housekeeping.messages == []  # handed over on a later loop iteration, not inside send
     await settle(lambda: len(housekeeping.messages) == 2)
     # One frame per topic and loop iteration, the packets of a topic in the order sent.
-    assert housekeeping.messages == [[bus.topic(SAT, bus.TM, 0x20), b"a0a1a2a3a4"],
-                                     [bus.topic(SAT, bus.TM, 0x30), b"b0b1b2b3b4"]]
-    assert fault.messages == [[bus.topic(SAT, bus.TM, 0x20), b"a0a1a2a3a4"]]
+    assert housekeeping.messages == [(bus.topic(SAT, bus.TM, 0x20), b"a0a1a2a3a4"),
+                                     (bus.topic(SAT, bus.TM, 0x30), b"b0b1b2b3b4")]
+    assert fault.messages == [(bus.topic(SAT, bus.TM, 0x20), b"a0a1a2a3a4")]
     assert other.messages == []
     assert (publisher.frames, publisher.packets, publisher.dropped) == (2, 10, 0)
     stats = hub.statistics()
@@ -92,10 +92,10 @@ async def test_one_message_that_fails_is_reported_and_the_rest_are_handled(local
     inbox = Inbox(fail_on=b"bad")
     hub.subscriber(inbox.handle, inbox.fail).subscribe(bus.topic(SAT, bus.CTL, None, ""))
     for payload in (b"one", b"bad", b"three"):
-        hub.publish([bus.topic(SAT, bus.CTL, None, "X"), payload])
+        hub.publish((bus.topic(SAT, bus.CTL, None, "X"), payload))
     await settle(lambda: len(inbox.messages) == 2)
     assert [m[1] for m in inbox.messages] == [b"one", b"three"]
-    assert inbox.failed == [([bus.topic(SAT, bus.CTL, None, "X"), b"bad"],
+    assert inbox.failed == [((bus.topic(SAT, bus.CTL, None, "X"), b"bad"),
                              "cannot handle this one")]
 
 
@@ -105,7 +105,7 @@ async def test_a_subscriber_behind_counts_backlogs_and_beyond_the_high_water_mar
     inbox = Inbox()
     subscriber = hub.subscriber(inbox.handle, inbox.fail, batch=100)
     subscriber.subscribe(bus.topic(SAT, bus.TM))
-    message = [bus.topic(SAT, bus.TM, 0x20), b"x"]
+    message = (bus.topic(SAT, bus.TM, 0x20), b"x")
     for _ in range(bus.BUS_HWM + 7):  # all before the loop runs once: nothing handled yet
         hub.publish(message)
     assert subscriber.dropped == 7 and hub.statistics()["dropped"] == 7
@@ -137,7 +137,7 @@ async def test_the_outside_publishes_into_the_bus_and_receives_what_it_subscribe
         outside_pub.send(bus.topic(SAT, bus.TM, 0x30), b"sensor")
         outside_pub.flush()
         await settle(lambda: len(inbox.messages) == 1)
-        assert inbox.messages == [[bus.topic(SAT, bus.TM, 0x30), b"sensor"]]
+        assert inbox.messages == [(bus.topic(SAT, bus.TM, 0x30), b"sensor")]
 
         # Out from here: only the topic subscribed outside leaves.
         publisher = hub.publisher()
@@ -187,8 +187,39 @@ async def test_garbage_from_outside_reaches_only_matching_subscribers_and_breaks
             assert sent < 5000
             await asyncio.sleep(0.001)
         first = inbox.messages[0]
-        assert first in ([bus.topic(SAT, bus.TM, 0x20), b"a", b"b"], [b"SAT-01/TM/"])
+        assert first in ((bus.topic(SAT, bus.TM, 0x20), b"a", b"b"), (b"SAT-01/TM/",))
         assert all(m[0].startswith(b"SAT-01/TM/") for m in inbox.messages)
         assert hub.statistics()["in_msgs"] >= len(inbox.messages)
     finally:
         raw.close(0)
+
+
+
+async def test_subscriptions_that_arrive_while_the_bus_sends_out_are_all_read(
+        local, tmp_path: Path) -> None:
+    """A send on the XPUB socket may process what has arrived on it, and with it take the
+    edge of its descriptor (common.zmqloop.Readable.sent): subscriptions that come while the
+    bus is busy sending out must all be read all the same."""
+    hub, context = local
+    busy = bus.Subscriber(context, f"ipc://{tmp_path}/out")
+    late = bus.Subscriber(context, f"ipc://{tmp_path}/out")
+    sending = True
+
+    async def send_out() -> None:
+        while sending:
+            hub.publish((bus.topic(SAT, bus.TM, 0x20), b"out"))
+            await asyncio.sleep(0)
+
+    sender = asyncio.ensure_future(send_out())
+    try:
+        busy.subscribe(bus.topic(SAT, bus.TM, 0x20))
+        await settle(lambda: bus.topic(SAT, bus.TM, 0x20) in hub.subscribed_outside)
+        for number in range(200):
+            prefix = bus.topic(SAT, bus.CTL, None, "WANTED", str(number))
+            late.subscribe(prefix)
+            await settle(lambda prefix=prefix: prefix in hub.subscribed_outside, 2.0)
+    finally:
+        sending = False
+        await sender
+        busy.close()
+        late.close()
