@@ -567,6 +567,9 @@ def report(result: dict[str, Any], first: dict[str, Any]) -> bool:
         print(f"  HK configuration failed: {', '.join(result['configure_failures'][:5])}")
     print(f"  real-time factor reached: slowest stream {reached:.0f}×, median "
           f"{result['factor_median']:.0f}× ({result['streams']} streams of 1 Hz housekeeping)")
+    if result["slowest"]:
+        print("  slowest streams: " + ", ".join(f"{name} {factor:.0f}×"
+                                                for factor, name in result["slowest"]))
     print(f"  reports received {result['received']:.0f} of {result['due']:.0f} due "
           f"({100 * result['received'] / max(result['due'], 1):.1f} %); app restarts "
           f"{result['restarts']}")

@@ -3,12 +3,13 @@
 Order matters: every module the apps need is imported first, then the zygote is forked (before
 any ZeroMQ context exists), and only then does the process create its context, the bus proxy,
 the executive and its radio, and start the supervised apps from the zygote. With
-``app_hosting = "executive"`` the apps run here too, on the bus in memory, and no zygote is
-forked.
+``app_hosting = "executive"`` the apps run here too, and no zygote is forked: the bus is then
+run in this process's event loop (:class:`common.localbus.LocalBus`) instead of a proxy thread,
+and hands the apps their messages in memory.
 
 A process may run the executives of several satellites (``run.flight_group``, for very large
 fleets): they share the process, its ZeroMQ context and its clock, and nothing else — each has
-its own bus proxy, radio, supervisor and apps. The process reports ready under its own name
+its own bus, radio, supervisor and apps. The process reports ready under its own name
 once every one of them is.
 """
 
