@@ -97,6 +97,27 @@ def parse_topic(raw: bytes) -> Topic:
 # --- the proxy (owned by the executive) ----------------------------------------------------------
 
 
+def bind_bus(context: zmq.Context[Any], bus_in: str,
+             bus_out: str) -> tuple[zmq.Socket[Any], zmq.Socket[Any]]:
+    """A satellite bus's two sides, bound: the XSUB that publishers connect to and the XPUB
+    that subscribers connect to, with their high-water marks; raises ``zmq.ZMQError`` (with
+    both closed) when one cannot be bound."""
+    frontend = context.socket(zmq.XSUB)
+    backend = context.socket(zmq.XPUB)
+    try:
+        for sock in (frontend, backend):
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.setsockopt(zmq.SNDHWM, BUS_HWM)
+            sock.setsockopt(zmq.RCVHWM, BUS_HWM)
+        frontend.bind(bus_in)
+        backend.bind(bus_out)
+    except zmq.ZMQError:
+        frontend.close(0)
+        backend.close(0)
+        raise
+    return frontend, backend
+
+
 class BusProxy:
     """The XSUB/XPUB proxy of one satellite, running ZeroMQ's C loop in a thread (where the
     satellite's apps run in its executive's process, :class:`common.localbus.LocalBus` takes
@@ -126,21 +147,17 @@ class BusProxy:
             raise self._error
 
     def _run(self) -> None:
-        frontend = self.context.socket(zmq.XSUB)
-        backend = self.context.socket(zmq.XPUB)
-        control = self.context.socket(zmq.REP)
+        sockets: list[zmq.Socket[Any]] = []
         try:
-            for sock in (frontend, backend):
-                sock.setsockopt(zmq.LINGER, 0)
-                sock.setsockopt(zmq.SNDHWM, BUS_HWM)
-                sock.setsockopt(zmq.RCVHWM, BUS_HWM)
-            frontend.bind(self.bus_in)
-            backend.bind(self.bus_out)
+            frontend, backend = bind_bus(self.context, self.bus_in, self.bus_out)
+            sockets += (frontend, backend)
+            control = self.context.socket(zmq.REP)
+            sockets.append(control)
             control.bind(self._control_address)
         except zmq.ZMQError as exc:
             self._error = exc
             self._ready.set()
-            for sock in (frontend, backend, control):
+            for sock in sockets:
                 sock.close(0)
             return
         self._ready.set()

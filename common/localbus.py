@@ -29,8 +29,8 @@ from typing import Any
 
 import zmq
 
-from common.bus import BUS_HWM, Batcher, Message
-from common.zmqloop import NOBLOCK, Pacer, Readable, recv_parts, send_parts
+from common.bus import BUS_HWM, Batcher, Message, bind_bus
+from common.zmqloop import NOBLOCK, Pacer, Readable, drain, send_parts
 
 #: Topics whose routes are remembered before the memory is cleared: topics come from outside
 #: too, and a flood of distinct garbage topics must not grow it without bound.
@@ -168,20 +168,8 @@ class LocalBus:
     def start(self) -> None:
         """Bind both endpoints and start serving them (raises ``zmq.ZMQError`` if one cannot
         be bound)."""
-        inside = self.context.socket(zmq.XSUB)
-        outside = self.context.socket(zmq.XPUB)
-        try:
-            for sock in (inside, outside):
-                sock.setsockopt(zmq.LINGER, 0)
-                sock.setsockopt(zmq.SNDHWM, BUS_HWM)
-                sock.setsockopt(zmq.RCVHWM, BUS_HWM)
-            inside.bind(self.bus_in)
-            outside.bind(self.bus_out)
-            inside.send(b"\x01")  # everything published outside is for someone here
-        except zmq.ZMQError:
-            inside.close(0)
-            outside.close(0)
-            raise
+        inside, outside = bind_bus(self.context, self.bus_in, self.bus_out)
+        inside.send(b"\x01")  # everything published outside is for someone here
         self._inside, self._outside = inside, outside
         self._subscriptions = Readable(outside, self._read_subscriptions, self.loop,
                                        pacer=self.pacer)
@@ -272,26 +260,16 @@ class LocalBus:
     def _read_published(self) -> bool:
         """Messages published outside: for the subscribers here and outside."""
         assert self._inside is not None
-        count = 0
-        while count < DELIVERY_BATCH:
-            try:
-                message = recv_parts(self._inside, NOBLOCK)
-            except zmq.Again:
-                return False
-            count += 1
+        batch = drain(self._inside, DELIVERY_BATCH)
+        for message in batch:
             self.publish(tuple(message))
-        return True
+        return len(batch) >= DELIVERY_BATCH
 
     def _read_subscriptions(self) -> bool:
         """Subscriptions made and ended outside."""
         assert self._outside is not None
-        count = 0
-        while count < DELIVERY_BATCH:
-            try:
-                message = recv_parts(self._outside, NOBLOCK)
-            except zmq.Again:
-                return False
-            count += 1
+        batch = drain(self._outside, DELIVERY_BATCH)
+        for message in batch:
             frame = message[0]
             if not frame or frame[0] not in (0, 1):
                 continue  # XPUB passes up messages other than subscriptions too: not ours
@@ -300,7 +278,7 @@ class LocalBus:
             else:
                 self._remote.discard(frame[1:])
             self._remote_routes.clear()
-        return True
+        return len(batch) >= DELIVERY_BATCH
 
     @property
     def subscribed_outside(self) -> frozenset[bytes]:

@@ -13,6 +13,7 @@ from common.clock import ClockMaster, ClockState, SimClock, read_state
 from common.endpoints import Endpoints
 from common.runconfig import new_run
 from flight.framework.runtime import Runtime, initial_clock_state
+from tests.waiting import until
 
 
 @pytest.fixture
@@ -29,13 +30,6 @@ def channel(tmp_path):
         runtime.close()
         master.close()
         context.destroy(0)
-
-
-async def until(predicate, wall_s: float = 5.0) -> None:
-    deadline = time.monotonic() + wall_s
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.005)
 
 
 async def test_sixty_simulated_seconds_at_rate_100_take_about_0_6_wall_seconds(channel) -> None:

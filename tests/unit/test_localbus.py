@@ -4,7 +4,6 @@ both endpoints, and every loss counted. Real ZeroMQ sockets on ipc endpoints for
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import zmq
 from common import bus
 from common.localbus import LocalBus
 from common.zmqloop import NOBLOCK, recv_parts
+from tests.waiting import until
 
 SAT = "SAT-01"
 
@@ -48,14 +48,6 @@ async def local(tmp_path: Path) -> AsyncIterator[tuple[LocalBus, zmq.Context[Any
         context.destroy(0)
 
 
-async def settle(condition: Any, timeout_wall_s: float = 5.0) -> None:
-    """Run the loop until ``condition()`` holds (a wall-clock guard against hanging)."""
-    deadline = time.monotonic() + timeout_wall_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.001)
-
-
 async def test_local_subscribers_get_their_prefixes_in_the_order_published(local) -> None:
     hub, _context = local
     housekeeping, fault, other = Inbox(), Inbox(), Inbox()
@@ -69,7 +61,7 @@ async def test_local_subscribers_get_their_prefixes_in_the_order_published(local
         publisher.send(bus.topic(SAT, bus.TM, 0x20), b"a%d" % number)
         publisher.send(bus.topic(SAT, bus.TM, 0x30), b"b%d" % number)
     assert housekeeping.messages == []  # handed over on a later loop iteration, not inside send
-    await settle(lambda: len(housekeeping.messages) == 2)
+    await until(lambda: len(housekeeping.messages) == 2)
     # One frame per topic and loop iteration, the packets of a topic in the order sent.
     assert housekeeping.messages == [(bus.topic(SAT, bus.TM, 0x20), b"a0a1a2a3a4"),
                                      (bus.topic(SAT, bus.TM, 0x30), b"b0b1b2b3b4")]
@@ -93,7 +85,7 @@ async def test_one_message_that_fails_is_reported_and_the_rest_are_handled(local
     hub.subscriber(inbox.handle, inbox.fail).subscribe(bus.topic(SAT, bus.CTL, None, ""))
     for payload in (b"one", b"bad", b"three"):
         hub.publish((bus.topic(SAT, bus.CTL, None, "X"), payload))
-    await settle(lambda: len(inbox.messages) == 2)
+    await until(lambda: len(inbox.messages) == 2)
     assert [m[1] for m in inbox.messages] == [b"one", b"three"]
     assert inbox.failed == [((bus.topic(SAT, bus.CTL, None, "X"), b"bad"),
                              "cannot handle this one")]
@@ -109,7 +101,7 @@ async def test_a_subscriber_behind_counts_backlogs_and_beyond_the_high_water_mar
     for _ in range(bus.BUS_HWM + 7):  # all before the loop runs once: nothing handled yet
         hub.publish(message)
     assert subscriber.dropped == 7 and hub.statistics()["dropped"] == 7
-    await settle(lambda: len(inbox.messages) == bus.BUS_HWM)
+    await until(lambda: len(inbox.messages) == bus.BUS_HWM)
     # 100 at a time, the loop's other work served in between; each full batch with more
     # waiting behind it is a backlog.
     assert subscriber.backlogs == bus.BUS_HWM // 100 - 1
@@ -136,7 +128,7 @@ async def test_the_outside_publishes_into_the_bus_and_receives_what_it_subscribe
         # carries it, the receivers reject it.)
         outside_pub.send(bus.topic(SAT, bus.TM, 0x30), b"sensor")
         outside_pub.flush()
-        await settle(lambda: len(inbox.messages) == 1)
+        await until(lambda: len(inbox.messages) == 1)
         assert inbox.messages == [(bus.topic(SAT, bus.TM, 0x30), b"sensor")]
 
         # Out from here: only the topic subscribed outside leaves.
@@ -153,17 +145,17 @@ async def test_the_outside_publishes_into_the_bus_and_receives_what_it_subscribe
                 pass
             return bool(received)
 
-        await settle(read_outside)
+        await until(read_outside)
         assert received == [[bus.topic(SAT, bus.TM, 0x20), b"wanted outside"]]
-        await settle(lambda: len(inbox.messages) == 3)
+        await until(lambda: len(inbox.messages) == 3)
         out_before = hub.statistics()["out_msgs"]
 
         # The outside's subscription ends: nothing more is sent to it.
         outside_sub.unsubscribe(bus.topic(SAT, bus.TM, 0x20))
-        await settle(lambda: bus.topic(SAT, bus.TM, 0x20) not in hub.subscribed_outside)
+        await until(lambda: bus.topic(SAT, bus.TM, 0x20) not in hub.subscribed_outside)
         publisher.send(bus.topic(SAT, bus.TM, 0x20), b"again")
         publisher.flush()
-        await settle(lambda: len(inbox.messages) == 4)
+        await until(lambda: len(inbox.messages) == 4)
         assert hub.statistics()["out_msgs"] == out_before + 1  # the local subscriber only
     finally:
         outside_pub.close()
@@ -213,13 +205,31 @@ async def test_subscriptions_that_arrive_while_the_bus_sends_out_are_all_read(
     sender = asyncio.ensure_future(send_out())
     try:
         busy.subscribe(bus.topic(SAT, bus.TM, 0x20))
-        await settle(lambda: bus.topic(SAT, bus.TM, 0x20) in hub.subscribed_outside)
+        await until(lambda: bus.topic(SAT, bus.TM, 0x20) in hub.subscribed_outside)
         for number in range(200):
             prefix = bus.topic(SAT, bus.CTL, None, "WANTED", str(number))
             late.subscribe(prefix)
-            await settle(lambda prefix=prefix: prefix in hub.subscribed_outside, 2.0)
+            await until(lambda prefix=prefix: prefix in hub.subscribed_outside, 2.0)
     finally:
         sending = False
         await sender
         busy.close()
         late.close()
+
+
+
+async def test_a_bus_whose_endpoint_is_taken_says_so_and_holds_neither(local) -> None:
+    _hub, context = local
+    taken = context.socket(zmq.PUB)
+    taken.bind("tcp://127.0.0.1:*")
+    try:
+        busy = taken.getsockopt_string(zmq.LAST_ENDPOINT)
+        second = LocalBus(context, "inproc://taken-test-in", busy)
+        with pytest.raises(zmq.ZMQError):
+            second.start()
+        # Its XSUB side, bound before the XPUB side failed, was closed: the address is free.
+        third = LocalBus(context, "inproc://taken-test-in", "inproc://taken-test-out")
+        third.start()
+        third.stop()
+    finally:
+        taken.close(0)
