@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import structlog
 import zmq
 
 from common.bus import BUS_HWM, Batcher, Message, bind_bus
@@ -37,6 +38,8 @@ from common.zmqloop import NOBLOCK, Pacer, Readable, drain, send_parts
 MAX_ROUTES = 4096
 #: Messages a local subscriber handles in one go; more wait for the next loop iteration.
 DELIVERY_BATCH = 1000
+
+_log = structlog.get_logger("localbus")
 
 Handler = Callable[[Message], None]
 Failed = Callable[[Message, Exception], None]
@@ -61,6 +64,8 @@ class LocalSubscriber:
         self.backlogs = 0
         self.dropped = 0
         self.received = 0
+        #: Messages whose ``failed`` raised too (logged).
+        self.errors = 0
         self._inbox: deque[Message] = deque()
         self._scheduled = False
         self._closed = False
@@ -101,7 +106,11 @@ class LocalSubscriber:
             try:
                 handle(message)
             except Exception as exc:  # one message that cannot be handled must not cost the rest
-                self.failed(message, exc)
+                try:
+                    self.failed(message, exc)
+                except Exception:  # nor one whose rejection fails: counted, logged, and on
+                    self.errors += 1
+                    _log.exception("rejecting a message of the bus in memory failed")
         self.received += count
         if inbox and not self._closed:
             self.backlogs += 1

@@ -614,7 +614,10 @@ class FlightApp:
         assert self.publisher is not None
         return {
             **self.counters,
-            "BUS_DROPS": self.publisher.dropped,
+            # What it could not send, and, on the bus in memory, what came for it while it
+            # was too far behind to take it (a socket's drops show only as sequence gaps).
+            "BUS_DROPS": self.publisher.dropped + (self._local_subscriber.dropped
+                                                   if self._local_subscriber is not None else 0),
             "UPTIME": max(0, min(int(now - self._started_sim), 0xFFFFFFFF)),
             **self.status_values(),
         }

@@ -233,3 +233,50 @@ async def test_a_bus_whose_endpoint_is_taken_says_so_and_holds_neither(local) ->
         third.stop()
     finally:
         taken.close(0)
+
+
+async def test_an_app_on_the_bus_in_memory_reports_what_it_lost_at_its_input(
+        tmp_path: Path) -> None:
+    import msgpack
+
+    from common.dictionary import DICTIONARY
+    from common.dictionary.standard import STATUS_SID
+    from common.packets import decode
+    from common.runconfig import new_run
+    from flight.framework.runtime import Runtime
+    from flight.registry import app_class
+
+    run = new_run(tmp_path / "run", (SAT,))
+    runtime = Runtime(run)
+    hub = LocalBus(runtime.context, "inproc://drops-in", "inproc://drops-out")
+    hub.start()
+    runtime.local_buses[SAT] = hub
+    app = app_class("FP")(runtime, SAT)
+    reports = Inbox()
+    hub.subscriber(reports.handle, reports.fail).subscribe(
+        bus.topic(SAT, bus.TM, DICTIONARY.apps["FP"].apid))
+    try:
+        await app.start()
+        heartbeat = (bus.topic(SAT, bus.CTL, None, "HB", "HK"),
+                     msgpack.packb({"app": "HK", "pid": 1, "gen": 0, "seq": 1, "sim": 0.0}))
+        for _ in range(bus.BUS_HWM + 5):  # before fault protection can read one of them
+            hub.publish(heartbeat)
+        # Its own READY and first heartbeat were waiting already: at least the last 5 are lost.
+        lost = hub.statistics()["dropped"]
+        assert lost >= 5
+        reports.messages.clear()
+        app.report_hk(STATUS_SID)
+
+        def status_reported() -> bool:
+            for _topic, payload in reports.messages:
+                decoded = DICTIONARY.decode_tm(decode(payload))
+                if decoded.values.get("FP.BUS_DROPS") is not None:
+                    assert decoded.values["FP.BUS_DROPS"] == lost
+                    return True
+            return False
+
+        await until(status_reported)
+    finally:
+        await app.stop()
+        hub.stop()
+        runtime.close()
