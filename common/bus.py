@@ -30,7 +30,7 @@ from typing import Any, NamedTuple, Protocol
 import msgpack
 import zmq
 
-from common.zmqloop import NOBLOCK, recv_parts, send_parts
+from common.zmqloop import NOBLOCK, drain, send_parts
 
 #: A bus message as a receiver is given it: its frames, ``[topic, payload]`` (a list from a
 #: socket, a tuple from the bus in memory: a tuple of bytes is not the garbage collector's to
@@ -412,7 +412,7 @@ async def prove_live(publisher: Publisher, subscriber: Subscriber, satellite: st
             while (remaining := deadline - loop.time()) > 0:
                 # A short blocking poll: the app is not running yet, nothing else to serve.
                 if poller.poll(int(remaining * 1000) + 1):
-                    for message in _drain_all(subscriber.socket):
+                    for message in drain(subscriber.socket):
                         if message[0] == probe:
                             return loop.time() - start
                         held.append(message)
@@ -421,12 +421,3 @@ async def prove_live(publisher: Publisher, subscriber: Subscriber, satellite: st
                            f"{timeout_wall_s} s")
     finally:
         subscriber.unsubscribe(probe)
-
-
-def _drain_all(socket: zmq.Socket[Any]) -> list[list[bytes]]:
-    out = []
-    while True:
-        try:
-            out.append(recv_parts(socket, NOBLOCK))
-        except zmq.Again:
-            return out

@@ -212,20 +212,16 @@ class LocalBus:
         self._routes.clear()
 
     def _local_route(self, topic_: bytes) -> tuple[LocalSubscriber, ...]:
+        route = tuple(sub for sub in self._subscribers if sub.wants(topic_))
         if len(self._routes) >= MAX_ROUTES:
             self._routes.clear()
-        route = tuple(sub for sub in self._subscribers if sub.wants(topic_))
         self._routes[topic_] = route
         return route
 
     def _remote_route(self, topic_: bytes) -> bool:
+        wanted = any(topic_.startswith(prefix) for prefix in self._remote)
         if len(self._remote_routes) >= MAX_ROUTES:
             self._remote_routes.clear()
-        wanted = False
-        for prefix in self._remote:
-            if topic_.startswith(prefix):
-                wanted = True
-                break
         self._remote_routes[topic_] = wanted
         return wanted
 

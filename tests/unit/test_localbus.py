@@ -75,7 +75,9 @@ async def test_local_subscribers_get_their_prefixes_in_the_order_published(local
     sub_hk.close()
     publisher.send(bus.topic(SAT, bus.TM, 0x20), b"late")
     publisher.flush()
-    await asyncio.sleep(0.01)
+    # A marker published after it: once it is handed over, "late" would have been too.
+    hub.publish((bus.topic(SAT, bus.TC, 0x20), b"marker"))
+    await until(lambda: len(other.messages) == 1)
     assert len(housekeeping.messages) == 2 and len(fault.messages) == 1
 
 
