@@ -47,6 +47,11 @@ def open_archive(mission: Mission) -> Archive:
     return Archive(mission.run.path / ARCHIVE_FILE, readonly=True)
 
 
+#: Simulated seconds by which a packet's stamp may stray from its place in its stream (a report
+#: sent late, by a busy machine at a high rate, after an event raised meanwhile).
+REORDER_S = 120.0
+
+
 def _streams(archive: Archive, satellite: str, start: float, end: float,
              realtime_only: bool = False) -> dict[int, list[tuple[int, float]]]:
     streams: dict[int, list[tuple[int, float]]] = defaultdict(list)
@@ -89,25 +94,34 @@ def holes(archive: Archive, satellite: str, start: float, end: float,
 
     Packet times need not follow sequence counts (a report is stamped with the time it was
     due, an event with the time it was raised), so each stream is unwrapped packet by packet
-    and the holes are the counts in its range that no archived packet holds. ``periods``
-    (from :func:`stream_periods`) saves reading the whole archive again to find each stream's
-    rate.
+    and the holes are the counts in its range that no archived packet holds — including one
+    stamped just outside [start, end] (within ``REORDER_S``): at the span's edge, an event
+    raised just after ``end`` may have been counted before a report due just before it, and
+    is no hole. ``periods`` (from :func:`stream_periods`) saves reading the whole archive
+    again to find each stream's rate.
     """
     if periods is None:
         periods = stream_periods(archive, satellite)
     by_apid: dict[int, int] = {}
     archived = 0
     first, last = float("inf"), float("-inf")
-    for apid, points in _streams(archive, satellite, start, end, realtime_only).items():
+    for apid, points in _streams(archive, satellite, start - REORDER_S, end + REORDER_S,
+                                 realtime_only).items():
         period = periods.get(apid)
-        archived += len(points)
         position = 0
         held = {position: points[0][1]}
+        inside = [position] if start <= points[0][1] <= end else []
         for (s0, t0), (s1, t1) in itertools.pairwise(points):
             position += _advance(s0, t0, s1, t1, period)
             held.setdefault(position, t1)
-        ordered = sorted(held)
-        by_apid[apid] = ordered[-1] - ordered[0] + 1 - len(ordered)
+            if start <= t1 <= end:
+                inside.append(position)
+        if not inside:
+            continue
+        archived += len(inside)
+        low, high = min(inside), max(inside)
+        ordered = sorted(p for p in held if low <= p <= high)
+        by_apid[apid] = high - low + 1 - len(ordered)
         for below, above in itertools.pairwise(ordered):
             if above - below > 1:
                 first = min(first, held[below], held[above])
