@@ -193,6 +193,12 @@ class FlightApp:
         ``None`` when there is nothing to report yet (no report is sent)."""
         return None
 
+    def structure_app_data(self, structure: Structure) -> bytes | None:
+        """The application data of a report of a structure other than STATUS (its values by
+        :meth:`structure_values`, encoded); ``None``: no report."""
+        values = self.structure_values(structure)
+        return None if values is None else DICTIONARY.hk_app_data(structure, values)
+
     async def on_start(self) -> None:
         """Called once the app is live on the bus, before it announces itself ready."""
 
@@ -602,10 +608,10 @@ class FlightApp:
         if sid == STATUS_SID:  # values by short name: the structure's names less "APP."
             app_data = DICTIONARY.hk_app_data(structure, self._status(due), self._status_keys)
         else:
-            values = self.structure_values(structure)
-            if values is None:
+            found = self.structure_app_data(structure)
+            if found is None:
                 return
-            app_data = DICTIONARY.hk_app_data(structure, values)
+            app_data = found
         self.send_tm(3, 25, app_data, time=due)
 
     def _status(self, due: float | None) -> dict[str, Any]:

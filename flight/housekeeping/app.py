@@ -35,6 +35,15 @@ OVERFLOW_EVENT_S = 60.0
 MIB = 1024 * 1024
 
 
+def mirrored_structures() -> dict[int, int]:
+    """Sensor structure ID → ours, for each of our structures whose parameters are those of a
+    sensor structure, in the same order (so the same layout: its report's values can be sent
+    as they came)."""
+    sensors = {structure.params: structure.sid for structure in DICTIONARY.apps["SIM"].structures}
+    return {sensors[structure.params]: structure.sid
+            for structure in DICTIONARY.apps["HK"].structures if structure.params in sensors}
+
+
 class Housekeeping(FlightApp):
     """Housekeeping reports and the onboard recorder."""
 
@@ -51,7 +60,13 @@ class Housekeeping(FlightApp):
         last_own = self.store.stats.per_apid_last.get(self.apid)
         if last_own is not None:
             self._seq.set(self.apid, (last_own + 1) % SEQ_COUNT_MODULO)
+        #: The latest reading of every sensor parameter not in a mirrored structure.
         self.sensors: dict[str, Any] = {}
+        #: Structures of ours that repeat a sensor structure parameter for parameter: the
+        #: sensor SID → ours, and the latest values of each of ours as they came (checked by
+        #: decoding them, never encoded again: the same bytes).
+        self._mirrors = mirrored_structures()
+        self._mirrored: dict[int, bytes] = {}
         self.sensor_packets = 0
         self.playbacks = 0
         self.playback_packets = 0
@@ -170,7 +185,17 @@ class Housekeeping(FlightApp):
             self.reject(RejectReason.BAD_ARGUMENTS, f"sensor packet: {exc}")
             return
         self.sensor_packets += 1
-        self.sensors.update(decoded.values)
+        ours = self._mirrors.get(decoded.number)
+        if ours is not None:
+            self._mirrored[ours] = packet.app_data[2:]  # what follows the structure ID
+        else:
+            self.sensors.update(decoded.values)
+
+    def structure_app_data(self, structure: Structure) -> bytes | None:
+        values = self._mirrored.get(structure.sid)
+        if values is not None:
+            return structure.sid.to_bytes(2, "big") + values
+        return super().structure_app_data(structure)
 
     def structure_values(self, structure: Structure) -> Mapping[str, Any] | None:
         if self.sensors.keys() >= structure.param_names:

@@ -77,3 +77,67 @@ def test_its_own_packets_of_one_iteration_are_written_together_before_they_are_p
     app._ignored = app.ignored_topics()
     app._handle_message([own, publisher.sent[0][1]])
     assert app.ignored_messages == 1 and app.store.stats.packets == 5
+
+
+def test_sensor_structures_are_reported_with_the_latest_reading_exactly(tmp_path) -> None:
+    """EPS, THERMAL, ORBIT and NODES repeat the hardware's sensor structures parameter for
+    parameter: each report holds the values of the latest good sensor report, the same as
+    encoding them anew would give; none before the first reading, and a bad sensor packet
+    changes nothing."""
+    import random
+
+    from common import bus
+    from common.dictionary.model import Structure
+    from common.packets import TmPacket, encode
+    from flight.housekeeping.app import mirrored_structures
+    from tests.unit.test_fault import _nominal
+
+    app, clock, publisher = housekeeping(tmp_path)
+    sim, ours = DICTIONARY.apps["SIM"], DICTIONARY.apps["HK"]
+    mirrors = mirrored_structures()
+    assert {ours.structures[i].short for i in range(len(ours.structures))
+            if ours.structures[i].sid in mirrors.values()} == {"EPS", "THERMAL", "ORBIT", "NODES"}
+    sensors = [s for s in sim.structures if s.sid in mirrors]
+    mine = {s.sid: s for s in ours.structures}
+    rng = random.Random(7)
+
+    async def reported(structure: Structure) -> dict | None:
+        start = len(publisher.sent)
+        app.report_hk(structure.sid, clock.now())
+        await asyncio.sleep(0)  # written to the recorder, then published
+        if len(publisher.sent) == start:
+            return None
+        return DICTIONARY.decode_tm(decode(publisher.sent[-1][1])).values
+
+    def feed(data: bytes) -> None:
+        app._handle_message([bus.topic("SAT-01", bus.TM, sim.apid), data])
+
+    async def play() -> None:
+        for structure in mine.values():
+            if structure.sid in mirrors.values():
+                assert await reported(structure) is None  # no reading yet: no report
+        values = {p.name: _nominal(p) for s in sensors for p in s.params}
+        for round_ in range(20):
+            for param in values:
+                if isinstance(values[param], float):
+                    values[param] = rng.uniform(-50.0, 50.0) if "TEMP" in param \
+                        else rng.uniform(0.0, 90.0)
+            for seq, structure in enumerate(sensors):
+                feed(encode(TmPacket(sim.apid, 3, 25, DICTIONARY.hk_app_data(structure, values),
+                                     (round_ * 8 + seq) % 16384)))
+            await asyncio.sleep(0)
+            for sensor in sensors:
+                structure = mine[mirrors[sensor.sid]]
+                data = DICTIONARY.hk_app_data(sensor, values)
+                expected = DICTIONARY.decode_tm(TmPacket(sim.apid, 3, 25, data, 0)).values
+                assert await reported(structure) == expected
+                assert publisher.sent[-1][1][19:-2] == DICTIONARY.hk_app_data(structure, expected)
+        # A sensor report cut short is refused, counted, and the last good reading stays.
+        before = {s.sid: await reported(mine[mirrors[s.sid]]) for s in sensors}
+        rejected = app.counters["PKT_REJECTED"]
+        short = DICTIONARY.hk_app_data(sensors[0], values)[:-1]
+        feed(encode(TmPacket(sim.apid, 3, 25, short, 999)))
+        assert app.counters["PKT_REJECTED"] == rejected + 1
+        assert await reported(mine[mirrors[sensors[0].sid]]) == before[sensors[0].sid]
+
+    asyncio.run(play())
