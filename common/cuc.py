@@ -143,10 +143,16 @@ class CucTime(_CucFields):
     @classmethod
     def from_unix(cls, unix_s: float) -> CucTime:
         """From Unix (UTC) seconds, applying the leap seconds in force at that time."""
+        global _LAST
+        last = _LAST
+        if last[0] == unix_s:  # reports due together are stamped with one time
+            return last[1]
         start, end, offset = _SPAN
         if not start <= unix_s < end:  # the span of the last time converted, or look it up
             offset = _span_of(unix_s)
-        return cls.from_tai_seconds(unix_s + EPOCH_1958_TO_1970_S + offset)
+        found = cls.from_tai_seconds(unix_s + EPOCH_1958_TO_1970_S + offset)
+        _LAST = (unix_s, found)
+        return found
 
     def to_unix(self) -> float:
         """Unix (UTC) seconds; inside a leap second, the second is repeated as Unix time does."""
@@ -197,3 +203,8 @@ class CucTime(_CucFields):
 
     def __str__(self) -> str:
         return f"CUC({self.coarse}.{self.fine:05d})"
+
+
+#: The last time :meth:`CucTime.from_unix` converted, and what it gave (a process's reports
+#: due at one time ask for it once each).
+_LAST: tuple[float, CucTime] = (math.nan, CucTime(0, 0))

@@ -166,7 +166,8 @@ def _standard_commands(structures: Enum, settings: Enum | None) -> tuple[Command
             "SET_HK_INTERVAL",
             3,
             31,
-            "Change a structure's collection interval (simulated seconds).",
+            "Change a structure's collection interval (simulated seconds); its reports are due "
+            "at whole multiples of it.",
             (structure, Arg("interval", Float(32, 0.1, 86400.0), "new interval", "s")),
         ),
         Command("REPORT_HK", 3, 27, "Generate one report of a structure now.", (structure,)),

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import math
 import os
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -599,8 +600,12 @@ class FlightApp:
         if old is not None:
             old.cancel()
         if self._hk_enabled[sid]:
-            self._hk_timers[sid] = self.clock.every(self._hk_interval[sid],
-                                                    functools.partial(self.report_hk, sid))
+            # Due at whole multiples of the interval (simulated time), so that the reports of
+            # a process due together are made in one wake and stamped with one time.
+            period = self._hk_interval[sid]
+            self._hk_timers[sid] = self.clock.every(
+                period, functools.partial(self.report_hk, sid),
+                first=(math.floor(self.clock.now() / period) + 1) * period)
 
     def report_hk(self, sid: int, due: float | None = None) -> None:
         """Send one TM[3,25] report of structure ``sid`` (stamped ``due``, default now)."""

@@ -232,17 +232,26 @@ def test_cuc_epoch_and_leap_seconds() -> None:
 
 
 def test_unix_times_across_a_leap_second_convert_with_the_offset_of_their_own_span() -> None:
-    # from_unix remembers the span of the time it converted last: times that step across a
-    # leap second, forwards, backwards and far away, must each get the offset in force.
+    # from_unix remembers the span of the time it converted last, and that time and its
+    # result: times that step across a leap second, forwards, backwards and far away, and
+    # again, must each get the offset in force.
     step = dt.datetime(2017, 1, 1, tzinfo=dt.UTC).timestamp()
-    times = [step - 0.5, step, step + 0.5, step - 1e-6, 63_072_000.0, step + 1e9, step - 0.5]
-    for unix_s in times:
+    times = [step - 0.5, step - 0.5, step, step, step + 0.5, step - 1e-6, step - 1e-6,
+             63_072_000.0, step + 1e9, step + 1e9, step - 0.5]
+
+    def check(unix_s: float) -> None:
         expected = round((unix_s + EPOCH_1958_TO_1970_S + tai_minus_utc(unix_s)) * 65536)
         assert CucTime.from_unix(unix_s) == CucTime(expected >> 16, expected & 0xFFFF), unix_s
+
+    for unix_s in times:
+        check(unix_s)
     with pytest.raises(ValueError, match="1972"):
         CucTime.from_unix(63_071_999.0)
     with pytest.raises(ValueError, match="out of range"):
         CucTime.from_unix(2.0**33)
+    with pytest.raises(ValueError, match="out of range"):  # a refusal is not remembered
+        CucTime.from_unix(2.0**33)
+    check(step - 0.5)
 
 
 @FEW
