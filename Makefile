@@ -58,4 +58,4 @@ docs: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis build
-	find common flight -name '*.so' -delete; rm -f dawndusk_hot__mypyc*.so common/compiled_sources.json
+	find common flight -name '*.so' -delete; rm -f dawndusk_hot__mypyc*.so common/compiled_sources.json common/compiled_sources.json.pending

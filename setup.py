@@ -4,7 +4,9 @@ The modules listed in ``common/compiled.py`` are compiled to C extensions with m
 and a C compiler are there (``DAWNDUSK_COMPILE=0`` skips it, and removes any earlier build);
 without them the same modules run as pure Python, only slower. The digests of the sources are
 written down before mypyc reads them, and ``common.compiled.guard`` keeps a build of other
-sources out of every process.
+sources out of every process. They are put in place only once the extensions are built: a
+build that fails (a type error, a compiler error) leaves no record that would vouch for the
+extensions of the build before it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from types import ModuleType
 from typing import Any
 
 from setuptools import setup
+from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
 
@@ -46,9 +49,29 @@ def _extensions() -> list[Any]:
         return []
     from mypyc.build import mypycify
 
-    compiled.write_manifest(modules, ROOT)  # before mypyc reads them: an edit after is seen
+    # Until this build has succeeded, no record vouches for the extensions there now.
+    (ROOT / compiled.MANIFEST).unlink(missing_ok=True)
+    # Before mypyc reads them: an edit made after is seen.
+    compiled.write_manifest(modules, ROOT, _pending(compiled))
     return mypycify(modules, opt_level="3", multi_file=True, group_name=compiled.GROUP)
 
 
+def _pending(compiled: ModuleType) -> str:
+    """Where the digests wait while the build runs."""
+    return f"{compiled.MANIFEST}.pending"
+
+
+class BuildExt(build_ext):  # type: ignore[misc]
+    """build_ext, then the digests of what it compiled put in place."""
+
+    def run(self) -> None:
+        super().run()
+        compiled = _compiled()
+        pending = ROOT / _pending(compiled)
+        if pending.exists():
+            pending.replace(ROOT / compiled.MANIFEST)
+
+
 # Both cores: mypyc's C for the hot path is split over several files (multi_file).
-setup(ext_modules=_extensions(), options={"build_ext": {"parallel": os.cpu_count() or 1}})
+setup(ext_modules=_extensions(), cmdclass={"build_ext": BuildExt},
+      options={"build_ext": {"parallel": os.cpu_count() or 1}})

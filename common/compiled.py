@@ -101,10 +101,12 @@ def digest(path: str, root: Path = ROOT) -> str:
     return f"{len(text)}:{zlib.crc32(text):08x}"
 
 
-def write_manifest(paths: Sequence[str] = MODULES, root: Path = ROOT) -> None:
-    """Write down the digests of ``paths`` as they are now (the build, before compiling)."""
-    (root / MANIFEST).write_text(json.dumps({path: digest(path, root) for path in paths},
-                                            indent=1) + "\n")
+def write_manifest(paths: Sequence[str] = MODULES, root: Path = ROOT,
+                   name: str = MANIFEST) -> None:
+    """Write down the digests of ``paths`` as they are now (the build, before compiling, to
+    a file of its own that it puts in place as ``MANIFEST`` once it has succeeded)."""
+    (root / name).write_text(json.dumps({path: digest(path, root) for path in paths},
+                                        indent=1) + "\n")
 
 
 def extensions(root: Path = ROOT) -> dict[str, Path]:
