@@ -120,7 +120,10 @@ class FlightApp:
         self._gaps = GapCounter()
         self._ignored: frozenset[bytes] = frozenset()
         self.ignored_messages = 0
-        self._hk_timers: dict[int, Any] = {}
+        #: The periodic reports, by interval: one timer for every structure of that interval
+        #: (due at its whole multiples, so together), and those structures, in SID order.
+        self._hk_timers: dict[float, Any] = {}
+        self._hk_due: dict[float, list[int]] = {}
         self._hk_enabled = {s.sid: s.enabled for s in self.definition.structures}
         self._hk_interval = {s.sid: s.interval_s for s in self.definition.structures}
         self._structures = {s.sid: s for s in self.definition.structures}
@@ -596,16 +599,37 @@ class FlightApp:
     # --- housekeeping ----------------------------------------------------------------------------
 
     def _arm_hk(self, sid: int) -> None:
-        old = self._hk_timers.pop(sid, None)
-        if old is not None:
-            old.cancel()
-        if self._hk_enabled[sid]:
-            # Due at whole multiples of the interval (simulated time), so that the reports of
-            # a process due together are made in one wake and stamped with one time.
-            period = self._hk_interval[sid]
-            self._hk_timers[sid] = self.clock.every(
-                period, functools.partial(self.report_hk, sid),
-                first=(math.floor(self.clock.now() / period) + 1) * period)
+        """(Re)schedule structure ``sid``'s reports by its interval and enabled flag."""
+        for period, sids in list(self._hk_due.items()):
+            if sid in sids:
+                sids.remove(sid)
+                if not sids:
+                    del self._hk_due[period]
+                    self._hk_timers.pop(period).cancel()
+        if not self._hk_enabled[sid]:
+            return
+        # Due at whole multiples of the interval (simulated time): the reports of an app due
+        # together are made from one timer tick, and those of a process in one wake, stamped
+        # with one time.
+        period = self._hk_interval[sid]
+        cohort = self._hk_due.get(period)
+        if cohort is not None:
+            cohort.append(sid)
+            cohort.sort()
+            return
+        self._hk_due[period] = [sid]
+        self._hk_timers[period] = self.clock.every(
+            period, functools.partial(self._report_due, period),
+            first=(math.floor(self.clock.now() / period) + 1) * period)
+
+    def _report_due(self, period: float, due: float) -> None:
+        """The reports of every structure of interval ``period``, due at ``due``; one that
+        fails is logged, and costs the others nothing."""
+        for sid in tuple(self._hk_due.get(period, ())):
+            try:
+                self.report_hk(sid, due)
+            except Exception:
+                self.log.exception("housekeeping report failed", sid=sid, due=due)
 
     def report_hk(self, sid: int, due: float | None = None) -> None:
         """Send one TM[3,25] report of structure ``sid`` (stamped ``due``, default now)."""

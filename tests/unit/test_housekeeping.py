@@ -141,3 +141,63 @@ def test_sensor_structures_are_reported_with_the_latest_reading_exactly(tmp_path
         assert await reported(mine[mirrors[sensors[0].sid]]) == before[sensors[0].sid]
 
     asyncio.run(play())
+
+
+def test_structures_of_one_interval_report_from_one_timer_at_its_whole_multiples(
+        tmp_path) -> None:
+    """One timer per interval: its structures report at each tick, in SID order, stamped
+    with the tick's due time; a structure moved to another interval or disabled leaves it (the
+    timer ends with its last structure), and a report that fails costs the others nothing."""
+    from types import SimpleNamespace
+
+    from common import bus
+    from common.packets import TmPacket, encode
+    from tests.unit.test_fault import _nominal
+
+    app, clock, publisher = housekeeping(tmp_path)
+    timers: list[SimpleNamespace] = []
+
+    def every(period: float, callback, first: float | None = None) -> SimpleNamespace:
+        timer = SimpleNamespace(period=period, callback=callback, first=first, cancelled=False)
+        timer.cancel = lambda: setattr(timer, "cancelled", True)
+        timers.append(timer)
+        return timer
+
+    clock.every = every  # type: ignore[method-assign]
+    sim = DICTIONARY.apps["SIM"]
+    for seq, structure in enumerate(sim.structures[1:]):  # a reading for every structure
+        values = {p.name: _nominal(p) for p in structure.params}
+        app._handle_message([bus.topic("SAT-01", bus.TM, sim.apid), encode(TmPacket(
+            sim.apid, 3, 25, DICTIONARY.hk_app_data(structure, values), seq))])
+
+    async def tick(timer: SimpleNamespace, due: float) -> list[tuple[int, float]]:
+        """(SID, time) of the reports one tick of ``timer`` sends."""
+        start = len(publisher.sent)
+        timer.callback(due)
+        await asyncio.sleep(0)  # recorded, then published
+        reports = [decode(data) for _, data in publisher.sent[start:]]
+        return [(int.from_bytes(r.app_data[:2], "big"), r.time.to_unix()) for r in reports
+                if (r.service, r.subtype) == (3, 25)]
+
+    async def play() -> None:  # its events are recorded, then published, in a loop
+        clock.t = T0 + 0.25  # T0 is a multiple of 2 s
+        for short in ("STATUS", "EPS", "THERMAL", "ORBIT", "NODES"):
+            app._set_hk(short, interval=2.0)
+        live = [t for t in timers if not t.cancelled]
+        assert len(live) == 1 and live[0].period == 2.0 and live[0].first == T0 + 2.0
+        assert await tick(live[0], T0 + 2.0) == [(sid, T0 + 2.0) for sid in (1, 2, 3, 4, 5)]
+
+        app._set_hk("ORBIT", interval=30.0)  # a timer of its own, at a multiple of 30 s
+        app._set_hk("THERMAL", enabled=False)
+        live = {t.period: t for t in timers if not t.cancelled}
+        assert sorted(live) == [2.0, 30.0] and live[30.0].first == 30.0 * (T0 // 30.0 + 1)
+        assert await tick(live[2.0], T0 + 4.0) == [(1, T0 + 4.0), (2, T0 + 4.0), (5, T0 + 4.0)]
+        assert await tick(live[30.0], T0 + 30.0) == [(4, T0 + 30.0)]
+
+        app._set_hk("ORBIT", enabled=False)  # its timer's last structure: the timer ends
+        assert live[30.0].cancelled and not live[2.0].cancelled
+
+        app._mirrored[2] = bytes(70_000)  # EPS: too long for a packet, its report fails
+        assert await tick(live[2.0], T0 + 6.0) == [(1, T0 + 6.0), (5, T0 + 6.0)]
+
+    asyncio.run(play())
