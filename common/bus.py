@@ -112,8 +112,14 @@ def bind_bus(context: zmq.Context[Any], bus_in: str,
         frontend.bind(bus_in)
         backend.bind(bus_out)
     except zmq.ZMQError:
-        frontend.close(0)
-        backend.close(0)
+        # An endpoint bound is released now: closing alone releases an inproc name later,
+        # in the context's own thread, and the name can be refused to the next to bind it.
+        for sock in (frontend, backend):
+            bound = sock.getsockopt(zmq.LAST_ENDPOINT)
+            if bound:
+                with contextlib.suppress(zmq.ZMQError):
+                    sock.unbind(bound)
+            sock.close(0)
         raise
     return frontend, backend
 
