@@ -55,23 +55,24 @@ def test_a_gap_longer_than_the_sequence_count_is_counted_whole(archive: Archive)
     assert holes(archive, SAT, 0, 1e9).missing == 40_000
 
 
-def test_a_packet_stamped_out_of_order_is_no_hole(archive: Archive) -> None:
-    # A report stamped with its due time, sent after an event stamped with the time it rose.
+def out_of_order(archive: Archive) -> None:
+    """Counts 0-21, every 2 s, but count 10 (an event raised at 20.7) went before count 11 (a
+    report due at 20.0, sent after it)."""
     stream(archive, 0, 10, 0.0)
     add(archive, 11, 20.0)
     add(archive, 10, 20.7)
     stream(archive, 12, 10, 24.0)
+
+
+def test_a_packet_stamped_out_of_order_is_no_hole(archive: Archive) -> None:
+    out_of_order(archive)
     assert holes(archive, SAT, 0, 1e9).missing == 0
 
 
 def test_a_packet_stamped_just_outside_the_span_still_fills_its_place(archive: Archive) -> None:
-    # Count 10 (an event raised at 20.7) went before count 11 (a report due at 20.0): a span
-    # ending at 20.3 holds 11 but not 10, and a span starting there holds 10 but not 11.
-    # Neither is a hole: the archive has both (a playback of either span never adds one).
-    stream(archive, 0, 10, 0.0)
-    add(archive, 11, 20.0)
-    add(archive, 10, 20.7)
-    stream(archive, 12, 10, 24.0)
+    # A span ending at 20.3 holds count 11 but not 10, and a span starting there holds 10 but
+    # not 11. Neither is a hole: the archive has both (a playback of either span never adds one).
+    out_of_order(archive)
     assert holes(archive, SAT, 0, 20.3).missing == 0
     assert holes(archive, SAT, 20.3, 1e9).missing == 0
     # and what is truly missing at an edge still counts: the span's last count held, 11, with
