@@ -87,12 +87,11 @@ async def serve(run: RunConfig, make_apps: Any, log: structlog.stdlib.BoundLogge
     apps = make_apps(runtime)
     signals = StopSignals()
     try:
-        for app in apps:
-            await app.start()
-        collector.settle()
-        if ready_as is not None:
-            control.report(runtime.context, runtime.endpoints, ready_as)
-        await signals.stopping.wait()
+        if await _started(apps, signals):
+            collector.settle()
+            if ready_as is not None:
+                control.report(runtime.context, runtime.endpoints, ready_as)
+            await signals.stopping.wait()
     finally:
         for app in apps:
             with contextlib.suppress(Exception):
@@ -101,3 +100,28 @@ async def serve(run: RunConfig, make_apps: Any, log: structlog.stdlib.BoundLogge
     log.info("exiting", signal=signals.signal, packets_decoded=DECODED.decoded,
              decodes_shared=DECODED.hits)
     return 0
+
+
+async def _started(apps: list[Any], signals: StopSignals) -> bool:
+    """Start ``apps`` in turn; False if a stop signal came first. A start can wait long (an
+    app proves its subscriptions live on a bus that may be gone: its executive killed), and a
+    signal must not wait for it: the start is cancelled, and the apps stop as they are."""
+
+    async def start_all() -> None:
+        for app in apps:
+            await app.start()
+
+    starting = asyncio.ensure_future(start_all())
+    stopping = asyncio.ensure_future(signals.stopping.wait())
+    try:
+        await asyncio.wait((starting, stopping), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+    if starting.cancelled():
+        return False
+    starting.result()  # a start that failed fails the process, as before
+    return True

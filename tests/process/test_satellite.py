@@ -209,3 +209,39 @@ def test_telemetry_is_time_stamped_in_simulated_time(satellite: Satellite) -> No
     item: Received = ground.wait_for(lambda r: r.kind == (17, 2), since=start)
     sim_now = satellite.clock.state.sim_at(time.time())
     assert abs(item.packet.time.to_unix() - sim_now) < 10.0 * 2  # rate 10: two wall seconds
+
+
+def test_an_app_stopped_while_it_proves_its_bus_live_ends_at_once(tmp_path) -> None:
+    # An app process whose bus never answers (its executive killed, say) waits up to
+    # ready_timeout_wall_s to prove its subscriptions live: a SIGTERM meanwhile ends it now.
+    import subprocess
+    import sys
+
+    import zmq
+
+    from common.endpoints import Endpoints
+    from common.runconfig import new_run
+
+    run = new_run(tmp_path / "run", ("SAT-01",))
+    run.save()
+    assert run.timing.ready_timeout_wall_s >= 10.0
+    context = zmq.Context()
+    dead_bus = context.socket(zmq.XPUB)  # takes the app's subscriptions, answers nothing
+    dead_bus.setsockopt(zmq.LINGER, 0)
+    dead_bus.bind(Endpoints(run).bus_out("SAT-01"))
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from flight.framework.runtime import host_apps; "
+         f"sys.exit(host_apps({str(run.run_dir)!r}, 'SAT-01', ['HK']))"])
+    try:
+        assert dead_bus.poll(20_000), "the app never subscribed"
+        dead_bus.recv()  # it is proving its subscriptions live
+        stopped = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=15.0)
+        assert time.monotonic() - stopped < 3.0, "it finished starting before it stopped"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        dead_bus.close()
+        context.term()
