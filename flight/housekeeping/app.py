@@ -19,6 +19,7 @@ from common import bus
 from common.dictionary import DICTIONARY
 from common.dictionary.apps.sim import APID as SIM_APID
 from common.dictionary.model import Structure
+from common.dictionary.standard import STATUS_SID
 from common.packets import SEQ_COUNT_MODULO, TmPacket
 from flight.framework.app import CommandFailed, FailureCode, FlightApp, handles
 from flight.framework.runtime import Runtime
@@ -60,13 +61,16 @@ class Housekeeping(FlightApp):
         last_own = self.store.stats.per_apid_last.get(self.apid)
         if last_own is not None:
             self._seq.set(self.apid, (last_own + 1) % SEQ_COUNT_MODULO)
-        #: The latest reading of every sensor parameter not in a mirrored structure.
+        #: The latest reading of every sensor parameter, for structures that are no mirror.
         self.sensors: dict[str, Any] = {}
         #: Structures of ours that repeat a sensor structure parameter for parameter: the
         #: sensor SID → ours, and the latest values of each of ours as they came (checked by
         #: decoding them, never encoded again: the same bytes).
         self._mirrors = mirrored_structures()
         self._mirrored: dict[int, bytes] = {}
+        #: Whether a structure of ours takes its values from ``sensors`` (none of today's).
+        self._by_values = any(s.sid != STATUS_SID and s.sid not in self._mirrors.values()
+                              for s in self.definition.structures)
         self.sensor_packets = 0
         self.playbacks = 0
         self.playback_packets = 0
@@ -188,7 +192,7 @@ class Housekeeping(FlightApp):
         ours = self._mirrors.get(decoded.number)
         if ours is not None:
             self._mirrored[ours] = packet.app_data[2:]  # what follows the structure ID
-        else:
+        if ours is None or self._by_values:
             self.sensors.update(decoded.values)
 
     def structure_app_data(self, structure: Structure) -> bytes | None:
