@@ -52,13 +52,8 @@ def _extensions() -> list[Any]:
     # Until this build has succeeded, no record vouches for the extensions there now.
     (ROOT / compiled.MANIFEST).unlink(missing_ok=True)
     # Before mypyc reads them: an edit made after is seen.
-    compiled.write_manifest(modules, ROOT, _pending(compiled))
+    compiled.write_manifest(modules, ROOT, compiled.MANIFEST_PENDING)
     return mypycify(modules, opt_level="3", multi_file=True, group_name=compiled.GROUP)
-
-
-def _pending(compiled: ModuleType) -> str:
-    """Where the digests wait while the build runs."""
-    return f"{compiled.MANIFEST}.pending"
 
 
 class BuildExt(build_ext):  # type: ignore[misc]
@@ -67,7 +62,7 @@ class BuildExt(build_ext):  # type: ignore[misc]
     def run(self) -> None:
         super().run()
         compiled = _compiled()
-        pending = ROOT / _pending(compiled)
+        pending = ROOT / compiled.MANIFEST_PENDING
         if pending.exists():
             pending.replace(ROOT / compiled.MANIFEST)
 

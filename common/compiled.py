@@ -70,6 +70,8 @@ MODULES: Final = (
 GROUP: Final = "dawndusk_hot"
 #: What the build compiled: source path → fingerprint of its text, beside this module.
 MANIFEST: Final = "common/compiled_sources.json"
+#: Where the digests wait while a build runs (put in place as ``MANIFEST`` once it succeeded).
+MANIFEST_PENDING: Final = f"{MANIFEST}.pending"
 #: Set to 1 to run the pure-Python modules even where a fresh build exists.
 PURE_ENV: Final = "DAWNDUSK_PURE"
 
@@ -104,7 +106,7 @@ def digest(path: str, root: Path = ROOT) -> str:
 def write_manifest(paths: Sequence[str] = MODULES, root: Path = ROOT,
                    name: str = MANIFEST) -> None:
     """Write down the digests of ``paths`` as they are now (the build, before compiling, to
-    a file of its own that it puts in place as ``MANIFEST`` once it has succeeded)."""
+    ``MANIFEST_PENDING``)."""
     (root / name).write_text(json.dumps({path: digest(path, root) for path in paths},
                                         indent=1) + "\n")
 

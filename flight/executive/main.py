@@ -117,7 +117,7 @@ async def _main(run: RunConfig, satellites: list[str], process: str, zygote: Zyg
             await executive.start()
             log.info("satellite up", satellite=executive.satellite,
                      apps=list(executive.supervisor.children))
-        if await _all_up(executives, signals):
+        if await signals.unless_stopped(_everyone_up(executives)):
             collector.settle()
             if report:
                 control.report(runtime.context, runtime.endpoints, process,
@@ -140,17 +140,7 @@ async def _main(run: RunConfig, satellites: list[str], process: str, zygote: Zyg
     return 0
 
 
-async def _all_up(executives: list[Any], signals: StopSignals) -> bool:
-    """Wait until every satellite here runs all its apps (True) or the process is stopped."""
-    async def everyone_up() -> None:
-        for executive in executives:
-            await executive.all_up.wait()
-
-    up = asyncio.ensure_future(everyone_up())
-    stopping = asyncio.ensure_future(signals.stopping.wait())
-    try:
-        await asyncio.wait([up, stopping], return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        up.cancel()
-        stopping.cancel()
-    return not signals.stopping.is_set()
+async def _everyone_up(executives: list[Any]) -> None:
+    """Until every satellite here runs all its apps."""
+    for executive in executives:
+        await executive.all_up.wait()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import structlog
@@ -39,6 +39,24 @@ class StopSignals:
     def _received(self, sig: int) -> None:
         self.signal = self.signal or sig
         self.stopping.set()
+
+    async def unless_stopped(self, work: Awaitable[Any]) -> bool:
+        """Await ``work`` unless a stop signal comes first (True if it finished); a signal
+        first cancels it. What ``work`` raises is raised here."""
+        task = asyncio.ensure_future(work)
+        stopping = asyncio.ensure_future(self.stopping.wait())
+        try:
+            await asyncio.wait((task, stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if task.cancelled():
+            return False
+        task.result()
+        return True
 
 
 def keep_run(run: RunConfig) -> None:
@@ -87,7 +105,9 @@ async def serve(run: RunConfig, make_apps: Any, log: structlog.stdlib.BoundLogge
     apps = make_apps(runtime)
     signals = StopSignals()
     try:
-        if await _started(apps, signals):
+        # A start can wait long (an app proves its subscriptions live on a bus that may be
+        # gone: its executive killed): a stop signal cancels it, and the apps stop as they are.
+        if await signals.unless_stopped(_start_all(apps)):
             collector.settle()
             if ready_as is not None:
                 control.report(runtime.context, runtime.endpoints, ready_as)
@@ -102,26 +122,6 @@ async def serve(run: RunConfig, make_apps: Any, log: structlog.stdlib.BoundLogge
     return 0
 
 
-async def _started(apps: list[Any], signals: StopSignals) -> bool:
-    """Start ``apps`` in turn; False if a stop signal came first. A start can wait long (an
-    app proves its subscriptions live on a bus that may be gone: its executive killed), and a
-    signal must not wait for it: the start is cancelled, and the apps stop as they are."""
-
-    async def start_all() -> None:
-        for app in apps:
-            await app.start()
-
-    starting = asyncio.ensure_future(start_all())
-    stopping = asyncio.ensure_future(signals.stopping.wait())
-    try:
-        await asyncio.wait((starting, stopping), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopping.cancel()
-        if not starting.done():
-            starting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await starting
-    if starting.cancelled():
-        return False
-    starting.result()  # a start that failed fails the process, as before
-    return True
+async def _start_all(apps: list[Any]) -> None:
+    for app in apps:
+        await app.start()

@@ -45,6 +45,14 @@ def mirrored_structures() -> dict[int, int]:
             for structure in DICTIONARY.apps["HK"].structures if structure.params in sensors}
 
 
+#: Sensor structure ID → ours, for our structures that repeat one.
+MIRRORS = mirrored_structures()
+#: Whether a structure of ours takes its values by name, from every sensor reading (none of
+#: today's: each repeats a sensor structure).
+BY_VALUES = any(structure.sid != STATUS_SID and structure.sid not in MIRRORS.values()
+                for structure in DICTIONARY.apps["HK"].structures)
+
+
 class Housekeeping(FlightApp):
     """Housekeeping reports and the onboard recorder."""
 
@@ -63,14 +71,9 @@ class Housekeeping(FlightApp):
             self._seq.set(self.apid, (last_own + 1) % SEQ_COUNT_MODULO)
         #: The latest reading of every sensor parameter, for structures that are no mirror.
         self.sensors: dict[str, Any] = {}
-        #: Structures of ours that repeat a sensor structure parameter for parameter: the
-        #: sensor SID → ours, and the latest values of each of ours as they came (checked by
-        #: decoding them, never encoded again: the same bytes).
-        self._mirrors = mirrored_structures()
+        #: The latest values of each of our structures that repeats a sensor structure, as
+        #: they came (checked by decoding them, never encoded again: the same bytes).
         self._mirrored: dict[int, bytes] = {}
-        #: Whether a structure of ours takes its values from ``sensors`` (none of today's).
-        self._by_values = any(s.sid != STATUS_SID and s.sid not in self._mirrors.values()
-                              for s in self.definition.structures)
         self.sensor_packets = 0
         self.playbacks = 0
         self.playback_packets = 0
@@ -189,10 +192,10 @@ class Housekeeping(FlightApp):
             self.reject(RejectReason.BAD_ARGUMENTS, f"sensor packet: {exc}")
             return
         self.sensor_packets += 1
-        ours = self._mirrors.get(decoded.number)
+        ours = MIRRORS.get(decoded.number)
         if ours is not None:
             self._mirrored[ours] = packet.app_data[2:]  # what follows the structure ID
-        if ours is None or self._by_values:
+        if ours is None or BY_VALUES:
             self.sensors.update(decoded.values)
 
     def structure_app_data(self, structure: Structure) -> bytes | None:

@@ -220,11 +220,11 @@ def test_an_app_stopped_while_it_proves_its_bus_live_ends_at_once(tmp_path) -> N
     import zmq
 
     from common.endpoints import Endpoints
-    from common.runconfig import new_run
+    from common.runconfig import Timing, new_run
 
-    run = new_run(tmp_path / "run", ("SAT-01",))
+    # Its start would give up only after a minute: an end before then is the signal's doing.
+    run = new_run(tmp_path / "run", ("SAT-01",), timing=Timing(ready_timeout_wall_s=60.0))
     run.save()
-    assert run.timing.ready_timeout_wall_s >= 10.0
     context = zmq.Context()
     dead_bus = context.socket(zmq.XPUB)  # takes the app's subscriptions, answers nothing
     dead_bus.setsockopt(zmq.LINGER, 0)
@@ -235,10 +235,8 @@ def test_an_app_stopped_while_it_proves_its_bus_live_ends_at_once(tmp_path) -> N
     try:
         assert dead_bus.poll(20_000), "the app never subscribed"
         dead_bus.recv()  # it is proving its subscriptions live
-        stopped = time.monotonic()
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=15.0)
-        assert time.monotonic() - stopped < 3.0, "it finished starting before it stopped"
+        assert process.wait(timeout=30.0) == 0
     finally:
         if process.poll() is None:
             process.kill()

@@ -89,14 +89,14 @@ def test_sensor_structures_are_reported_with_the_latest_reading_exactly(tmp_path
     from common import bus
     from common.dictionary.model import Structure
     from common.packets import TmPacket, encode
-    from flight.housekeeping.app import mirrored_structures
+    from flight.housekeeping.app import MIRRORS
     from tests.unit.test_fault import _nominal
 
     app, clock, publisher = housekeeping(tmp_path)
     sim, ours = DICTIONARY.apps["SIM"], DICTIONARY.apps["HK"]
-    mirrors = mirrored_structures()
-    assert {ours.structures[i].short for i in range(len(ours.structures))
-            if ours.structures[i].sid in mirrors.values()} == {"EPS", "THERMAL", "ORBIT", "NODES"}
+    mirrors = MIRRORS
+    assert {s.short for s in ours.structures if s.sid in mirrors.values()} \
+        == {"EPS", "THERMAL", "ORBIT", "NODES"}
     sensors = [s for s in sim.structures if s.sid in mirrors]
     mine = {s.sid: s for s in ours.structures}
     rng = random.Random(7)
