@@ -1,46 +1,54 @@
 """Fleet configuration: a TOML file with documented defaults, checked field by field.
 
-Every section and field is optional; an unknown or mistyped one is an error naming it::
+Every section and field is optional; an unknown, mistyped or out-of-range one is an error
+naming it (every such error at once, before anything is launched)::
 
     [run]
-    start = "2026-03-20T00:00:00Z"   # simulated start (UTC)
-    duration_h = 24.0                # simulated hours a scenario plays
-    rate = 600.0                     # simulated seconds per wall second
-    seed = 1                         # every random process of the run (loss, upsets)
+    start = "2026-03-20T00:00:00Z"   # simulated start (UTC unless it says; a date: midnight UTC)
+    duration_h = 24.0                # simulated hours a scenario plays (> 0)
+    rate = 600.0                     # simulated seconds per wall second (> 0)
+    seed = 1                         # every random process of the run (loss, upsets); >= 0
     security = true                  # authenticate telecommands (keys in RUN_DIR/keys)
     sim_group = 4                    # satellites whose hardware one simulator process plays
     app_hosting = "separate"         # a process per app; "together": one per satellite
+    flight_group = 1                 # satellites whose executives share a process
 
     [constellation]
-    altitude_km = 750.0              # 700–800 km dawn-dusk
-    ltan_h = 18.0                    # local time of the ascending node
-    planes = 1
+    altitude_km = 750.0              # 700–800 km dawn-dusk (300–2000 accepted)
+    ltan_h = 18.0                    # local time of the ascending node, 0 <= ltan_h < 24
+    planes = 1                       # planes × per_plane: at most MAX_SATELLITES (200)
     per_plane = 4
-    phasing = 1                      # Walker F
-    plane_spacing_deg = 5.0
+    phasing = 1                      # Walker F: 0 .. planes − 1 (one plane: 0 or 1)
+    plane_spacing_deg = 5.0          # node (RAAN) step between planes, −180..180
     slot_spacing_deg = 0.0           # degrees between neighbours in a plane (0: evenly)
 
     [ground]
-    stations = ["china"]             # names or networks: china, polar, all
+    stations = ["china"]             # names or networks: china, polar, all (at least one)
     auto_results = true              # fetch result files as soon as they are ready
 
     [link]                           # see ground.link.config.LinkConfig, e.g.
     relays = ["tianlian"]            # geostationary relays (default: none)
     isl = "in-plane"                 # inter-satellite links: none, in-plane, cross-plane
     [hardware]                       # see flight.sim.models.satellite.HardwareConfig
-    [timing]                         # see common.runconfig.Timing
+    [timing]                         # see common.runconfig.Timing (every interval > 0)
+
+A run must lie between 1957 (a TLE's two-digit year) and October 2053 (the end of the
+packaged de421 ephemeris).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from common.orbits import Constellation
+from common.ranges import AT_LEAST_ONE, FRACTION, NOT_NEGATIVE, POSITIVE, Number, number_of
 from common.runconfig import APP_HOSTINGS, ConfigError, RunConfig, Timing, new_run
 
 
@@ -115,122 +123,231 @@ class FleetConfig:
         return self.start.timestamp() + self.duration_h * 3600
 
     def with_changes(self, **changes: Any) -> FleetConfig:
-        """A copy with some fields changed (None values are ignored)."""
+        """A copy with some fields changed (None values are ignored), checked as a file's
+        fields are (ConfigError naming the field: a command line's ``--rate nan``)."""
         from dataclasses import replace
 
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+        changed = {k: v for k, v in changes.items() if v is not None}
+        problems = []
+        for name, value in changed.items():
+            section, spec = _FIELDS[name]
+            if not spec.accepts(value):
+                problems.append(f"{section}.{name} must be {spec.describe()}, not {value!r}")
+        if problems:
+            raise ConfigError("; ".join(problems))
+        config = replace(self, **changed)
+        _check(config, "changed configuration")
+        return config
 
 
-_SECTIONS: dict[str, dict[str, tuple[type | tuple[type, ...], str]]] = {
-    "run": {"start": (str, "start"), "duration_h": ((int, float), "duration_h"),
-            "rate": ((int, float), "rate"), "seed": (int, "seed"),
-            "transport": (str, "transport"), "security": (bool, "security"),
-            "sim_group": (int, "sim_group"), "app_hosting": (str, "app_hosting"),
-            "flight_group": (int, "flight_group")},
-    "constellation": {"altitude_km": ((int, float), "altitude_km"),
-                      "ltan_h": ((int, float), "ltan_h"), "planes": (int, "planes"),
-                      "per_plane": (int, "per_plane"), "phasing": (int, "phasing"),
-                      "plane_spacing_deg": ((int, float), "plane_spacing_deg"),
-                      "slot_spacing_deg": ((int, float), "slot_spacing_deg")},
-    "ground": {"stations": (list, "stations"), "auto_results": (bool, "auto_results")},
+#: The largest fleet a configuration may ask for: the command line's bound on --satellites,
+#: and twice the largest fleet measured on a 2-core machine (100 satellites, README).
+MAX_SATELLITES = 200
+#: A TLE's two-digit year reaches back to 1957; the packaged de421 ephemeris ends on
+#: 2053-10-09 (a week's margin is left for the link's look-ahead).
+EARLIEST_START = dt.datetime(1957, 1, 1, tzinfo=dt.UTC)
+LATEST_END = dt.datetime(2053, 10, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """Any other value: what ``test`` accepts, described by ``text``, kept as ``make`` makes it."""
+
+    test: Callable[[Any], bool]
+    text: str
+    make: Callable[[Any], Any] = lambda value: value
+
+    def accepts(self, value: Any) -> bool:
+        """True if ``value`` passes the test."""
+        return self.test(value)
+
+    def describe(self) -> str:
+        """What is allowed, for an error message ("must be ...")."""
+        return self.text
+
+    def convert(self, value: Any) -> Any:
+        """The accepted value as the fleet configuration keeps it."""
+        return self.make(value)
+
+
+_Spec = Number | _Rule
+
+
+def _time(value: Any) -> dt.datetime:
+    """An ISO 8601 time or a TOML date-time, UTC unless it says; a date is midnight UTC."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time())
+    if not isinstance(value, dt.datetime):
+        raise TypeError(f"not a time: {value!r}")
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _is_time(value: Any) -> bool:
+    """True if ``value`` reads as a time."""
+    try:
+        _time(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _choice(options: tuple[str, ...]) -> _Rule:
+    """One of ``options``."""
+    return _Rule(lambda v: isinstance(v, str) and v in options, f"one of {', '.join(options)}")
+
+
+_TIME = _Rule(_is_time, "an ISO 8601 date or time, e.g. 2026-03-20T00:00:00Z", _time)
+_FLAG = _Rule(lambda v: isinstance(v, bool), "true or false")
+_NAMES = _Rule(lambda v: isinstance(v, list) and bool(v) and all(isinstance(n, str) for n in v),
+               "a non-empty list of names", tuple)
+_ABOVE_ABSOLUTE_ZERO = Number(float, -273.15, open_low=True)
+
+_SECTIONS: dict[str, dict[str, _Spec]] = {
+    "run": {"start": _TIME, "duration_h": POSITIVE, "rate": POSITIVE,
+            "seed": Number(int, 0), "transport": _choice(("ipc", "tcp")), "security": _FLAG,
+            "sim_group": AT_LEAST_ONE, "app_hosting": _choice(APP_HOSTINGS),
+            "flight_group": AT_LEAST_ONE},
+    "constellation": {"altitude_km": Number(float, 300.0, 2000.0),
+                      "ltan_h": Number(float, 0.0, 24.0, open_high=True),
+                      "planes": Number(int, 1, MAX_SATELLITES),
+                      "per_plane": Number(int, 1, MAX_SATELLITES),
+                      "phasing": Number(int, 0),
+                      "plane_spacing_deg": Number(float, -180.0, 180.0),
+                      "slot_spacing_deg": Number(float, 0.0, 360.0, open_high=True)},
+    "ground": {"stations": _NAMES, "auto_results": _FLAG},
 }
+#: The section and rule of each field of those sections, by field name.
+_FIELDS: dict[str, tuple[str, _Spec]] = {
+    name: (section, spec) for section, table in _SECTIONS.items() for name, spec in table.items()}
+#: Ranges of the hardware's numbers; ``nodes`` and ``initial_soc`` are HardwareConfig's own.
+_HARDWARE_RANGES: dict[str, _Spec] = {
+    **dict.fromkeys(("node_busy_w", "node_idle_w", "platform_w", "heater_w", "array_area_m2",
+                     "max_charge_w", "max_discharge_w", "radiator_area_m2", "earth_ir_w_m2",
+                     "upsets_per_node_day", "saa_multiplier"), NOT_NEGATIVE),
+    **dict.fromkeys(("cell_efficiency", "packing_factor", "emissivity"), FRACTION),
+    **dict.fromkeys(("charge_efficiency", "discharge_efficiency"),
+                    Number(float, 0.0, 1.0, open_low=True)),
+    **dict.fromkeys(("heater_on_below_c", "heater_off_above_c", "initial_temp_c"),
+                    _ABOVE_ABSOLUTE_ZERO),
+    "battery_capacity_wh": POSITIVE, "battery_strings": AT_LEAST_ONE,
+}
+#: Every timing knob is a positive interval, but the niceness (os.nice's range).
+_TIMING_RANGES: dict[str, _Spec] = {"satellite_nice": Number(int, -20, 19)}
+
+
+def _dataclass_table(cls: type, ranges: dict[str, _Spec],
+                     otherwise: _Spec | None = None) -> dict[str, _Spec]:
+    """A spec per field of ``cls``: its range if listed, else ``otherwise``, else its type."""
+    return {f.name: ranges.get(f.name) or otherwise or number_of(f.type) or Number(float)
+            for f in fields(cls)}
+
+
+@functools.cache
+def _tables() -> dict[str, dict[str, _Spec] | None]:
+    """Every section's fields (None: LinkConfig.from_overrides checks its own)."""
+    from flight.sim.models.satellite import HardwareConfig
+
+    return {**_SECTIONS, "link": None,
+            "hardware": _dataclass_table(HardwareConfig, _HARDWARE_RANGES),
+            "timing": _dataclass_table(Timing, _TIMING_RANGES, POSITIVE)}
+
+
 _FREE_SECTIONS = ("link", "hardware", "timing")
 
 
-def _parse_time(text: str, where: str) -> dt.datetime:
-    try:
-        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(f"{where}: not an ISO 8601 time: {text!r}") from None
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-
-
 def parse(data: dict[str, Any], source: str = "configuration") -> FleetConfig:
-    """A fleet configuration from parsed TOML; errors name the bad field."""
+    """A fleet configuration from parsed TOML; errors name the bad field (all of them)."""
     values: dict[str, Any] = {}
+    problems: list[str] = []
+    tables = _tables()
     for section, content in data.items():
-        if section in _FREE_SECTIONS:
-            if not isinstance(content, dict):
-                raise ConfigError(f"{source}: [{section}] must be a table")
-            values[section] = dict(content)
-            continue
-        known = _SECTIONS.get(section)
-        if known is None:
-            allowed = ", ".join([*_SECTIONS, *_FREE_SECTIONS])
-            raise ConfigError(f"{source}: unknown section [{section}]; known: {allowed}")
+        if section not in tables:
+            raise ConfigError(f"{source}: unknown section [{section}]; "
+                              f"known: {', '.join(tables)}")
         if not isinstance(content, dict):
             raise ConfigError(f"{source}: [{section}] must be a table")
-        for key, value in content.items():
-            where = f"{source}: {section}.{key}"
-            spec = known.get(key)
-            if spec is None:
-                raise ConfigError(f"{where}: unknown field; known: {', '.join(known)}")
-            types, target = spec
-            if (isinstance(value, bool) and types is not bool) or not isinstance(value, types):
-                raise ConfigError(f"{where}: expected {_names(types)}, got {value!r}")
-            values[target] = _parse_time(str(value), where) if target == "start" else value
-    if "stations" in values:
-        values["stations"] = tuple(str(s) for s in values["stations"])
+        table = tables[section]
+        read = dict(content) if table is None else _read(section, content, table, problems)
+        if section in _FREE_SECTIONS:
+            values[section] = read
+        else:
+            values.update(read)
+    if problems:
+        raise ConfigError(f"{source}: " + "; ".join(problems))
     config = FleetConfig(**values)
     _check(config, source)
     return config
 
 
-def _names(types: type | tuple[type, ...]) -> str:
-    if isinstance(types, tuple):
-        return " or ".join(t.__name__ for t in types)
-    return types.__name__
+def _read(section: str, content: dict[str, Any], table: dict[str, _Spec],
+          problems: list[str]) -> dict[str, Any]:
+    """A section's accepted values; what is wrong with the others is added to ``problems``."""
+    accepted = {}
+    for key, value in content.items():
+        spec = table.get(key)
+        if spec is None:
+            problems.append(f"{section}.{key}: unknown field; known: {', '.join(table)}")
+        elif not spec.accepts(value):
+            problems.append(f"{section}.{key} must be {spec.describe()}, not {value!r}")
+        else:
+            accepted[key] = spec.convert(value)
+    return accepted
 
 
 def _check(config: FleetConfig, source: str) -> None:
-    problems = []
-    if config.rate <= 0:
-        problems.append(f"run.rate must be positive, not {config.rate}")
-    if config.duration_h <= 0:
-        problems.append(f"run.duration_h must be positive, not {config.duration_h}")
-    if config.transport not in ("ipc", "tcp"):
-        problems.append(f"run.transport must be ipc or tcp, not {config.transport!r}")
-    if not 300 <= config.altitude_km <= 2000:
-        problems.append(f"constellation.altitude_km {config.altitude_km} is not a LEO altitude")
-    if config.sim_group < 1:
-        problems.append(f"run.sim_group must be at least 1, not {config.sim_group}")
-    if config.app_hosting not in APP_HOSTINGS:
-        problems.append(f"run.app_hosting must be one of {', '.join(APP_HOSTINGS)}, "
-                        f"not {config.app_hosting!r}")
-    if config.flight_group < 1:
-        problems.append(f"run.flight_group must be at least 1, not {config.flight_group}")
-    if config.planes < 1 or config.per_plane < 1:
-        problems.append("constellation.planes and per_plane must be at least 1")
-    if not 0 <= config.slot_spacing_deg * (config.per_plane - 1) < 360:
-        problems.append(f"constellation.slot_spacing_deg {config.slot_spacing_deg} does not fit "
-                        f"{config.per_plane} satellites in one orbit")
+    """What no single field shows: fields that must agree, and the ground and flight models'
+    own checks of stations, link and hardware."""
+    problems = _cross_problems(config) + _model_problems(config)
     if problems:
         raise ConfigError(f"{source}: " + "; ".join(problems))
+
+
+def _cross_problems(config: FleetConfig) -> list[str]:
+    """What is wrong with fields that must agree with each other."""
+    c = config
+    satellites = c.planes * c.per_plane
+    last_phasing = max(c.planes - 1, 1)  # with one plane, phasing has no effect
+    checks = [
+        (satellites <= MAX_SATELLITES,
+         f"constellation.planes × per_plane is {satellites} satellites, more than "
+         f"{MAX_SATELLITES}"),
+        (c.phasing <= last_phasing,
+         f"constellation.phasing (Walker F) must be from 0 to {last_phasing} with "
+         f"{c.planes} plane(s), not {c.phasing}"),
+        (abs(c.plane_spacing_deg) * (c.planes - 1) < 360,
+         f"constellation.plane_spacing_deg {c.plane_spacing_deg} does not fit {c.planes} "
+         f"planes in 360°"),
+        (c.slot_spacing_deg * (c.per_plane - 1) < 360,
+         f"constellation.slot_spacing_deg {c.slot_spacing_deg} does not fit "
+         f"{c.per_plane} satellites in one orbit"),
+        (c.start >= EARLIEST_START,
+         f"run.start must be from {EARLIEST_START:%Y-%m-%d}, not {c.start.isoformat()}"),
+        (c.end <= LATEST_END.timestamp(),
+         f"run.start + duration_h must end by {LATEST_END:%Y-%m-%d} (the packaged ephemeris), "
+         f"not {dt.datetime.fromtimestamp(c.end, dt.UTC).isoformat()}"),
+    ]
+    return [message for ok, message in checks if not ok]
+
+
+def _model_problems(config: FleetConfig) -> list[str]:
+    """What the stations, the link and the hardware models refuse, each named."""
+    from flight.sim.models.satellite import HardwareConfig
     from ground.link.config import LinkConfig
     from ground.passes import network
 
-    try:
-        network(config.stations)
-        LinkConfig.from_overrides(config.link)
-    except ValueError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
-    timing_fields = {f.name for f in fields(Timing)}
-    unknown = sorted(set(config.timing) - timing_fields)
-    if unknown:
-        raise ConfigError(f"{source}: timing: unknown field(s) {', '.join(unknown)}")
-    _check_hardware(config.hardware, source)
-
-
-def _check_hardware(hardware: dict[str, Any], source: str) -> None:
-    try:
-        from flight.sim.models.satellite import HardwareConfig
-    except ImportError:  # pragma: no cover - the simulated hardware is part of the package
-        return
-    known = {f.name for f in fields(HardwareConfig)}
-    unknown = sorted(set(hardware) - known)
-    if unknown:
-        raise ConfigError(f"{source}: hardware: unknown field(s) {', '.join(unknown)}; "
-                          f"known: {', '.join(sorted(known))}")
+    builds = {"ground.stations": lambda: network(config.stations),
+              "link": lambda: LinkConfig.from_overrides(config.link, seed=config.seed),
+              "hardware": lambda: HardwareConfig(**config.hardware)}
+    problems = []
+    for name, build in builds.items():
+        try:
+            build()
+        except (TypeError, ValueError) as exc:
+            text = str(exc)
+            problems.append(text if text.startswith(name) else f"{name}: {text}")
+    return problems
 
 
 def load(path: str | Path) -> FleetConfig:

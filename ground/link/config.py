@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from common.ranges import FRACTION, NOT_NEGATIVE, POSITIVE, Number, number_of
+
 ISL_TOPOLOGIES = ("none", "in-plane", "cross-plane")
 
 
@@ -66,30 +68,51 @@ class LinkConfig:
 
     @classmethod
     def from_overrides(cls, overrides: dict[str, Any], seed: int = 0) -> LinkConfig:
-        """Defaults with ``overrides`` applied; unknown names raise ValueError naming them."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(overrides) - known)
+        """Defaults with ``overrides`` applied; a bad setting raises ValueError naming it (all
+        of them, joined by "; ")."""
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = sorted(set(overrides) - set(known))
         if unknown:
             raise ValueError(f"link: unknown setting(s) {', '.join(unknown)}; "
                              f"known: {', '.join(sorted(known))}")
-        for name in ("uplink_loss", "downlink_loss", "uplink_corruption", "downlink_corruption",
-                     "relay_loss", "isl_loss"):
-            value = overrides.get(name, 0.0)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"link.{name} must be a probability, not {value}")
         values = {"seed": seed, **overrides}
+        problems = [problem for name, value in values.items()
+                    if (problem := _number_problem(name, value, known[name]))]
+        if problems:
+            raise ValueError("; ".join(problems))
         if "relays" in values:
             if not isinstance(values["relays"], list | tuple):
                 raise ValueError(f"link.relays must be a list, not {values['relays']!r}")
             values["relays"] = tuple(values["relays"])
             from ground.network.relays import relays
 
-            relays(values["relays"])  # names and tables are checked now
+            try:
+                relays(values["relays"])  # names and tables are checked now
+            except ValueError as exc:
+                raise ValueError(f"link.relays: {exc}") from None
         if values.get("isl", "in-plane") not in ISL_TOPOLOGIES:
             raise ValueError(f"link.isl must be one of {', '.join(ISL_TOPOLOGIES)}, "
                              f"not {values['isl']!r}")
-        for name in ("isl_max_range_km", "store_bytes", "store_max_s", "relay_forward_bps",
-                     "relay_return_bps", "isl_bps", "uplink_bps", "downlink_bps"):
-            if name in values and not values[name] > 0:
-                raise ValueError(f"link.{name} must be positive, not {values[name]}")
         return cls(**values)
+
+
+#: Each numeric setting's range; a number not listed may be any finite number of its type.
+_RANGES: dict[str, Number] = {
+    **dict.fromkeys(("uplink_loss", "downlink_loss", "uplink_corruption", "downlink_corruption",
+                     "relay_loss", "isl_loss"), FRACTION),
+    **dict.fromkeys(("uplink_bps", "downlink_bps", "horizon_h", "relay_forward_bps",
+                     "relay_return_bps", "isl_bps", "isl_max_range_km", "store_max_s"),
+                    POSITIVE),
+    "store_bytes": Number(int, 0, open_low=True),
+    **dict.fromkeys(("relay_acquisition_s", "isl_acquisition_s", "grazing_margin_km"),
+                    NOT_NEGATIVE),
+    **dict.fromkeys(("uplink_backlog_bytes", "downlink_backlog_bytes", "seed"), Number(int, 0)),
+    "relay_min_elevation_deg": Number(float, -90.0, 90.0),
+}
+
+
+def _number_problem(name: str, value: Any, annotation: Any) -> str | None:
+    """Why ``value`` cannot be the numeric setting ``name`` (None if it can, or if the setting
+    is not a number)."""
+    rule = _RANGES.get(name) or number_of(annotation)
+    return None if rule is None else rule.problem(f"link.{name}", value)
