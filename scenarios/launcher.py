@@ -155,7 +155,8 @@ class Launcher:
             missing = [p.name for p in self.processes.values() if not p.ready]
             raise LaunchError(f"not ready within {timeout_wall_s} s: {', '.join(missing)}; "
                               f"see {Path(run_dir) / 'logs'}") from None
-        self.log.info("fleet ready", processes=len(self.processes))
+        self.log.info("fleet ready", processes=len(self.processes),
+                      pids={p.name: p.pid for p in self.processes.values()})
 
     async def _spawn(self, name: str, target: str, args: list[Any]) -> None:
         assert self.zygote is not None
