@@ -15,10 +15,13 @@ the longest pass and the result clipped to the passes that overlap the requested
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from common.files import write_atomic
 from common.orbits import Elements, timescale
 
 #: Padding of the search interval, seconds: longer than any LEO pass (~15 min at 750 km).
@@ -79,6 +82,11 @@ def network(names: Iterable[str]) -> list[Station]:
     return list(dict.fromkeys(out))
 
 
+def _iso(unix: float) -> str:
+    """A Unix time as ISO 8601 UTC, to the microsecond."""
+    return dt.datetime.fromtimestamp(unix, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 @dataclass(frozen=True)
 class Pass:
     """One contact window (times are Unix seconds, UTC)."""
@@ -97,11 +105,8 @@ class Pass:
 
     def to_json(self) -> dict[str, Any]:
         """The pass with ISO 8601 UTC times."""
-        def iso(unix: float) -> str:
-            return dt.datetime.fromtimestamp(unix, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-        return {"satellite": self.satellite, "station": self.station, "aos": iso(self.aos),
-                "tca": iso(self.tca), "los": iso(self.los),
+        return {"satellite": self.satellite, "station": self.station, "aos": _iso(self.aos),
+                "tca": _iso(self.tca), "los": _iso(self.los),
                 "max_elevation_deg": round(self.max_elevation_deg, 2),
                 "duration_s": round(self.duration_s, 1)}
 
@@ -142,6 +147,21 @@ def _window(name: str, station: Station, satellite: Any, topos: Any, rise: float
     elevations = (satellite - topos).at(times).altaz()[0].degrees
     best = max(range(len(peaks)), key=lambda i: elevations[i])
     return Pass(name, station.name, rise, peaks[best], set_, float(elevations[best]))
+
+
+#: The contact plan ground control predicted at the start of a run, in its run directory: one
+#: JSON object per window (``dawndusk passes --json``'s, relay windows with ``"relay"``).
+CONTACT_PLAN_FILE = "contacts.jsonl"
+
+
+def write_contact_plan(path: Path, windows: Iterable[Pass],
+                       relayed: Iterable[tuple[str, str, float, float]] = ()) -> None:
+    """Write station windows and relay windows (satellite, relay, start, end) to ``path``."""
+    lines = [json.dumps(window.to_json()) for window in windows]
+    lines += [json.dumps({"satellite": satellite, "relay": relay, "aos": _iso(start),
+                          "los": _iso(end), "duration_s": round(end - start, 1)})
+              for satellite, relay, start, end in relayed]
+    write_atomic(path, "".join(f"{line}\n" for line in lines).encode())
 
 
 def contact_plan(satellites: Iterable[Elements], stations: Iterable[Station], start: float,

@@ -38,7 +38,7 @@ from ground.control.requests import Requests
 from ground.link.config import LinkConfig
 from ground.network.plan import GROUND, RELAY, ContactPlan
 from ground.network.routing import Route, Router
-from ground.passes import network
+from ground.passes import CONTACT_PLAN_FILE, network, write_contact_plan
 
 HELLO_WALL_S = 0.5
 #: Wall seconds without a word from the space link after which it is considered down.
@@ -126,8 +126,9 @@ class GroundControl:
         self.plan.ensure(now)
         relayed = [(c.to, c.via, c.start, c.end) for c in self.plan.contacts(RELAY)
                    if c.frm in self.plan.relays]
-        self.archive.set_contacts(self.passes(now - 3600, now + CONTACT_HORIZON_H * 3600),
-                                  relayed)
+        planned = self.passes(now - 3600, now + CONTACT_HORIZON_H * 3600)
+        self.archive.set_contacts(planned, relayed)
+        write_contact_plan(self.run.path / CONTACT_PLAN_FILE, planned, relayed)
         self.log.info("network", **self.plan.describe())
         self.clock.every(1.0, self._tick)
         self.clock.on_change(lambda state: self.publish("clock", _clock_dict(state)))

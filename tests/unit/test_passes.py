@@ -99,3 +99,19 @@ def test_coverage_of_the_chinese_and_polar_networks_matches_the_reference_shape(
 def test_unknown_station_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="unknown station 'ATLANTIS'"):
         network(["china", "ATLANTIS"])
+
+
+def test_the_contact_plan_file_holds_every_window(tmp_path) -> None:
+    import json
+
+    from ground.passes import Pass, write_contact_plan
+
+    window = Pass("SAT-01", "KASHGAR", 1773966000.0, 1773966300.0, 1773966600.5, 42.0)
+    path = tmp_path / "contacts.jsonl"
+    write_contact_plan(path, [window], [("SAT-02", "TIANLIAN-1", 1773967000.0, 1773968000.0)])
+    station, relayed = (json.loads(line) for line in path.read_text().splitlines())
+    assert station == window.to_json()
+    assert station["aos"] == "2026-03-20T00:20:00.000000Z" and station["duration_s"] == 600.5
+    assert relayed == {"satellite": "SAT-02", "relay": "TIANLIAN-1",
+                       "aos": "2026-03-20T00:36:40.000000Z",
+                       "los": "2026-03-20T00:53:20.000000Z", "duration_s": 1000.0}
