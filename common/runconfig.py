@@ -196,6 +196,7 @@ def new_run(
     *,
     rate: float = 1.0,
     sim_start: float | None = None,
+    paused: bool = False,
     transport: str = "ipc",
     timing: Timing | None = None,
     seed: int = 0,
@@ -210,7 +211,8 @@ def new_run(
     key_file: str = "",
     control: dict[str, Any] | None = None,
 ) -> RunConfig:
-    """A configuration for a new run starting now (wall) at ``sim_start`` (default: now)."""
+    """A configuration for a new run starting now (wall) at ``sim_start`` (default: now), or
+    held there (``paused``) until whoever masters the clock resumes it."""
     path = Path(run_dir)
     path.mkdir(parents=True, exist_ok=True)
     os.chmod(path, 0o700)
@@ -218,7 +220,8 @@ def new_run(
     config = RunConfig(
         run_dir=str(path.resolve()),
         satellites=tuple(satellites),
-        clock=ClockAnchor(sim=wall if sim_start is None else sim_start, wall=wall, rate=rate),
+        clock=ClockAnchor(sim=wall if sim_start is None else sim_start, wall=wall, rate=rate,
+                          paused=paused),
         transport=transport,
         socket_dir=short_socket_dir(path) if transport == "ipc" else "",
         timing=timing or Timing(),

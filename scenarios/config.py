@@ -91,8 +91,9 @@ class FleetConfig:
                              self.per_plane, self.phasing, self.plane_spacing_deg,
                              slot_spacing_deg=self.slot_spacing_deg)
 
-    def run_config(self, run_dir: str | Path) -> RunConfig:
-        """A new run of this fleet, starting now (wall) at ``start`` (simulated)."""
+    def run_config(self, run_dir: str | Path, *, paused: bool = False) -> RunConfig:
+        """A new run of this fleet, starting now (wall) at ``start`` (simulated); ``paused``:
+        held at ``start`` until its clock is resumed (once the fleet is up)."""
         constellation = self.constellation()
         elements = constellation.elements()
         key_file = ""
@@ -109,7 +110,8 @@ class FleetConfig:
             make_keys(run_dir, ["GROUND", "LINK", "operator", *constellation.names()])
         return new_run(
             run_dir, tuple(constellation.names()), rate=self.rate,
-            sim_start=self.start.timestamp(), transport=self.transport,
+            sim_start=self.start.timestamp(), paused=paused,
+            transport=self.transport,
             timing=Timing(**self.timing), seed=self.seed,
             tle={e.name: e.to_tle() for e in elements}, hardware=self.hardware,
             stations=self.stations, link=self.link, key_file=key_file, sim_group=self.sim_group,

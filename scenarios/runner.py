@@ -1,5 +1,9 @@
 """Playing a scenario: launch the fleet, run the script, show progress, stop, report.
 
+The run's clock is held at the scenario's start while the fleet comes up and let go once every
+process is ready, so that the script has the whole day from its first second (at 600×, the two
+or three wall seconds of a launch were twenty minutes of it, and satellites' first passes).
+
 Ctrl-C, an exception in the script, or a process of the fleet that fails all end the run the
 same way: every process is stopped (by pid), the report is written from what the archive holds,
 and the exit status says whether every expectation held.
@@ -13,7 +17,7 @@ import datetime as dt
 import json
 import signal
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +26,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from common import logs
+from common.runconfig import RunConfig
+from common.runtime import initial_clock_state
 from ground.client import Client, GroundError
 from scenarios import report
 from scenarios.config import FleetConfig
 from scenarios.launcher import Launcher, LaunchError
 from scenarios.mission import Expectation, Mission, Scenario
+from scenarios.story import Story, save_story
 
 console = Console(stderr=True)
 
@@ -37,19 +44,33 @@ def default_run_dir(name: str) -> Path:
     return Path("runs") / f"{name}-{stamp}"
 
 
+@dataclass
+class Played:
+    """What the async part of a run leaves behind, also when it is interrupted."""
+
+    mission: Mission | None = None
+
+    def ended(self, run: RunConfig) -> float:
+        """The simulated time at which the run stopped: when the script ended (or was
+        interrupted), or else (stopped before it began) the run's clock now."""
+        if self.mission is not None and self.mission.ended is not None:
+            return self.mission.ended
+        return max(run.clock.sim, initial_clock_state(run).sim_at(time.time()))
+
+
 def play(scenario: Scenario, run_dir: Path, config: FleetConfig | None = None,
          progress: bool = True, make_report: bool = True) -> int:
     """Play ``scenario`` in ``run_dir``; return the exit status (0 when every expectation held)."""
     config = config or scenario.config
-    run = config.run_config(run_dir)
+    run = config.run_config(run_dir, paused=True)  # the day starts once the fleet is up
     logs.configure(run.run_dir, "RUNNER", console=False)
     launcher = Launcher(run)
     launcher.fork_zygote()  # before any ZeroMQ context in this process
     started = time.monotonic()
-    mission: Mission | None = None
+    played = Played()
     error: str | None = None
     try:
-        mission = asyncio.run(_play(scenario, config, launcher, progress))
+        asyncio.run(_play(scenario, config, launcher, progress, played))
     except LaunchError as exc:
         error = str(exc)
     except KeyboardInterrupt:
@@ -58,27 +79,31 @@ def play(scenario: Scenario, run_dir: Path, config: FleetConfig | None = None,
         if launcher.zygote is not None:  # the async part did not get to stop everything
             asyncio.run(launcher.stop())
     wall = time.monotonic() - started
+    mission = played.mission
+    ended = played.ended(run)
     expectations = mission.expectations if mission else []
     if error:
-        expectations = [*expectations, Expectation(f"the run: {error}", False, time.time())]
-    (Path(run.run_dir) / "expectations.json").write_text(
+        expectations = [*expectations, Expectation(f"the run: {error}", False, ended)]
+    run_path = Path(run.run_dir)
+    (run_path / report.EXPECTATIONS_FILE).write_text(
         json.dumps([asdict(e) for e in expectations], indent=1))
+    save_story(run_path, Story(
+        f"dawndusk: {scenario.name}", config.start.timestamp(), ended,
+        tuple(mission.notes) if mission else ()))
     html_path = None
     if make_report:
         try:
-            html_path = report.build(run.run_dir, [asdict(e) for e in expectations],
-                                     mission.notes if mission else [], f"dawndusk: "
-                                     f"{scenario.name}")
+            html_path = report.build(run_path)
         except Exception as exc:  # a missing plot must not hide the run's verdict
             console.print(f"[yellow]report not written: {exc!r}[/]")
-    played_h = (mission.ended - mission.start) / 3600 if mission and mission.ended else 0.0
+    played_h = (ended - config.start.timestamp()) / 3600
     link = (mission.final_status.get("link") or {}) if mission else {}
     _summary(scenario, run.run_dir, expectations, wall, played_h, html_path, link)
     return 0 if expectations and all(e.ok for e in expectations) else 1
 
 
 async def _play(scenario: Scenario, config: FleetConfig, launcher: Launcher,
-                progress: bool) -> Mission:
+                progress: bool, played: Played) -> None:
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
     assert main is not None
@@ -87,7 +112,8 @@ async def _play(scenario: Scenario, config: FleetConfig, launcher: Launcher,
     try:
         await launcher.start()
         async with Client(launcher.run, "scenario") as ground:
-            mission = Mission(ground, config, launcher.run)
+            await ground.resume()
+            mission = played.mission = Mission(ground, config, launcher.run)
             script = asyncio.ensure_future(scenario.play(mission))
             watcher = asyncio.ensure_future(_watch(launcher))
             bar = asyncio.ensure_future(_progress(mission, progress))
@@ -106,7 +132,6 @@ async def _play(scenario: Scenario, config: FleetConfig, launcher: Launcher,
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
                 mission.final_status = await _save_status(ground, Path(launcher.run.run_dir))
-            return mission
     except asyncio.CancelledError:
         raise KeyboardInterrupt from None
     finally:
@@ -175,7 +200,7 @@ def _summary(scenario: Scenario, run_dir: str, expectations: list[Expectation], 
 
 def up(config: FleetConfig, run_dir: Path, hil: tuple[str, ...] = ()) -> int:
     """Launch a fleet and keep it running for operators until Ctrl-C (or SIGTERM)."""
-    run = config.run_config(run_dir)
+    run = config.run_config(run_dir, paused=True)  # the day starts once the fleet is up
     logs.configure(run.run_dir, "RUNNER", console=False)
     unknown = sorted(set(hil) - set(run.satellites))
     if unknown:
@@ -191,6 +216,8 @@ def up(config: FleetConfig, run_dir: Path, hil: tuple[str, ...] = ()) -> int:
             loop.add_signal_handler(sig, stop.set)
         try:
             await launcher.start()
+            async with Client(run, "runner") as ground:
+                await ground.resume()
             console.print(f"fleet up: {', '.join(run.satellites)}; run directory {run.run_dir}"
                           f"\n  attach: dawndusk console --run-dir {run.run_dir}"
                           f"\n  Ctrl-C stops every process")

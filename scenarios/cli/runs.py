@@ -41,10 +41,10 @@ def run_cmd(scenario: str, run_dir: Path | None, hours: float | None, rate: floa
 
     try:
         loaded = load_scenario(scenario)
+        config = loaded.config.with_changes(duration_h=hours, rate=rate, per_plane=satellites,
+                                            app_hosting=app_hosting, flight_group=flight_group)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    config = loaded.config.with_changes(duration_h=hours, rate=rate, per_plane=satellites,
-                                        app_hosting=app_hosting, flight_group=flight_group)
     raise SystemExit(play(loaded, run_dir or default_run_dir(loaded.name), config,
                           progress=not no_progress))
 
@@ -74,11 +74,13 @@ def up_cmd(config: Path, run_dir: Path | None, rate: float | None, hil: tuple[st
 @click.command("report")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def report_cmd(run_dir: Path) -> None:
-    """Rebuild the report of RUN_DIR from its archive."""
+    """Rebuild the report of RUN_DIR from its archive and what the run saved beside it (its
+    expectations, title and story)."""
     from ground.archive import ArchiveError
     from scenarios.report import build
+    from scenarios.story import ReportError
 
     try:
         click.echo(build(run_dir))
-    except ArchiveError as exc:
+    except (ArchiveError, ReportError) as exc:
         raise click.ClickException(str(exc)) from None
