@@ -49,6 +49,8 @@ class Played:
     """What the async part of a run leaves behind, also when it is interrupted."""
 
     mission: Mission | None = None
+    #: Wall seconds the script played, from the clock's start to the script's end.
+    day_wall_s: float | None = None
 
     def ended(self, run: RunConfig) -> float:
         """The simulated time at which the run stopped: when the script ended (or was
@@ -98,7 +100,8 @@ def play(scenario: Scenario, run_dir: Path, config: FleetConfig | None = None,
             console.print(f"[yellow]report not written: {exc!r}[/]")
     played_h = (ended - config.start.timestamp()) / 3600
     link = (mission.final_status.get("link") or {}) if mission else {}
-    _summary(scenario, run.run_dir, expectations, wall, played_h, html_path, link)
+    _summary(scenario, run.run_dir, expectations, (wall, played.day_wall_s), played_h, html_path,
+             link)
     return 0 if expectations and all(e.ok for e in expectations) else 1
 
 
@@ -113,6 +116,7 @@ async def _play(scenario: Scenario, config: FleetConfig, launcher: Launcher,
         await launcher.start()
         async with Client(launcher.run, "scenario") as ground:
             await ground.resume()
+            day_started = time.monotonic()
             mission = played.mission = Mission(ground, config, launcher.run)
             script = asyncio.ensure_future(scenario.play(mission))
             watcher = asyncio.ensure_future(_watch(launcher))
@@ -127,6 +131,7 @@ async def _play(scenario: Scenario, config: FleetConfig, launcher: Launcher,
                     mission.expect(False, f"every process stayed up: {watcher.result()}")
             finally:
                 mission.ended = mission.now()
+                played.day_wall_s = time.monotonic() - day_started
                 for task in (script, watcher, bar):
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -172,8 +177,10 @@ async def _progress(mission: Mission, show: bool) -> None:
             await asyncio.sleep(0.25)
 
 
-def _summary(scenario: Scenario, run_dir: str, expectations: list[Expectation], wall: float,
-             simulated_h: float, html_path: Path | None, link: dict[str, Any]) -> None:
+def _summary(scenario: Scenario, run_dir: str, expectations: list[Expectation],
+             walls: tuple[float, float | None], simulated_h: float, html_path: Path | None,
+             link: dict[str, Any]) -> None:
+    wall, day_wall = walls
     table = Table(title=f"{scenario.name}: {len(expectations)} expectations", show_lines=False)
     table.add_column("")
     table.add_column("simulated time")
@@ -184,9 +191,13 @@ def _summary(scenario: Scenario, run_dir: str, expectations: list[Expectation], 
         table.add_row(mark, when, item.what + (f" — {item.detail}" if item.detail else ""))
     console.print(table)
     failed = sum(not e.ok for e in expectations)
-    console.print(f"{simulated_h:g} simulated hours in {wall:.0f} s of wall time "
-                  f"({simulated_h * 3600 / max(wall, 1e-9):.0f}× overall); run directory "
-                  f"{run_dir}")
+    played = ""
+    if day_wall:
+        played = (f": the script played them in {day_wall:.0f} s "
+                  f"({simulated_h * 3600 / day_wall:.0f}×), launch, stop and report took "
+                  f"{wall - day_wall:.0f} s")
+    console.print(f"{simulated_h:g} simulated hours in {wall:.0f} s of wall time{played}; run "
+                  f"directory {run_dir}")
     if html_path is not None:
         console.print(f"report: {html_path}")
     stale, lag = link.get("stale_frames", 0), link.get("max_lag_s", 0.0)

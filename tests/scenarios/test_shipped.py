@@ -56,11 +56,15 @@ def test_a_first_light_of_two_satellites_passes_and_leaves_a_report(tmp_path: Pa
     assert status == 0, output[-3000:]
     assert "all expectations held" in output
     assert expectations and all(item["ok"] for item in expectations)
+    assert len(held(expectations, "commissioned in its first contact")) == 2
+    held(expectations, "SAT-02: compute takes work again")
     report = (run_dir / "report" / "report.html").read_text()
     assert "Contact windows" in report and "data:image/png;base64," in report
     for name in ("contacts", "battery", "radiator", "utilisation", "events", "latency"):
         assert (run_dir / "report" / f"{name}.png").stat().st_size > 1000
     assert json.loads((run_dir / "status.json").read_text())["counters"]["packets"] > 0
+    plan = [json.loads(line) for line in (run_dir / "contacts.jsonl").read_text().splitlines()]
+    assert {window["satellite"] for window in plan} == {"SAT-01", "SAT-02"}
 
 
 def test_first_light_passes_with_each_satellites_apps_in_one_process(tmp_path: Path) -> None:
