@@ -194,7 +194,7 @@ def _summary(scenario: Scenario, run_dir: str, expectations: list[Expectation],
     played = ""
     if day_wall:
         played = (f": the script played them in {day_wall:.0f} s "
-                  f"({simulated_h * 3600 / day_wall:.0f}×), launch, stop and report took "
+                  f"({simulated_h * 3600 / day_wall:.0f}×), launch and stop took "
                   f"{wall - day_wall:.0f} s")
     console.print(f"{simulated_h:g} simulated hours in {wall:.0f} s of wall time{played}; run "
                   f"directory {run_dir}")

@@ -106,6 +106,27 @@ def test_steady_temperatures_are_plausible_and_a_degraded_radiator_runs_hotter()
     assert steady(degraded)["NODES.NODE0_TEMP"] > hot["NODES.NODE0_TEMP"] + 30
 
 
+def test_the_louvers_keep_an_idle_or_unpowered_satellite_within_its_limits() -> None:
+    from common.dictionary import DICTIONARY
+
+    def inside(reading: dict, name: str) -> bool:
+        limits = DICTIONARY.params[name].limits
+        assert limits is not None
+        return limits.level(reading[name]) is None
+
+    for state in ("IDLE", "OFF"):
+        model = SatelliteModel(HardwareConfig(), random.Random(1))
+        for node in range(4):
+            model.set_node(node, state)
+        reading = steady(model)
+        for name in ("THERMAL.BATTERY_TEMP", "THERMAL.BUS_TEMP", "THERMAL.RADIATOR_TEMP"):
+            assert inside(reading, name), (state, name, reading[name])
+        assert reading["THERMAL.BATTERY_TEMP"] > 5.0, state
+    # Without louvers (open whatever the temperature), the same idle satellite freezes.
+    bare = SatelliteModel(HardwareConfig(louver_closed=1.0), random.Random(1))
+    assert not inside(steady(bare), "THERMAL.BATTERY_TEMP")
+
+
 def test_failing_battery_strings_takes_capacity_away() -> None:
     model = SatelliteModel(HardwareConfig(), random.Random(1))
     before = model.readings(SUN)["EPS.BATTERY_ENERGY"]

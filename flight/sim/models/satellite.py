@@ -6,8 +6,8 @@ Defaults (each from REFERENCE figures or derived from them):
   busy, see nodes.py), upsets derived in nodes.py;
 * platform: 300 W — an assumption, not a source: avionics, attitude control, TT&C and thermal
   control of a ~1-tonne bus at a few hundred watts; a 150 W heater on a 5/10 °C thermostat
-  (assumed; note that with every node off it cannot hold the platform warm: the radiator,
-  sized for compute, settles near −57 °C and the platform near −46 °C — derived from σεT⁴);
+  (assumed); the radiator's louvers (thermal.py) keep the platform warm while the nodes idle
+  or are off;
 * array: 12 m² sun-tracking, 30 % triple-junction cells (Dawn array paper), packing 0.85 →
   ~4.2 kW, enough for all nodes busy plus the platform (derived);
 * battery: 3 kWh in 8 strings (~20 kg at 150 Wh/kg) — the longest 19-min eclipse at one busy
@@ -58,6 +58,7 @@ class HardwareConfig:
     discharge_efficiency: float = 0.95
     radiator_area_m2: float = 8.0
     emissivity: float = 0.9
+    louver_closed: float = 0.15
     earth_ir_w_m2: float = 60.0
     initial_temp_c: float = 20.0
     upsets_per_node_day: float = 0.15
@@ -82,7 +83,8 @@ class SatelliteModel:
                     config.discharge_efficiency),
         )
         self.thermal = ThermalModel(config.nodes, config.radiator_area_m2, config.emissivity,
-                                    config.earth_ir_w_m2, initial_c=config.initial_temp_c)
+                                    config.earth_ir_w_m2, initial_c=config.initial_temp_c,
+                                    louver_closed=config.louver_closed)
         self.nodes = Nodes(config.nodes, config.node_busy_w, config.node_idle_w,
                            config.upsets_per_node_day, config.saa_multiplier, rng)
         self.heater_command: bool | None = None  # None: the thermostat decides

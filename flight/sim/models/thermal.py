@@ -18,7 +18,12 @@ Where the defaults come from (masses are ours; material figures are public):
   budget) times the view factor of a panel edge-on to the Earth, F = (atan(1/√(H²−1)) −
   √(H²−1)/H²)/π with H = 1 + h/R: 0.23 at 700 km, 0.22 at 800 km, so 52–56 W/m² (derived),
   rounded up to 60 W/m² for margin;
-* emissivity 0.9: white paint or optical solar reflectors (REFERENCE.md radiator figures).
+* emissivity 0.9: white paint or optical solar reflectors (REFERENCE.md radiator figures);
+* louvers over the radiator (bimetal-driven blades, as on many spacecraft radiators): open at
+  and above 20 °C, closed at and below 0 °C, where the radiator keeps 15 % of its emissivity,
+  linear between (figures assumed, within the 0.1–0.2 closed / open ratios louvers are sold
+  with). The radiator is sized for every node busy (~3.1 kW); without them, idle nodes let it
+  settle near −26 °C and the battery near −16 °C (derived), with them near 7 °C and above.
 """
 
 from __future__ import annotations
@@ -50,6 +55,9 @@ class ThermalModel:
     battery_conductance_w_k: float = 5.0
     initial_c: float = 20.0
     efficiency: float = 1.0
+    louver_closed_c: float = 0.0
+    louver_open_c: float = 20.0
+    louver_closed: float = 0.15
     radiator_k: float = field(init=False)
     bus_k: float = field(init=False)
     battery_k: float = field(init=False)
@@ -66,7 +74,7 @@ class ThermalModel:
         while remaining > 0:
             h = min(SUB_STEP_S, remaining)
             remaining -= h
-            emissivity = self.emissivity * self.efficiency
+            emissivity = self.emissivity * self.efficiency * self.louvers()
             to_radiator = 0.0
             for index, power in enumerate(node_w):
                 flow = self.node_conductance_w_k * (self.node_k[index] - self.radiator_k)
@@ -82,6 +90,13 @@ class ThermalModel:
                 self.radiator_k**4 - T_SPACE_K**4)
             self.radiator_k += h * (to_radiator + absorbed - emitted) / \
                 self.radiator_capacity_j_k
+
+    def louvers(self) -> float:
+        """The share of the radiator's emissivity its louvers let through, at its temperature
+        now: ``louver_closed`` when cold, 1 when warm."""
+        open_share = (self.radiator_k - KELVIN - self.louver_closed_c) / (
+            self.louver_open_c - self.louver_closed_c)
+        return self.louver_closed + (1.0 - self.louver_closed) * min(1.0, max(0.0, open_share))
 
     def celsius(self) -> dict[str, float]:
         """Every temperature in °C."""
