@@ -28,7 +28,12 @@ class Number:
     def accepts(self, value: Any) -> bool:
         """True for a number of the kind (never a bool), finite and within the bounds."""
         kinds = (int,) if self.kind is int else (int, float)
-        if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            return False
+        try:
+            if not math.isfinite(value):
+                return False
+        except OverflowError:  # an integer beyond any float
             return False
         above = value > self.low if self.open_low else value >= self.low
         return above and (value < self.high if self.open_high else value <= self.high)

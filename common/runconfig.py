@@ -65,6 +65,10 @@ class Timing:
     satellite_nice: int = 5
 
 
+#: The largest fleet a configuration may ask for (the command line's --satellites is bounded by
+#: it too), and twice the largest fleet measured on a 2-core machine (100 satellites, README).
+MAX_SATELLITES = 200
+
 #: How an executive may host its apps (see ``RunConfig.app_hosting``).
 APP_HOSTINGS = ("separate", "together", "executive")
 

@@ -49,7 +49,14 @@ from typing import Any
 
 from common.orbits import Constellation
 from common.ranges import AT_LEAST_ONE, FRACTION, NOT_NEGATIVE, POSITIVE, Number, number_of
-from common.runconfig import APP_HOSTINGS, ConfigError, RunConfig, Timing, new_run
+from common.runconfig import (
+    APP_HOSTINGS,
+    MAX_SATELLITES,
+    ConfigError,
+    RunConfig,
+    Timing,
+    new_run,
+)
 
 
 @dataclass(frozen=True)
@@ -129,22 +136,22 @@ class FleetConfig:
         fields are (ConfigError naming the field: a command line's ``--rate nan``)."""
         from dataclasses import replace
 
-        changed = {k: v for k, v in changes.items() if v is not None}
-        problems = []
-        for name, value in changed.items():
+        problems: list[str] = []
+        changed = {}
+        for name, value in changes.items():
+            if value is None:
+                continue
+            if name not in _FIELDS:
+                raise ConfigError(f"{name}: not a field of a fleet configuration")
             section, spec = _FIELDS[name]
-            if not spec.accepts(value):
-                problems.append(f"{section}.{name} must be {spec.describe()}, not {value!r}")
+            changed.update(_read(section, {name: _as_file_value(value)}, {name: spec}, problems))
+        config = replace(self, **changed)
+        problems += _check(config)
         if problems:
             raise ConfigError("; ".join(problems))
-        config = replace(self, **changed)
-        _check(config, "changed configuration")
         return config
 
 
-#: The largest fleet a configuration may ask for: the command line's bound on --satellites,
-#: and twice the largest fleet measured on a 2-core machine (100 satellites, README).
-MAX_SATELLITES = 200
 #: A TLE's two-digit year reaches back to 1957; the packaged de421 ephemeris ends on
 #: 2053-10-09 (a week's margin is left for the link's look-ahead).
 EARLIEST_START = dt.datetime(1957, 1, 1, tzinfo=dt.UTC)
@@ -277,11 +284,16 @@ def parse(data: dict[str, Any], source: str = "configuration") -> FleetConfig:
             values[section] = read
         else:
             values.update(read)
+    config = FleetConfig(**values)  # of the accepted values: the rest are in problems
+    problems += _check(config)
     if problems:
         raise ConfigError(f"{source}: " + "; ".join(problems))
-    config = FleetConfig(**values)
-    _check(config, source)
     return config
+
+
+def _as_file_value(value: Any) -> Any:
+    """A value given in Python as a file would give it (a tuple of names as a list)."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _read(section: str, content: dict[str, Any], table: dict[str, _Spec],
@@ -293,18 +305,21 @@ def _read(section: str, content: dict[str, Any], table: dict[str, _Spec],
         if spec is None:
             problems.append(f"{section}.{key}: unknown field; known: {', '.join(table)}")
         elif not spec.accepts(value):
-            problems.append(f"{section}.{key} must be {spec.describe()}, not {value!r}")
+            problems.append(_must(f"{section}.{key}", spec, value))
         else:
             accepted[key] = spec.convert(value)
     return accepted
 
 
-def _check(config: FleetConfig, source: str) -> None:
+def _must(name: str, spec: _Spec, value: Any) -> str:
+    """The message for a value its field does not accept."""
+    return f"{name} must be {spec.describe()}, not {value!r}"
+
+
+def _check(config: FleetConfig) -> list[str]:
     """What no single field shows: fields that must agree, and the ground and flight models'
     own checks of stations, link and hardware."""
-    problems = _cross_problems(config) + _model_problems(config)
-    if problems:
-        raise ConfigError(f"{source}: " + "; ".join(problems))
+    return _cross_problems(config) + _model_problems(config)
 
 
 def _cross_problems(config: FleetConfig) -> list[str]:
@@ -326,10 +341,10 @@ def _cross_problems(config: FleetConfig) -> list[str]:
          f"constellation.slot_spacing_deg {c.slot_spacing_deg} does not fit "
          f"{c.per_plane} satellites in one orbit"),
         (c.start >= EARLIEST_START,
-         f"run.start must be from {EARLIEST_START:%Y-%m-%d}, not {c.start.isoformat()}"),
+         f"run.start must be on or after {EARLIEST_START:%Y-%m-%d}, not {c.start.isoformat()}"),
         (c.end <= LATEST_END.timestamp(),
          f"run.start + duration_h must end by {LATEST_END:%Y-%m-%d} (the packaged ephemeris), "
-         f"not {dt.datetime.fromtimestamp(c.end, dt.UTC).isoformat()}"),
+         f"not {c.duration_h:g} h after {c.start.isoformat()}"),
     ]
     return [message for ok, message in checks if not ok]
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from typing import Any
 
 from flight.compute.jobs import expected_result
 from scenarios.faults import inject
@@ -47,12 +48,25 @@ async def commission(mission: Mission, satellite: str) -> None:
                    f"{satellite}: every app answers its first ping")
     await mission.check(satellite, "EPS.BATTERY_SOC > 20", 6 * 3600,
                         f"{satellite}: housekeeping flows, battery healthy")
-    first = passes[0] if passes else None
-    mission.expect(first is not None and mission.now() <= first["los"],
+    first = first_contact(passes)
+    mission.expect(first is not None and mission.now() <= first[1],
                    f"{satellite}: commissioned in its first contact",
-                   f"first contact {mission.iso(first['aos'])} to {mission.iso(first['los'])}"
+                   f"first contact {mission.iso(first[0])} to {mission.iso(first[1])}"
                    if first else "no contact predicted")
     mission.note(f"{satellite} commissioned")
+
+
+def first_contact(passes: list[dict[str, Any]]) -> tuple[float, float] | None:
+    """(start, end) of the first contact: the first window and those that overlap it, one after
+    the other (the stations' windows of one pass overlap)."""
+    if not passes:
+        return None
+    start, end = passes[0]["aos"], passes[0]["los"]
+    for window in passes[1:]:
+        if window["aos"] > end:
+            break
+        end = max(end, window["los"])
+    return start, end
 
 
 async def satellite_day(mission: Mission, index: int, satellite: str,
@@ -95,7 +109,7 @@ async def dump_recorder(mission: Mission, satellite: str) -> tuple[float, list[P
         dump = await play_back(mission, satellite, whole_until, upto,
                                deadline=min(upto + MAX_CONTACT_GAP_S, mission.end - 900))
         dumps.append(dump)
-        if dump.after.missing == 0:
+        if dump.after.missing == 0 and dump.after.archived > 0:
             whole_until = upto
     return whole_until, dumps
 
@@ -110,10 +124,11 @@ async def play(mission: Mission) -> None:
     finally:
         for task in recorders:
             task.cancel()
-    # Every recorder has been coming down a few hours at a time (most of SAT-02's fault too).
+        await asyncio.gather(*recorders, return_exceptions=True)
+    # Every recorder has been coming down a few hours at a time (most of SAT-02's fault too):
+    # the archive is whole up to the last dump only if every dump before it filled its span.
     for satellite, (upto, dumps) in zip(mission.satellites, dumped, strict=True):
-        filled = all(dump.after.missing == 0 for dump in dumps)
-        mission.expect(filled and upto >= mission.end - LAST_DUMP_S,
+        mission.expect(upto >= mission.end - LAST_DUMP_S,
                        f"{satellite}: the recorder's dumps filled the day",
                        f"up to {mission.iso(upto)} in {len(dumps)} dumps; "
                        + ", ".join(f"{d.before.missing} missing before, {d.after.missing} after"
@@ -123,8 +138,9 @@ async def play(mission: Mission) -> None:
 
 async def fault_and_recovery(mission: Mission, jobs: dict[int, tuple[str, str]]) -> None:
     """Every satellite's day up to its jobs, SAT-02's fault, and the operators' recovery."""
-    await asyncio.gather(*(satellite_day(mission, index, satellite, jobs)
-                           for index, satellite in enumerate(mission.satellites)))
+    async with asyncio.TaskGroup() as group:  # one that fails stops the others
+        for index, satellite in enumerate(mission.satellites):
+            group.create_task(satellite_day(mission, index, satellite, jobs))
     await mission.check("SAT-02", "FP.MODE == DEGRADED", 8 * 3600,
                         "SAT-02: fault protection degrades on over-temperature")
     # Events raised out of contact reach the ground only by playback; counters come down in

@@ -115,7 +115,7 @@ async def _play(scenario: Scenario, config: FleetConfig, launcher: Launcher,
     try:
         await launcher.start()
         async with Client(launcher.run, "scenario") as ground:
-            await ground.resume()
+            await _start_clock(ground)
             day_started = time.monotonic()
             mission = played.mission = Mission(ground, config, launcher.run)
             script = asyncio.ensure_future(scenario.play(mission))
@@ -141,6 +141,14 @@ async def _play(scenario: Scenario, config: FleetConfig, launcher: Launcher,
         raise KeyboardInterrupt from None
     finally:
         await launcher.stop()
+
+
+async def _start_clock(ground: Client) -> None:
+    """Let the run's clock go (held at its start while the fleet came up)."""
+    try:
+        await ground.resume()
+    except (TimeoutError, GroundError) as exc:
+        raise LaunchError(f"the clock could not be started: {exc!r}") from None
 
 
 async def _save_status(ground: Client, run_dir: Path) -> dict[str, Any]:
@@ -228,7 +236,7 @@ def up(config: FleetConfig, run_dir: Path, hil: tuple[str, ...] = ()) -> int:
         try:
             await launcher.start()
             async with Client(run, "runner") as ground:
-                await ground.resume()
+                await _start_clock(ground)
             console.print(f"fleet up: {', '.join(run.satellites)}; run directory {run.run_dir}"
                           f"\n  attach: dawndusk console --run-dir {run.run_dir}"
                           f"\n  Ctrl-C stops every process")

@@ -103,10 +103,10 @@ _RANGES: dict[str, Number] = {
     **dict.fromkeys(("uplink_bps", "downlink_bps", "horizon_h", "relay_forward_bps",
                      "relay_return_bps", "isl_bps", "isl_max_range_km", "store_max_s"),
                     POSITIVE),
-    "store_bytes": Number(int, 0, open_low=True),
-    **dict.fromkeys(("relay_acquisition_s", "isl_acquisition_s", "grazing_margin_km"),
-                    NOT_NEGATIVE),
-    **dict.fromkeys(("uplink_backlog_bytes", "downlink_backlog_bytes", "seed"), Number(int, 0)),
+    # Byte counts may be written as floats (TOML has no exponent for integers: 1e9).
+    "store_bytes": POSITIVE,
+    **dict.fromkeys(("relay_acquisition_s", "isl_acquisition_s", "grazing_margin_km",
+                     "uplink_backlog_bytes", "downlink_backlog_bytes"), NOT_NEGATIVE),
     "relay_min_elevation_deg": Number(float, -90.0, 90.0),
 }
 

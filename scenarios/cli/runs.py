@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from common.runconfig import APP_HOSTINGS, ConfigError
+from common.runconfig import APP_HOSTINGS, MAX_SATELLITES, ConfigError
 
 #: ``--app-hosting``, for ``run`` and ``up``: the configuration's ``run.app_hosting`` otherwise.
 app_hosting_option = click.option(
@@ -27,7 +27,7 @@ flight_group_option = click.option(
               help="Simulated hours to play instead of the configuration's.")
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True),
               help="Clock rate instead of the configuration's.")
-@click.option("--satellites", type=click.IntRange(1, 200),
+@click.option("--satellites", type=click.IntRange(1, MAX_SATELLITES),
               help="Satellites per plane instead of the configuration's.")
 @app_hosting_option
 @flight_group_option
