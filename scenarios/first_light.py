@@ -37,6 +37,7 @@ LAST_DUMP_S = 2.5 * 3600.0
 #: The longest a satellite of this constellation goes without a station (~7 h, once a day).
 MAX_CONTACT_GAP_S = 8 * 3600.0
 
+
 async def commission(mission: Mission, satellite: str) -> None:
     """Ping every app and check housekeeping, in the satellite's first contact."""
     ground = mission.ground
