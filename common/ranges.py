@@ -11,8 +11,9 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,6 @@ class Number:
         """The number as it is."""
         return value
 
-    def problem(self, name: str, value: Any) -> str | None:
-        """Why ``value`` cannot be the setting ``name`` (None if it can)."""
-        return None if self.accepts(value) else f"{name} must be {self.describe()}, not {value!r}"
-
 
 POSITIVE = Number(float, 0.0, open_low=True)
 NOT_NEGATIVE = Number(float, 0.0)
@@ -65,8 +62,38 @@ FRACTION = Number(float, 0.0, 1.0)
 AT_LEAST_ONE = Number(int, 1)
 
 
+class Rule(Protocol):
+    """What a setting may be: a :class:`Number`, or any rule that says the same."""
+
+    def accepts(self, value: Any) -> bool:
+        """True if the setting may be ``value``."""
+
+    def describe(self) -> str:
+        """What is allowed, for an error message ("must be ...")."""
+
+    def convert(self, value: Any) -> Any:
+        """An accepted value as it is kept."""
+
+
+def problem(name: str, rule: Rule, value: Any) -> str | None:
+    """Why ``value`` cannot be the setting ``name`` (None if it can)."""
+    return None if rule.accepts(value) else f"{name} must be {rule.describe()}, not {value!r}"
+
+
 def number_of(annotation: Any) -> Number | None:
     """Any finite number of a dataclass field's type (``int`` or ``float``, also as the string
     a postponed annotation is); None for a field of another type."""
     name = getattr(annotation, "__name__", str(annotation))
     return Number(int) if name == "int" else Number(float) if name == "float" else None
+
+
+def rules_for(cls: type, ranges: Mapping[str, Rule], otherwise: Rule | None = None
+              ) -> dict[str, Rule]:
+    """A rule for each field of the dataclass ``cls``: its range if listed, else ``otherwise``,
+    else any finite number of its type; a field of another type has none."""
+    found: dict[str, Rule] = {}
+    for item in fields(cls):
+        rule = ranges.get(item.name) or otherwise or number_of(item.type)
+        if rule is not None:
+            found[item.name] = rule
+    return found

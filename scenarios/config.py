@@ -43,12 +43,21 @@ import functools
 import json
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from common.orbits import Constellation
-from common.ranges import AT_LEAST_ONE, FRACTION, NOT_NEGATIVE, POSITIVE, Number, number_of
+from common.ranges import (
+    AT_LEAST_ONE,
+    FRACTION,
+    NOT_NEGATIVE,
+    POSITIVE,
+    Number,
+    Rule,
+    problem,
+    rules_for,
+)
 from common.runconfig import (
     APP_HOSTINGS,
     MAX_SATELLITES,
@@ -179,9 +188,6 @@ class _Rule:
         return self.make(value)
 
 
-_Spec = Number | _Rule
-
-
 def _time(value: Any) -> dt.datetime:
     """An ISO 8601 time or a TOML date-time, UTC unless it says; a date is midnight UTC."""
     if isinstance(value, str):
@@ -213,7 +219,7 @@ _NAMES = _Rule(lambda v: isinstance(v, list) and bool(v) and all(isinstance(n, s
                "a non-empty list of names", tuple)
 _ABOVE_ABSOLUTE_ZERO = Number(float, -273.15, open_low=True)
 
-_SECTIONS: dict[str, dict[str, _Spec]] = {
+_SECTIONS: dict[str, dict[str, Rule]] = {
     "run": {"start": _TIME, "duration_h": POSITIVE, "rate": POSITIVE,
             "seed": Number(int, 0), "transport": _choice(("ipc", "tcp")), "security": _FLAG,
             "sim_group": AT_LEAST_ONE, "app_hosting": _choice(APP_HOSTINGS),
@@ -228,10 +234,10 @@ _SECTIONS: dict[str, dict[str, _Spec]] = {
     "ground": {"stations": _NAMES, "auto_results": _FLAG},
 }
 #: The section and rule of each field of those sections, by field name.
-_FIELDS: dict[str, tuple[str, _Spec]] = {
+_FIELDS: dict[str, tuple[str, Rule]] = {
     name: (section, spec) for section, table in _SECTIONS.items() for name, spec in table.items()}
 #: Ranges of the hardware's numbers; ``nodes`` and ``initial_soc`` are HardwareConfig's own.
-_HARDWARE_RANGES: dict[str, _Spec] = {
+_HARDWARE_RANGES: dict[str, Rule] = {
     **dict.fromkeys(("node_busy_w", "node_idle_w", "platform_w", "heater_w", "array_area_m2",
                      "max_charge_w", "max_discharge_w", "radiator_area_m2", "earth_ir_w_m2",
                      "upsets_per_node_day", "saa_multiplier"), NOT_NEGATIVE),
@@ -244,24 +250,17 @@ _HARDWARE_RANGES: dict[str, _Spec] = {
     "battery_capacity_wh": POSITIVE, "battery_strings": AT_LEAST_ONE,
 }
 #: Every timing knob is a positive interval, but the niceness (os.nice's range).
-_TIMING_RANGES: dict[str, _Spec] = {"satellite_nice": Number(int, -20, 19)}
-
-
-def _dataclass_table(cls: type, ranges: dict[str, _Spec],
-                     otherwise: _Spec | None = None) -> dict[str, _Spec]:
-    """A spec per field of ``cls``: its range if listed, else ``otherwise``, else its type."""
-    return {f.name: ranges.get(f.name) or otherwise or number_of(f.type) or Number(float)
-            for f in fields(cls)}
+_TIMING_RANGES: dict[str, Rule] = {"satellite_nice": Number(int, -20, 19)}
 
 
 @functools.cache
-def _tables() -> dict[str, dict[str, _Spec] | None]:
+def _tables() -> dict[str, dict[str, Rule] | None]:
     """Every section's fields (None: LinkConfig.from_overrides checks its own)."""
     from flight.sim.models.satellite import HardwareConfig
 
     return {**_SECTIONS, "link": None,
-            "hardware": _dataclass_table(HardwareConfig, _HARDWARE_RANGES),
-            "timing": _dataclass_table(Timing, _TIMING_RANGES, POSITIVE)}
+            "hardware": rules_for(HardwareConfig, _HARDWARE_RANGES),
+            "timing": rules_for(Timing, _TIMING_RANGES, POSITIVE)}
 
 
 _FREE_SECTIONS = ("link", "hardware", "timing")
@@ -296,7 +295,7 @@ def _as_file_value(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _read(section: str, content: dict[str, Any], table: dict[str, _Spec],
+def _read(section: str, content: dict[str, Any], table: dict[str, Rule],
           problems: list[str]) -> dict[str, Any]:
     """A section's accepted values; what is wrong with the others is added to ``problems``."""
     accepted = {}
@@ -304,16 +303,11 @@ def _read(section: str, content: dict[str, Any], table: dict[str, _Spec],
         spec = table.get(key)
         if spec is None:
             problems.append(f"{section}.{key}: unknown field; known: {', '.join(table)}")
-        elif not spec.accepts(value):
-            problems.append(_must(f"{section}.{key}", spec, value))
+        elif (wrong := problem(f"{section}.{key}", spec, value)) is not None:
+            problems.append(wrong)
         else:
             accepted[key] = spec.convert(value)
     return accepted
-
-
-def _must(name: str, spec: _Spec, value: Any) -> str:
-    """The message for a value its field does not accept."""
-    return f"{name} must be {spec.describe()}, not {value!r}"
 
 
 def _check(config: FleetConfig) -> list[str]:

@@ -100,9 +100,10 @@ async def dump_recorder(mission: Mission, satellite: str) -> tuple[float, list[P
     took since the archive was last whole (until the archive has no hole in it, or the day is
     nearly over); returns how far the archive is whole, and every dump."""
     last = mission.end - LAST_DUMP_S
-    times = [mission.start + k * DUMP_EVERY_S
-             for k in range(1, int((last - mission.start) / DUMP_EVERY_S) + 1)
-             if mission.start + k * DUMP_EVERY_S < last - DUMP_EVERY_S / 2]
+    times, due = [], mission.start + DUMP_EVERY_S
+    while due < last - DUMP_EVERY_S / 2:  # none within half an interval of the last
+        times.append(due)
+        due += DUMP_EVERY_S
     whole_until, dumps = mission.start, []
     for due in [*times, last]:
         await mission.until(max(due, mission.now()))

@@ -31,7 +31,6 @@ GAP_S = 900.0
 ECLIPSE_STYLE: dict[str, Any] = {"color": "#000000", "alpha": 0.08}
 
 
-
 def satellites_of(archive: Archive) -> list[str]:
     """The run's satellites (those of its contact plan), in order."""
     return [r[0] for r in archive.query("SELECT DISTINCT satellite FROM contacts "

@@ -33,7 +33,7 @@ from scenarios import report
 from scenarios.config import FleetConfig
 from scenarios.launcher import Launcher, LaunchError
 from scenarios.mission import Expectation, Mission, Scenario
-from scenarios.story import Story, save_story
+from scenarios.story import STATUS_FILE, Story, save_story
 
 console = Console(stderr=True)
 
@@ -100,7 +100,7 @@ def play(scenario: Scenario, run_dir: Path, config: FleetConfig | None = None,
             console.print(f"[yellow]report not written: {exc!r}[/]")
     played_h = (ended - config.start.timestamp()) / 3600
     link = (mission.final_status.get("link") or {}) if mission else {}
-    _summary(scenario, run.run_dir, expectations, (wall, played.day_wall_s), played_h, html_path,
+    _summary(scenario, run.run_dir, expectations, wall, played.day_wall_s, played_h, html_path,
              link)
     return 0 if expectations and all(e.ok for e in expectations) else 1
 
@@ -158,7 +158,7 @@ async def _save_status(ground: Client, run_dir: Path) -> dict[str, Any]:
         status = await asyncio.wait_for(ground.status(), 5.0)
     except (TimeoutError, GroundError) as exc:
         status = {"error": f"no status from ground control: {exc!r}"}
-    (run_dir / "status.json").write_text(json.dumps(status, indent=1, default=str))
+    (run_dir / STATUS_FILE).write_text(json.dumps(status, indent=1, default=str))
     return status
 
 
@@ -185,10 +185,9 @@ async def _progress(mission: Mission, show: bool) -> None:
             await asyncio.sleep(0.25)
 
 
-def _summary(scenario: Scenario, run_dir: str, expectations: list[Expectation],
-             walls: tuple[float, float | None], simulated_h: float, html_path: Path | None,
+def _summary(scenario: Scenario, run_dir: str, expectations: list[Expectation], wall: float,
+             day_wall: float | None, simulated_h: float, html_path: Path | None,
              link: dict[str, Any]) -> None:
-    wall, day_wall = walls
     table = Table(title=f"{scenario.name}: {len(expectations)} expectations", show_lines=False)
     table.add_column("")
     table.add_column("simulated time")

@@ -11,6 +11,8 @@ from common.runconfig import RUN_FILE
 from ground.archive import Archive
 
 STORY_FILE = "story.json"
+#: Ground control's last status, as the runner saved it when the run ended.
+STATUS_FILE = "status.json"
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ def load_story(run_dir: Path, archive: Archive) -> Story:
                          tuple((float(time), str(text)) for time, text in data["notes"]))
         saved = run_dir / RUN_FILE
         start = float(json.loads(saved.read_text())["clock"]["sim"])
-        saved = run_dir / "status.json"
+        saved = run_dir / STATUS_FILE
         end = json.loads(saved.read_text()).get("time") if saved.exists() else None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ReportError(f"{saved}: {exc!r}") from None

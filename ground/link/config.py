@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from common.ranges import FRACTION, NOT_NEGATIVE, POSITIVE, Number, number_of
+from common.ranges import FRACTION, NOT_NEGATIVE, POSITIVE, Number, Rule, problem, rules_for
 
 ISL_TOPOLOGIES = ("none", "in-plane", "cross-plane")
 
@@ -76,8 +76,8 @@ class LinkConfig:
             raise ValueError(f"link: unknown setting(s) {', '.join(unknown)}; "
                              f"known: {', '.join(sorted(known))}")
         values = {"seed": seed, **overrides}
-        problems = [problem for name, value in values.items()
-                    if (problem := _number_problem(name, value, known[name]))]
+        problems = [found for name, value in values.items() if name in _RULES
+                    and (found := problem(f"link.{name}", _RULES[name], value))]
         if problems:
             raise ValueError("; ".join(problems))
         if "relays" in values:
@@ -97,7 +97,7 @@ class LinkConfig:
 
 
 #: Each numeric setting's range; a number not listed may be any finite number of its type.
-_RANGES: dict[str, Number] = {
+_RANGES: dict[str, Rule] = {
     **dict.fromkeys(("uplink_loss", "downlink_loss", "uplink_corruption", "downlink_corruption",
                      "relay_loss", "isl_loss"), FRACTION),
     **dict.fromkeys(("uplink_bps", "downlink_bps", "horizon_h", "relay_forward_bps",
@@ -110,9 +110,5 @@ _RANGES: dict[str, Number] = {
     "relay_min_elevation_deg": Number(float, -90.0, 90.0),
 }
 
-
-def _number_problem(name: str, value: Any, annotation: Any) -> str | None:
-    """Why ``value`` cannot be the numeric setting ``name`` (None if it can, or if the setting
-    is not a number)."""
-    rule = _RANGES.get(name) or number_of(annotation)
-    return None if rule is None else rule.problem(f"link.{name}", value)
+#: The rule of each numeric setting.
+_RULES = rules_for(LinkConfig, _RANGES)
