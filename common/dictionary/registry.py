@@ -42,6 +42,9 @@ from common.packets import (
 
 NAME_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$")
 ARG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+#: A housekeeping structure's, an event's or a function's ID leads its application data, in
+#: this many bytes (big-endian).
+ID_BYTES = 2
 
 
 class DecodedCommand(NamedTuple):
@@ -352,11 +355,21 @@ class Dictionary:
                     keys: tuple[str, ...] | None = None) -> bytes:
         """Application data of a TM[3,25] report of ``structure`` (values by full name, or by
         ``keys``: see :meth:`FieldCodec.encode_trusted`)."""
+        found = self._hk_encoder(structure)
+        return found[0] + found[1].encode_trusted(values, keys)
+
+    def hk_app_data_as(self, structure: Structure, report: bytes) -> bytes:
+        """Application data of a TM[3,25] report of ``structure`` that carries the values of
+        ``report``, another structure's application data of the same layout, as they came."""
+        return self._hk_encoder(structure)[0] + report[ID_BYTES:]
+
+    def _hk_encoder(self, structure: Structure) -> tuple[bytes, FieldCodec]:
+        """``structure``'s SID as sent, and its values' codec (made once)."""
         found = self._hk_encoders.get(structure.name)
         if found is None:
-            found = self._hk_encoders[structure.name] = (structure.sid.to_bytes(2, "big"),
-                                                         self.codec(structure))
-        return found[0] + found[1].encode_trusted(values, keys)
+            found = self._hk_encoders[structure.name] = (
+                structure.sid.to_bytes(ID_BYTES, "big"), self.codec(structure))
+        return found
 
     def event_app_data(self, event: Event, args: Mapping[str, Any] | None = None) -> bytes:
         """Application data of a TM[5,severity] report of ``event``."""
@@ -380,7 +393,7 @@ class Dictionary:
                 structure = self.structure_of(tm.apid, sid)
                 found = self._hk_codecs[(tm.apid, sid)] = (structure.name, self.codec(structure))
             return cast(DecodedTm, MAKE_NAMED_TUPLE(DecodedTm, (
-                "hk", found[0], app.name, found[1].decode(data, 2), None, None, sid)))
+                "hk", found[0], app.name, found[1].decode(data, ID_BYTES), None, None, sid)))
         if tm.service == EVENT_SERVICE and 1 <= tm.subtype <= 4:
             event = self.event_of(tm.apid, _leading_id(data, "event ID"))
             if int(event.severity) != tm.subtype:

@@ -71,8 +71,8 @@ class Housekeeping(FlightApp):
             self._seq.set(self.apid, (last_own + 1) % SEQ_COUNT_MODULO)
         #: The latest reading of every sensor parameter, for structures that are no mirror.
         self.sensors: dict[str, Any] = {}
-        #: The latest values of each of our structures that repeats a sensor structure, as
-        #: they came (checked by decoding them, never encoded again: the same bytes).
+        #: The latest sensor report of each of our structures that repeats one, as it came
+        #: (checked by decoding it; its values are never encoded again: the same bytes).
         self._mirrored: dict[int, bytes] = {}
         self.sensor_packets = 0
         self.playbacks = 0
@@ -194,14 +194,14 @@ class Housekeeping(FlightApp):
         self.sensor_packets += 1
         ours = MIRRORS.get(decoded.number)
         if ours is not None:
-            self._mirrored[ours] = packet.app_data[2:]  # what follows the structure ID
+            self._mirrored[ours] = packet.app_data
         if ours is None or BY_VALUES:
             self.sensors.update(decoded.values)
 
     def structure_app_data(self, structure: Structure) -> bytes | None:
-        values = self._mirrored.get(structure.sid)
-        if values is not None:
-            return structure.sid.to_bytes(2, "big") + values
+        report = self._mirrored.get(structure.sid)
+        if report is not None:
+            return DICTIONARY.hk_app_data_as(structure, report)
         return super().structure_app_data(structure)
 
     def structure_values(self, structure: Structure) -> Mapping[str, Any] | None:
