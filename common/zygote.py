@@ -56,6 +56,52 @@ def _find_prctl() -> Callable[..., int] | None:
 _PRCTL = _find_prctl()
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+
+#: The blocks that fill the holes of the C heap (kept for good: see fill_malloc_holes).
+_FILLERS: list[int] = []
+
+
+def fill_malloc_holes() -> int:
+    """Allocate (and keep) every free block of the C heap; return how many bytes that took.
+
+    A forked child's ``malloc`` first reuses the free blocks scattered through the parent's
+    heap — dictionary tables, large objects, ZeroMQ's buffers — and each block it takes copies
+    its page, shared until then, into the child. With the holes filled before the fork, a
+    child's allocations come from the top of the heap instead, packed into pages of their own:
+    an app process then holds ~0.7 MiB less privately (5.4-6.0 MiB instead of 6.2-6.7,
+    ``bench/memory.py``), for 0.5-0.8 MiB of fillers in the parent, shared. It takes ~5 ms.
+    glibc only (``mallinfo2``); elsewhere nothing is done.
+    """
+    try:
+        libc = ctypes.CDLL(None)
+        mallinfo2 = libc.mallinfo2
+    except (OSError, AttributeError):
+        return 0
+    mallinfo2.restype = _MallInfo2
+    malloc, free = libc.malloc, libc.free
+    malloc.restype, malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+    free.argtypes = [ctypes.c_void_p]
+    filled = 0
+    # Large blocks first, then every small size class (and with it the per-size caches).
+    for size in [1 << bits for bits in range(20, 10, -1)] + list(range(1024, 0, -16)):
+        while True:
+            before = mallinfo2()
+            block = malloc(size)
+            after = mallinfo2()
+            if not block or after.keepcost < before.keepcost or after.arena != before.arena \
+                    or after.hblks != before.hblks:
+                free(block)  # from the top of the heap or a mapping of its own: no hole left
+                break
+            _FILLERS.append(block)
+            filled += size
+    return filled
+
+
 def die_with_parent(sig: int = signal.SIGTERM, parent: int | None = None) -> None:
     """Ask the kernel to send ``sig`` to this process when its parent exits (Linux); end now
     if the parent — ``parent``, the pid that forked us, when the caller knows it — is gone."""
@@ -192,6 +238,7 @@ class Zygote:
         # gc.collect() before: the holes it leaves in shared pages are where a child's first
         # allocations would go, copying those pages (the gc module's documented advice).
         gc.freeze()
+        fill_malloc_holes()  # the C heap's, likewise
         parent = os.getpid()
         pid = os.fork()
         if pid == 0:

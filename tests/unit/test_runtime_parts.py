@@ -534,6 +534,36 @@ def test_the_executive_is_sent_the_telemetry_it_downlinks_and_not_the_hardware_s
     assert received(bus.topic("SAT-01", bus.CTL, None, "HB", "HK"))
 
 
+_FILL_CHECK = """
+import ctypes
+from common.zygote import _MallInfo2, fill_malloc_holes
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = _MallInfo2
+blocks = [ctypes.create_string_buffer(2000 + 16 * n) for n in range(64)]
+kept = blocks[::2]
+del blocks  # every other block freed: holes between blocks in use
+filled = fill_malloc_holes()
+after = libc.mallinfo2()
+print(filled, after.fordblks - after.keepcost)
+"""
+
+
+def test_filling_the_c_heap_leaves_no_free_block_for_a_child_to_copy() -> None:
+    import ctypes
+    import subprocess
+    import sys
+
+    if not hasattr(ctypes.CDLL(None), "mallinfo2"):
+        pytest.skip("not glibc")
+    # In a process of its own: mallinfo2 counts the heaps of every thread, and the tests before
+    # this one leave threads' heaps behind (the fill is for the main thread's, a child's).
+    out = subprocess.run([sys.executable, "-c", _FILL_CHECK], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[2]).stdout
+    filled, free_below_top = (int(word) for word in out.split())
+    assert filled >= 32 * 2000
+    assert free_below_top < 16 * 1024
+
+
 def test_files_named_lists_by_prefix_and_suffix_only(tmp_path: Path) -> None:
     from common.files import files_named
 
