@@ -50,6 +50,7 @@ bench: $(BUILT)
 	-$(PYTHON) bench/codec.py
 	-$(PYTHON) bench/bus.py
 	-$(PYTHON) bench/memory.py
+	-$(PYTHON) bench/ingest.py
 	-$(PYTHON) bench/fleet.py
 
 # The dictionary reference; a unit test fails when the committed file is not current.

@@ -15,15 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ground import series
+
 ARCHIVE_FILE = "archive.sqlite"
 #: The layout of the tables below, kept in the file's ``user_version``; a file of another is
 #: refused, not misread.
-SCHEMA_VERSION = 2
-#: The writer's page cache: this many pages, and as many more per parameter series as it meets
-#: (set a quarter above that whenever it grows: 100 satellites' 15,000 series, ~85 MiB at most).
+SCHEMA_VERSION = 3
+#: The writer's page cache, in pages (8 MiB of SQLite's 4 KiB pages).
 CACHE_PAGES = 2000
-CACHE_PAGES_PER_SERIES = 1
-CACHE_HEADROOM = 1.25
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS packets (
@@ -45,21 +44,6 @@ CREATE TABLE IF NOT EXISTS packets (
 );
 CREATE INDEX IF NOT EXISTS packets_by_sat_apid_time ON packets (satellite, apid, time);
 CREATE INDEX IF NOT EXISTS packets_by_time ON packets (time);
--- A parameter's values are one series per satellite: the rows of a series lie together in time
--- order, so storing a value is one insertion into one B-tree keyed by numbers.
-CREATE TABLE IF NOT EXISTS series (
-    id INTEGER PRIMARY KEY,
-    satellite TEXT NOT NULL,
-    name TEXT NOT NULL,
-    UNIQUE (satellite, name)
-);
-CREATE TABLE IF NOT EXISTS params (
-    series INTEGER NOT NULL REFERENCES series (id),
-    time REAL NOT NULL,
-    packet_id INTEGER NOT NULL REFERENCES packets (id),
-    value,
-    PRIMARY KEY (series, time, packet_id)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
     packet_id INTEGER PRIMARY KEY REFERENCES packets (id),
     satellite TEXT NOT NULL,
@@ -182,7 +166,8 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
         if not readonly:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
-            connection.executescript(SCHEMA)
+            connection.execute(f"PRAGMA cache_size = {CACHE_PAGES}")
+            connection.executescript(SCHEMA + series.SCHEMA)
             connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     except BaseException:
         connection.close()
@@ -200,7 +185,7 @@ def _check_version(connection: sqlite3.Connection, path: str | Path) -> None:
             "SELECT 1 FROM sqlite_master WHERE name = 'packets'").fetchone() is None:
         return
     raise ArchiveError(f"{path}: archive layout {version}, this dawndusk reads layout "
-                       f"{SCHEMA_VERSION} (parameters stored by series since); play the run "
+                       f"{SCHEMA_VERSION} (parameters stored in segments since); play the run "
                        f"again to archive it anew")
 
 
@@ -211,18 +196,16 @@ class Archive:
         self.path = Path(path)
         self.db = connect(self.path, readonly=readonly)
         self.duplicates = 0
-        #: Series ids by satellite and parameter name, as the writer has met them.
-        self._series: dict[str, dict[str, int]] = {}
-        self._known_series = 0
-        self._cache_pages = 0
+        self.series = series.SeriesStore(self.db)
 
     def close(self) -> None:
         """Commit and close."""
-        self.db.commit()
+        self.commit()
         self.db.close()
 
     def commit(self) -> None:
-        """Make what was written visible to readers."""
+        """Make what was written visible to readers (parameter values kept until now too)."""
+        self.series.flush()
         self.db.commit()
 
     # --- ingest ----------------------------------------------------------------------------------
@@ -244,38 +227,8 @@ class Archive:
 
     def add_params(self, packet_id: int, satellite: str, time: float,
                    values: dict[str, Any]) -> None:
-        """Store the decoded parameters of a housekeeping packet."""
-        ids = self._series.get(satellite)
-        if ids is None:
-            ids = self._series[satellite] = {}
-        rows = []
-        for name, value in values.items():
-            series = ids.get(name)
-            if series is None:
-                series = ids[name] = self._new_series(satellite, name)
-            rows.append((series, time, packet_id,
-                         value if type(value) in _AS_IS else _sql_value(value)))
-        self.db.executemany("INSERT OR IGNORE INTO params VALUES (?,?,?,?)", rows)
-
-    def _new_series(self, satellite: str, name: str) -> int:
-        self.db.execute("INSERT OR IGNORE INTO series (satellite, name) VALUES (?,?)",
-                        (satellite, name))
-        found = self._series_id(satellite, name)
-        assert found is not None
-        self._known_series += 1
-        # Every series grows at its end: the writer keeps the last page of each in its cache
-        # (SQLite's default 2 MiB holds those of a few satellites; past that, a value costs a
-        # page read and write: 102 instead of 63 µs per packet measured at 16 satellites).
-        pages = CACHE_PAGES + CACHE_PAGES_PER_SERIES * self._known_series
-        if pages > self._cache_pages:
-            self._cache_pages = int(CACHE_HEADROOM * pages)
-            self.db.execute(f"PRAGMA cache_size = {self._cache_pages}")
-        return found
-
-    def _series_id(self, satellite: str, name: str) -> int | None:
-        row = self.db.execute("SELECT id FROM series WHERE satellite = ? AND name = ?",
-                              (satellite, name)).fetchone()
-        return None if row is None else int(row[0])
+        """Store the decoded parameters of a housekeeping packet (written at the next commit)."""
+        self.series.add(packet_id, satellite, time, values)
 
     def add_event(self, packet_id: int, satellite: str, app: str, name: str, severity: int,
                   time: float, message: str, args: dict[str, Any]) -> None:
@@ -433,23 +386,17 @@ class Archive:
     def parameter(self, satellite: str, name: str, start: float | None = None,
                   end: float | None = None) -> list[tuple[float, Any]]:
         """(time, value) of a parameter, in time order."""
-        series = self._series_id(satellite, name)
-        if series is None:
-            return []
-        clauses, args = _filters(series=series, start=start, end=end)
-        rows = self.db.execute(
-            f"SELECT time, value FROM params{clauses} ORDER BY time, packet_id", args)
-        return [(row[0], row[1]) for row in rows]
+        return [(time, value) for time, _packet, value
+                in self.series.points(satellite, name, start, end)]
 
     def latest(self, satellite: str, name: str) -> tuple[float, Any] | None:
         """The most recent (time, value) of a parameter."""
-        series = self._series_id(satellite, name)
-        if series is None:
-            return None
-        row = self.db.execute(
-            "SELECT time, value FROM params WHERE series = ? "
-            "ORDER BY time DESC, packet_id DESC LIMIT 1", (series,)).fetchone()
-        return None if row is None else (row[0], row[1])
+        point = self.series.latest(satellite, name)
+        return None if point is None else (point[0], point[2])
+
+    def highest(self, satellite: str, names: tuple[str, ...]) -> list[tuple[float, Any]]:
+        """(time, value) of the highest of several parameters at each time, in time order."""
+        return self.series.highest(satellite, names)
 
     def events(self, satellite: str | None = None, start: float | None = None,
                end: float | None = None, name: str | None = None) -> list[dict[str, Any]]:
@@ -477,15 +424,3 @@ def _filters(**criteria: Any) -> tuple[str, tuple[Any, ...]]:
             clauses.append(f"{key} = ?")
         args.append(value)
     return " WHERE " + " AND ".join(clauses), tuple(args)
-
-
-#: Value types SQLite stores as they are (``type(v) in``: a bool is an int subclass, not one).
-_AS_IS = frozenset({int, float, str, bytes, type(None)})
-
-
-def _sql_value(value: Any) -> Any:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int | float | str | bytes) or value is None:
-        return value
-    return str(value)

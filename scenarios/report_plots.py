@@ -166,11 +166,7 @@ def _values(archive: Archive, satellite: str, params: tuple[str, ...]
     """(time, value) of one parameter, or of the highest of several at each time."""
     if len(params) == 1:
         return archive.parameter(satellite, params[0])
-    marks = ",".join("?" * len(params))
-    return [(r[0], r[1]) for r in archive.query(
-        "SELECT p.time, MAX(p.value) FROM params p JOIN series s ON s.id = p.series "
-        f"WHERE s.satellite = ? AND s.name IN ({marks}) GROUP BY p.time ORDER BY p.time",
-        satellite, *params)]
+    return archive.highest(satellite, params)
 
 
 def _limits(ax: Any, line: Line) -> bool:

@@ -47,7 +47,9 @@ class Alarms:
     def __init__(self, archive: Archive, publish: Callable[[str, dict[str, Any]], None]) -> None:
         self.archive = archive
         self.publish = publish
-        self.limited = {name: p.limits for name, p in DICTIONARY.params.items() if p.limits}
+        #: The limited parameters of each housekeeping structure, with their limits.
+        self.limited = {name: [(p.name, p.limits) for p in structure.params if p.limits]
+                        for name, structure in DICTIONARY.structures.items()}
         self.alarms: dict[int, Alarm] = {}
         self.active: dict[tuple[str, str], Alarm] = {}
         self._pending: dict[tuple[str, str], tuple[str | None, int]] = {}
@@ -64,11 +66,12 @@ class Alarms:
                 self.active[(alarm.satellite, alarm.param)] = alarm
         return len(self.alarms)
 
-    def check(self, satellite: str, values: dict[str, Any], time: float) -> None:
-        """Check every limited parameter among ``values``."""
-        for name, value in values.items():
-            limits = self.limited.get(name)
-            if limits is None or not isinstance(value, int | float):
+    def check(self, satellite: str, structure: str, values: dict[str, Any], time: float
+              ) -> None:
+        """Check every limited parameter among ``values``, a report of ``structure``."""
+        for name, limits in self.limited.get(structure, ()):
+            value = values.get(name)
+            if not isinstance(value, int | float):
                 continue
             key = (satellite, name)
             level = limits.level(float(value))

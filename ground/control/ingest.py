@@ -18,6 +18,7 @@ import structlog
 from common.dictionary import DICTIONARY, GROUND_ID, json_value
 from common.dictionary.failures import describe_failure
 from common.dictionary.standard import request_of
+from common.dictionary.types import Bool, Enum, Float, Int, UInt
 from common.errors import PacketError
 from common.framing import iter_frames
 from common.packets import TmPacket, decode
@@ -27,6 +28,17 @@ from ground.archive import Archive
 from ground.control.alarms import Alarms
 from ground.control.commanding import Commanding
 from ground.control.files import FileReceiver
+
+#: Parameter name → the housekeeping structures that carry it.
+_CARRIED_BY: dict[str, list[str]] = {}
+#: The structures whose values are all numbers, labels or flags: published as they are, with
+#: nothing for ``json_value`` to render (no times, no bytes).
+_PLAIN: set[str] = set()
+for _structure in DICTIONARY.structures.values():
+    for _param in _structure.params:
+        _CARRIED_BY.setdefault(_param.name, []).append(_structure.name)
+    if all(isinstance(p.type, UInt | Int | Float | Bool | Enum) for p in _structure.params):
+        _PLAIN.add(_structure.name)
 
 
 class Ingest:
@@ -43,7 +55,8 @@ class Ingest:
         self.now = now
         self.publish = publish
         self.log = structlog.get_logger("ingest")
-        self.latest: dict[tuple[str, str], tuple[float, Any]] = {}
+        #: The latest report of each satellite's housekeeping structures: (time, values).
+        self.latest_reports: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
         self.gaps = GapCounter()
         self.counters: Counter[str] = Counter()
         self._asked_jobs: dict[str, float] = {}
@@ -60,6 +73,17 @@ class Ingest:
             self.counters["rejected_too_short"] += 1
             self.log.warning("trailing bytes in a frame", satellite=satellite,
                              bytes=len(payload) - end)
+
+    def latest(self, satellite: str, param: str) -> tuple[float, Any] | None:
+        """The latest (time, value) of a parameter of a satellite, from whichever of the
+        structures that carry it came down last."""
+        newest = None
+        for structure in _CARRIED_BY.get(param, ()):
+            report = self.latest_reports.get((satellite, structure))
+            if report is not None and param in report[1] and (
+                    newest is None or report[0] >= newest[0]):
+                newest = (report[0], report[1][param])
+        return newest
 
     def _results(self, satellite: str, name: str, args: dict[str, Any]) -> None:
         """Follow result files: fetch new ones, close confirmed ones."""
@@ -127,17 +151,16 @@ class Ingest:
             return
         if tm.kind == "hk":
             self.archive.add_params(packet_id, satellite, time, tm.values)
-            for name, value in tm.values.items():
-                previous = self.latest.get((satellite, name))
-                if previous is None or previous[0] <= time:
-                    self.latest[(satellite, name)] = (time, value)
-            self.alarms.check(satellite, tm.values, time)
+            previous = self.latest_reports.get((satellite, tm.name))
+            if previous is None or previous[0] <= time:
+                self.latest_reports[(satellite, tm.name)] = (time, tm.values)
+            self.alarms.check(satellite, tm.name, tm.values, time)
             if tm.name == "COMPUTE.STATUS":
                 self._pending_results(satellite, tm.values, time)
+            values = tm.values if tm.name in _PLAIN else {
+                k: json_value(v) for k, v in tm.values.items()}
             self.publish(f"tm/{satellite}", {"satellite": satellite, "time": time,
-                                             "structure": tm.name,
-                                             "values": {k: json_value(v)
-                                                        for k, v in tm.values.items()}})
+                                             "structure": tm.name, "values": values})
         elif tm.kind == "event":
             args = {k: json_value(v) for k, v in tm.values.items()}
             self.archive.add_event(packet_id, satellite, tm.app, tm.name, tm.severity or 1,

@@ -79,7 +79,7 @@ class Requests:
     def op_tlm(self, r: dict[str, Any]) -> dict[str, Any]:
         if r["param"] not in DICTIONARY.params:
             raise KeyError(f"unknown parameter {r['param']!r}")
-        latest = self.ground.ingest.latest.get((r["satellite"], r["param"]))
+        latest = self.ground.ingest.latest(r["satellite"], r["param"])
         if latest is None:
             return {"value": None, "time": None}
         return {"value": json_value(latest[1]), "time": latest[0]}

@@ -1,0 +1,182 @@
+"""The archive's parameter values: one series per satellite and parameter, kept in segments.
+
+Ground control meets every value of every housekeeping packet it ingests: eight structures of
+~150 values per satellite and simulated second. Stored as a row each, they were most of what
+ingest cost (one B-tree insertion per value, ~1.5 µs each, and the Python building the rows).
+So the writer keeps each series' new values in memory and writes them as a single row, a
+*segment*, whenever the archive is committed (ground control commits every half wall second):
+one row per series and commit instead of one per value. A segment holds its values as msgpack,
+``[[time, packet id, value], ...]``, with its first and last time beside it, so that a reader
+fetches only the segments that overlap the span it asks for.
+
+The writer keeps a packet's values as they came, one row per packet, and turns them into
+series only when it writes them (a transposition done in C, not a step per value). What is
+committed is what readers see, as before; the writer's own readings write its pending values
+first. A value is stored as msgpack keeps it: numbers, text, bytes, flags, nothing and lists as
+they are, anything else as its text.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import msgpack
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS series (
+    id INTEGER PRIMARY KEY,
+    satellite TEXT NOT NULL,
+    name TEXT NOT NULL,
+    UNIQUE (satellite, name)
+);
+CREATE TABLE IF NOT EXISTS segments (
+    id INTEGER PRIMARY KEY,
+    series INTEGER NOT NULL REFERENCES series (id),
+    first REAL NOT NULL,           -- the earliest value's time, Unix seconds (simulated)
+    last REAL NOT NULL,            -- the latest value's time
+    count INTEGER NOT NULL,
+    data BLOB NOT NULL             -- msgpack: [[time, packet id, value], ...]
+);
+CREATE INDEX IF NOT EXISTS segments_by_series ON segments (series, last);
+"""
+
+#: A stored value: (time, packet id, value).
+Point = tuple[float, int, Any]
+
+
+def _text(value: Any) -> Any:
+    """``value``, or its text if msgpack cannot keep it (an integer beyond 64 bits)."""
+    if isinstance(value, int) and not -(1 << 63) <= value < 1 << 64:
+        return str(value)
+    return value
+
+
+class _Reports:
+    """The pending reports of one satellite's structure (one set of parameter names): its
+    series, and (time, packet id, values in the order of the names) of each report."""
+
+    __slots__ = ("rows", "series")
+
+    def __init__(self, series: list[int]) -> None:
+        self.series = series
+        self.rows: list[tuple[float, int, tuple[Any, ...]]] = []
+
+
+class SeriesStore:
+    """The parameter series of one archive file: written by one writer, read by any."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        #: Pending reports by satellite and parameter names, in the order they were met.
+        self._pending: dict[tuple[str, tuple[str, ...]], _Reports] = {}
+
+    # --- writing ---------------------------------------------------------------------------------
+
+    def add(self, packet_id: int, satellite: str, time: float, values: Mapping[str, Any]
+            ) -> None:
+        """Keep the values of one packet, to be written at the next :meth:`flush`.
+
+        Kept as the packet's row: a report of the same names from the same satellite joins
+        the others, and the values are turned into series only when written."""
+        key = (satellite, tuple(values))
+        reports = self._pending.get(key)
+        if reports is None:
+            reports = self._pending[key] = _Reports([self._series(satellite, name)
+                                                     for name in key[1]])
+        reports.rows.append((time, packet_id, tuple(values.values())))
+
+    def _series(self, satellite: str, name: str) -> int:
+        self.db.execute("INSERT OR IGNORE INTO series (satellite, name) VALUES (?,?)",
+                        (satellite, name))
+        series = self.series_id(satellite, name)
+        assert series is not None
+        return series
+
+    def flush(self) -> int:
+        """Write every series' pending values as a segment (inside the current transaction);
+        return how many values that was."""
+        segments = []
+        written = 0
+        for reports in self._pending.values():
+            if not reports.rows:
+                continue
+            times, packets, rows = zip(*reports.rows, strict=True)
+            first, last, count = min(times), max(times), len(times)
+            for series, column in zip(reports.series, zip(*rows, strict=True), strict=True):
+                segments.append((series, first, last, count, _pack(times, packets, column)))
+            written += count * len(reports.series)
+            reports.rows.clear()
+        if segments:
+            self.db.executemany(
+                "INSERT INTO segments (series, first, last, count, data) VALUES (?,?,?,?,?)",
+                segments)
+        return written
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def series_id(self, satellite: str, name: str) -> int | None:
+        """The id of a satellite's series of ``name``, if it has one."""
+        row = self.db.execute("SELECT id FROM series WHERE satellite = ? AND name = ?",
+                              (satellite, name)).fetchone()
+        return None if row is None else int(row[0])
+
+    def points(self, satellite: str, name: str, start: float | None = None,
+               end: float | None = None) -> list[Point]:
+        """(time, packet id, value) of a parameter within [start, end], in time order."""
+        self.flush()
+        series = self.series_id(satellite, name)
+        if series is None:
+            return []
+        sql = "SELECT data FROM segments WHERE series = ?"
+        args: list[float] = [series]
+        if start is not None:
+            sql, args = sql + " AND last >= ?", [*args, start]
+        if end is not None:
+            sql, args = sql + " AND first <= ?", [*args, end]
+        low = float("-inf") if start is None else start
+        high = float("inf") if end is None else end
+        found: list[Point] = [
+            (point[0], point[1], point[2]) for (data,) in self.db.execute(sql, args)
+            for point in msgpack.unpackb(data) if low <= point[0] <= high]
+        found.sort(key=_time_and_packet)
+        return found
+
+    def latest(self, satellite: str, name: str) -> Point | None:
+        """The most recent (time, packet id, value) of a parameter."""
+        self.flush()
+        series = self.series_id(satellite, name)
+        if series is None:
+            return None
+        last = self.db.execute("SELECT MAX(last) FROM segments WHERE series = ?",
+                               (series,)).fetchone()[0]
+        if last is None:
+            return None
+        newest = [point for (data,) in self.db.execute(
+            "SELECT data FROM segments WHERE series = ? AND last = ?", (series, last))
+            for point in msgpack.unpackb(data) if point[0] == last]
+        time, packet_id, value = max(newest, key=_time_and_packet)
+        return time, packet_id, value
+
+    def highest(self, satellite: str, names: Iterable[str]) -> list[tuple[float, Any]]:
+        """At each time any of the parameters ``names`` has a value, the highest of them."""
+        best: dict[float, Any] = {}
+        for name in names:
+            for time, _packet, value in self.points(satellite, name):
+                if value is not None and (time not in best or value > best[time]):
+                    best[time] = value
+        return sorted(best.items())
+
+
+def _time_and_packet(point: Point) -> tuple[float, int]:
+    return point[0], point[1]
+
+
+def _pack(times: tuple[float, ...], packets: tuple[int, ...], values: tuple[Any, ...]) -> bytes:
+    """A segment's data: [[time, packet id, value], ...] in msgpack."""
+    try:
+        return msgpack.packb(list(zip(times, packets, values, strict=True)), default=str)
+    except (OverflowError, ValueError):  # an integer beyond 64 bits, say: kept as its text
+        return msgpack.packb(list(zip(times, packets, map(_text, values), strict=True)),
+                             default=str)
