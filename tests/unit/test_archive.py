@@ -144,43 +144,41 @@ def test_the_highest_of_several_parameters_at_each_time(archive: Archive) -> Non
     assert archive.highest("SAT-02", ("N.T0",)) == []
 
 
-def test_an_archive_of_an_earlier_layout_is_refused_by_name(tmp_path: Path) -> None:
+def _old_file(path: Path, *statements: str) -> Path:
     import sqlite3
 
+    old = sqlite3.connect(path)
+    for statement in statements:
+        old.execute(statement)
+    old.commit()
+    old.close()
+    return path
+
+
+def test_an_archive_of_an_earlier_layout_is_refused_by_name(tmp_path: Path) -> None:
     from ground.archive import ArchiveError
 
-    path = tmp_path / "old.sqlite"
-    old = sqlite3.connect(path)
-    old.execute("CREATE TABLE packets (id INTEGER PRIMARY KEY)")
-    old.execute("CREATE TABLE params (packet_id, satellite, name, time, value)")
-    old.commit()
-    old.close()
+    # Before layouts were numbered (user_version 0), with tables.
+    unnumbered = _old_file(tmp_path / "old.sqlite", "CREATE TABLE packets (id INTEGER PRIMARY KEY)",
+                           "CREATE TABLE params (packet_id, satellite, name, time, value)")
     for readonly in (False, True):
         with pytest.raises(ArchiveError, match="archive layout 0, this dawndusk reads layout 3"):
-            Archive(path, readonly=readonly)
-    # Layout 2 kept a row per value (table params): refused likewise.
-    older = tmp_path / "layout2.sqlite"
-    old = sqlite3.connect(older)
-    old.execute("CREATE TABLE params (series, time, packet_id, value)")
-    old.execute("PRAGMA user_version = 2")
-    old.commit()
-    old.close()
+            Archive(unnumbered, readonly=readonly)
+    # Layout 2 kept a row per value (table params).
+    layout2 = _old_file(tmp_path / "layout2.sqlite",
+                        "CREATE TABLE params (series, time, packet_id, value)",
+                        "PRAGMA user_version = 2")
     with pytest.raises(ArchiveError, match="archive layout 2, this dawndusk reads layout 3"):
-        Archive(older, readonly=True)
+        Archive(layout2, readonly=True)
 
 
 def test_dawndusk_report_names_an_archive_it_cannot_read(tmp_path: Path) -> None:
-    import sqlite3
-
     from click.testing import CliRunner
 
     from ground.archive import ARCHIVE_FILE
     from scenarios.cli.runs import report_cmd
 
-    old = sqlite3.connect(tmp_path / ARCHIVE_FILE)
-    old.execute("CREATE TABLE packets (id INTEGER PRIMARY KEY)")
-    old.commit()
-    old.close()
+    _old_file(tmp_path / ARCHIVE_FILE, "CREATE TABLE packets (id INTEGER PRIMARY KEY)")
     result = CliRunner().invoke(report_cmd, [str(tmp_path)])
     assert result.exit_code == 1
     assert "archive layout 0" in result.output and "Traceback" not in result.output
