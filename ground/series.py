@@ -3,11 +3,14 @@
 Ground control meets every value of every housekeeping packet it ingests: eight structures of
 ~150 values per satellite and simulated second. Stored as a row each, they were most of what
 ingest cost (one B-tree insertion per value, ~1.5 µs each, and the Python building the rows).
-So the writer keeps each series' new values in memory and writes them as a single row, a
-*segment*, whenever the archive is committed (ground control commits every half wall second):
-one row per series and commit instead of one per value. A segment holds its values as msgpack,
-``[[time, packet id, value], ...]``, with its first and last time beside it, so that a reader
-fetches only the segments that overlap the span it asks for.
+So the writer keeps each series' new values in memory and writes them together, as a
+*segment*, whenever the archive is committed (ground control commits every half wall second).
+A segment holds up to SEGMENT_VALUES values as msgpack, ``[time, packet id, value]`` one after
+another, with its first and last time beside it, so that a reader fetches only the segments
+that overlap the span it asks for. When values come a few per commit (a slow run), the last
+segment of a series takes them at its end until it is full, so that a value still costs about
+its own bytes, not a row; when they come fast (a high rate, a playback), a commit's values of a
+series make one segment, however many.
 
 The writer keeps a packet's values as they came, one row per packet, and turns them into
 series only when it writes them (a transposition done in C, not a step per value). What is
@@ -24,6 +27,9 @@ from typing import Any
 
 import msgpack
 
+#: Values a segment may hold and still take more.
+SEGMENT_VALUES = 64
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (
     id INTEGER PRIMARY KEY,
@@ -37,7 +43,7 @@ CREATE TABLE IF NOT EXISTS segments (
     first REAL NOT NULL,           -- the earliest value's time, Unix seconds (simulated)
     last REAL NOT NULL,            -- the latest value's time
     count INTEGER NOT NULL,
-    data BLOB NOT NULL             -- msgpack: [[time, packet id, value], ...]
+    data BLOB NOT NULL             -- msgpack: [time, packet id, value], one after another
 );
 CREATE INDEX IF NOT EXISTS segments_by_series ON segments (series, last);
 """
@@ -64,6 +70,18 @@ class _Reports:
         self.rows: list[tuple[float, int, tuple[Any, ...]]] = []
 
 
+class _Segment:
+    """The writer's copy of a series' open segment: its row, last time, count and data."""
+
+    __slots__ = ("body", "count", "last", "row")
+
+    def __init__(self, row: int, last: float, count: int, body: bytes) -> None:
+        self.row, self.last, self.count, self.body = row, last, count, body
+
+    def extend(self, last: float, count: int, body: bytes) -> None:
+        self.last, self.count, self.body = last, self.count + count, self.body + body
+
+
 class SeriesStore:
     """The parameter series of one archive file: written by one writer, read by any."""
 
@@ -71,6 +89,8 @@ class SeriesStore:
         self.db = db
         #: Pending reports by satellite and parameter names, in the order they were met.
         self._pending: dict[tuple[str, tuple[str, ...]], _Reports] = {}
+        #: Each series' open segment: the last written, while it may grow.
+        self._open: dict[int, _Segment] = {}
 
     # --- writing ---------------------------------------------------------------------------------
 
@@ -95,23 +115,41 @@ class SeriesStore:
         return series
 
     def flush(self) -> int:
-        """Write every series' pending values as a segment (inside the current transaction);
-        return how many values that was."""
-        segments = []
+        """Write every series' pending values (inside the current transaction); return how
+        many values that was.
+
+        A series' values go to the end of its open segment, the last one written for it, while
+        that holds fewer than SEGMENT_VALUES and they all come after it; otherwise they start
+        a new segment. A segment is thus written once when values come fast, and rewritten a
+        few times, growing, when they come a few per commit."""
         written = 0
+        updates: list[tuple[float, int, bytes, int]] = []
         for reports in self._pending.values():
             if not reports.rows:
                 continue
             times, packets, rows = zip(*reports.rows, strict=True)
             first, last, count = min(times), max(times), len(times)
             for series, column in zip(reports.series, zip(*rows, strict=True), strict=True):
-                segments.append((series, first, last, count, _pack(times, packets, column)))
+                body = _pack(times, packets, column)
+                segment = self._open.get(series)
+                if segment is not None and segment.count + count <= SEGMENT_VALUES \
+                        and first >= segment.last:
+                    segment.extend(last, count, body)
+                    updates.append((segment.last, segment.count, segment.body, segment.row))
+                    continue
+                row = self.db.execute(
+                    "INSERT INTO segments (series, first, last, count, data) VALUES (?,?,?,?,?)",
+                    (series, first, last, count, body)).lastrowid
+                assert row is not None
+                if count < SEGMENT_VALUES:
+                    self._open[series] = _Segment(row, last, count, body)
+                else:
+                    self._open.pop(series, None)
             written += count * len(reports.series)
             reports.rows.clear()
-        if segments:
-            self.db.executemany(
-                "INSERT INTO segments (series, first, last, count, data) VALUES (?,?,?,?,?)",
-                segments)
+        if updates:
+            self.db.executemany("UPDATE segments SET last = ?, count = ?, data = ? WHERE id = ?",
+                                updates)
         return written
 
     # --- reading ---------------------------------------------------------------------------------
@@ -139,7 +177,7 @@ class SeriesStore:
         high = float("inf") if end is None else end
         found: list[Point] = [
             (point[0], point[1], point[2]) for (data,) in self.db.execute(sql, args)
-            for point in msgpack.unpackb(data) if low <= point[0] <= high]
+            for point in _unpack(data) if low <= point[0] <= high]
         found.sort(key=_time_and_packet)
         return found
 
@@ -153,11 +191,11 @@ class SeriesStore:
                                (series,)).fetchone()[0]
         if last is None:
             return None
-        newest = [point for (data,) in self.db.execute(
-            "SELECT data FROM segments WHERE series = ? AND last = ?", (series, last))
-            for point in msgpack.unpackb(data) if point[0] == last]
-        time, packet_id, value = max(newest, key=_time_and_packet)
-        return time, packet_id, value
+        newest: list[Point] = [
+            (point[0], point[1], point[2]) for (data,) in self.db.execute(
+                "SELECT data FROM segments WHERE series = ? AND last = ?", (series, last))
+            for point in _unpack(data) if point[0] == last]
+        return max(newest, key=_time_and_packet)
 
     def highest(self, satellite: str, names: Iterable[str]) -> list[tuple[float, Any]]:
         """At each time any of the parameters ``names`` has a value, the highest of them."""
@@ -174,9 +212,23 @@ def _time_and_packet(point: Point) -> tuple[float, int]:
 
 
 def _pack(times: tuple[float, ...], packets: tuple[int, ...], values: tuple[Any, ...]) -> bytes:
-    """A segment's data: [[time, packet id, value], ...] in msgpack."""
+    """Points as a segment holds them: each [time, packet id, value] in msgpack, one after
+    another (so that more can be added at the end)."""
     try:
-        return msgpack.packb(list(zip(times, packets, values, strict=True)), default=str)
+        packed = msgpack.packb(list(zip(times, packets, values, strict=True)), default=str)
     except (OverflowError, ValueError):  # an integer beyond 64 bits, say: kept as its text
-        return msgpack.packb(list(zip(times, packets, map(_text, values), strict=True)),
-                             default=str)
+        packed = msgpack.packb(list(zip(times, packets, map(_text, values), strict=True)),
+                               default=str)
+    return packed[_array_header(len(times)):]
+
+
+def _array_header(length: int) -> int:
+    """The bytes msgpack puts before the items of an array of ``length``."""
+    return 1 if length < 16 else 3 if length < 1 << 16 else 5
+
+
+def _unpack(data: bytes) -> list[list[Any]]:
+    """The points of a segment."""
+    unpacker = msgpack.Unpacker(max_buffer_size=max(len(data), 1))
+    unpacker.feed(data)
+    return list(unpacker)

@@ -115,7 +115,32 @@ def test_a_series_written_over_many_commits_reads_as_one(archive: Archive,
             (60.0, 0.6), (100.0, 1.0), (101.0, 2.0), (101.0, 2.5)]
         assert reader.parameter("SAT-01", "X.T", start=200.0) == []
         assert reader.latest("SAT-01", "X.T") == (102.0, 3.0)
-        assert len(reader.query("SELECT id FROM segments")) == 3
+        # The playback's values came before the open segment's end: a segment of their own,
+        # which the last commit's later value then joined.
+        assert [(r["first"], r["last"], r["count"]) for r in reader.query(
+            "SELECT first, last, count FROM segments ORDER BY id")] == [
+            (100.0, 101.0, 2), (50.0, 102.0, 4)]
+    finally:
+        reader.db.close()
+
+
+def test_values_a_few_per_commit_fill_a_segment_before_the_next(archive: Archive,
+                                                                  tmp_path: Path) -> None:
+    from ground.series import SEGMENT_VALUES
+
+    # A slow run: every commit brings one value; they go to the end of the open segment until
+    # it holds SEGMENT_VALUES, rather than a row each.
+    total = 2 * SEGMENT_VALUES + 2
+    for seq in range(total):
+        archive.add_params(_packet(archive, "SAT-01", seq, float(seq)), "SAT-01", float(seq),
+                           {"X.N": seq})
+        archive.commit()
+    reader = _reader(tmp_path)
+    try:
+        counts = [r["count"] for r in reader.query("SELECT count FROM segments ORDER BY id")]
+        assert counts == [SEGMENT_VALUES, SEGMENT_VALUES, 2]
+        assert reader.parameter("SAT-01", "X.N") == [(float(n), n) for n in range(total)]
+        assert reader.latest("SAT-01", "X.N") == (float(total - 1), total - 1)
     finally:
         reader.db.close()
 
