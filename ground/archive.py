@@ -279,7 +279,7 @@ class Archive:
             "INSERT OR REPLACE INTO contacts VALUES (?,?,?,?,?,NULL,'relay')",
             [(sat, relay, start, (start + end) / 2, end) for sat, relay, start, end in relayed],
         )
-        self.db.commit()
+        self.commit()
 
     # --- commands --------------------------------------------------------------------------------
 
@@ -351,7 +351,7 @@ class Archive:
     def set_queue(self, satellite: str, state: str) -> None:
         """Remember a satellite's command queue state."""
         self.db.execute("INSERT OR REPLACE INTO queues VALUES (?, ?)", (satellite, state))
-        self.db.commit()
+        self.commit()
 
     def queues(self) -> dict[str, str]:
         """Command queue states set by operators."""

@@ -53,10 +53,12 @@ Point = tuple[float, int, Any]
 
 
 def _text(value: Any) -> Any:
-    """``value``, or its text if msgpack cannot keep it (an integer beyond 64 bits)."""
-    if isinstance(value, int) and not -(1 << 63) <= value < 1 << 64:
-        return str(value)
-    return value
+    """``value`` if msgpack keeps it and reads it back, else its text (UTF-8 safe)."""
+    if value is None or (isinstance(value, bool | int | float | bytes) and (
+            not isinstance(value, int) or -(1 << 63) <= value < 1 << 64)):
+        return value
+    text = value if isinstance(value, str) else str(value)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class _Reports:
@@ -136,6 +138,8 @@ class SeriesStore:
                         and first >= segment.last:
                     segment.extend(last, count, body)
                     updates.append((segment.last, segment.count, segment.body, segment.row))
+                    if segment.count >= SEGMENT_VALUES:
+                        del self._open[series]  # full: the next values start another
                     continue
                 row = self.db.execute(
                     "INSERT INTO segments (series, first, last, count, data) VALUES (?,?,?,?,?)",
@@ -187,22 +191,22 @@ class SeriesStore:
         series = self.series_id(satellite, name)
         if series is None:
             return None
-        last = self.db.execute("SELECT MAX(last) FROM segments WHERE series = ?",
-                               (series,)).fetchone()[0]
-        if last is None:
-            return None
-        newest: list[Point] = [
-            (point[0], point[1], point[2]) for (data,) in self.db.execute(
-                "SELECT data FROM segments WHERE series = ? AND last = ?", (series, last))
-            for point in _unpack(data) if point[0] == last]
-        return max(newest, key=_time_and_packet)
+        # One statement: a reader in another process sees the file at one moment, whatever the
+        # writer commits meanwhile.
+        rows = self.db.execute(
+            "SELECT last, data FROM segments WHERE series = ? AND last = "
+            "(SELECT MAX(last) FROM segments WHERE series = ?)", (series, series)).fetchall()
+        newest: list[Point] = [(point[0], point[1], point[2]) for last, data in rows
+                               for point in _unpack(data) if point[0] == last]
+        return max(newest, key=_time_and_packet) if newest else None
 
     def highest(self, satellite: str, names: Iterable[str]) -> list[tuple[float, Any]]:
-        """At each time any of the parameters ``names`` has a value, the highest of them."""
-        best: dict[float, Any] = {}
+        """At each time any of the parameters ``names`` has a number, the highest of them."""
+        best: dict[float, float] = {}
         for name in names:
             for time, _packet, value in self.points(satellite, name):
-                if value is not None and (time not in best or value > best[time]):
+                if isinstance(value, int | float) and not isinstance(value, bool) and (
+                        time not in best or value > best[time]):
                     best[time] = value
         return sorted(best.items())
 
@@ -213,12 +217,12 @@ def _time_and_packet(point: Point) -> tuple[float, int]:
 
 def _pack(times: tuple[float, ...], packets: tuple[int, ...], values: tuple[Any, ...]) -> bytes:
     """Points as a segment holds them: each [time, packet id, value] in msgpack, one after
-    another (so that more can be added at the end)."""
+    another (so that more can be added at the end). A value msgpack cannot keep — text that
+    is not UTF-8, a mapping or anything else — is kept as its text."""
     try:
-        packed = msgpack.packb(list(zip(times, packets, values, strict=True)), default=str)
-    except (OverflowError, ValueError):  # an integer beyond 64 bits, say: kept as its text
-        packed = msgpack.packb(list(zip(times, packets, map(_text, values), strict=True)),
-                               default=str)
+        packed = msgpack.packb(list(zip(times, packets, values, strict=True)))
+    except (TypeError, ValueError, OverflowError):  # UnicodeEncodeError is a ValueError
+        packed = msgpack.packb(list(zip(times, packets, map(_text, values), strict=True)))
     return packed[_array_header(len(times)):]
 
 
@@ -229,6 +233,6 @@ def _array_header(length: int) -> int:
 
 def _unpack(data: bytes) -> list[list[Any]]:
     """The points of a segment."""
-    unpacker = msgpack.Unpacker(max_buffer_size=max(len(data), 1))
+    unpacker = msgpack.Unpacker(max_buffer_size=max(len(data), 1), strict_map_key=False)
     unpacker.feed(data)
     return list(unpacker)

@@ -55,8 +55,9 @@ class Ingest:
         self.now = now
         self.publish = publish
         self.log = structlog.get_logger("ingest")
-        #: The latest report of each satellite's housekeeping structures: (time, values).
-        self.latest_reports: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        #: The latest report of each satellite's housekeeping structures: (time, order of
+        #: arrival, values).
+        self.latest_reports: dict[tuple[str, str], tuple[float, int, dict[str, Any]]] = {}
         self.gaps = GapCounter()
         self.counters: Counter[str] = Counter()
         self._asked_jobs: dict[str, float] = {}
@@ -76,14 +77,14 @@ class Ingest:
 
     def latest(self, satellite: str, param: str) -> tuple[float, Any] | None:
         """The latest (time, value) of a parameter of a satellite, from whichever of the
-        structures that carry it came down last."""
-        newest = None
+        structures that carry it reported the latest time (the last to arrive, of equals)."""
+        newest: tuple[float, int, dict[str, Any]] | None = None
         for structure in _CARRIED_BY.get(param, ()):
             report = self.latest_reports.get((satellite, structure))
-            if report is not None and param in report[1] and (
-                    newest is None or report[0] >= newest[0]):
-                newest = (report[0], report[1][param])
-        return newest
+            if report is not None and param in report[2] and (
+                    newest is None or report[:2] > newest[:2]):
+                newest = report
+        return None if newest is None else (newest[0], newest[2][param])
 
     def _results(self, satellite: str, name: str, args: dict[str, Any]) -> None:
         """Follow result files: fetch new ones, close confirmed ones."""
@@ -153,7 +154,8 @@ class Ingest:
             self.archive.add_params(packet_id, satellite, time, tm.values)
             previous = self.latest_reports.get((satellite, tm.name))
             if previous is None or previous[0] <= time:
-                self.latest_reports[(satellite, tm.name)] = (time, tm.values)
+                self.latest_reports[(satellite, tm.name)] = (time, self.counters["packets"],
+                                                             tm.values)
             self.alarms.check(satellite, tm.name, tm.values, time)
             if tm.name == "COMPUTE.STATUS":
                 self._pending_results(satellite, tm.values, time)

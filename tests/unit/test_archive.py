@@ -145,6 +145,29 @@ def test_values_a_few_per_commit_fill_a_segment_before_the_next(archive: Archive
         reader.db.close()
 
 
+def test_values_are_committed_with_their_packets_whichever_commit_it_is(
+        archive: Archive, tmp_path: Path) -> None:
+    # The contact plan and the queue states commit too: a packet's values go with it, so that
+    # a packet on disk never lacks its values (played back again it would be a duplicate).
+    archive.add_params(_packet(archive, "SAT-01", 0, 1.0), "SAT-01", 1.0, {"X.N": 1})
+    archive.set_queue("SAT-01", "BLOCKED")
+    archive.add_params(_packet(archive, "SAT-01", 1, 2.0), "SAT-01", 2.0, {"X.N": 2})
+    archive.set_contacts([])
+    reader = _reader(tmp_path)
+    try:
+        assert reader.parameter("SAT-01", "X.N") == [(1.0, 1), (2.0, 2)]
+    finally:
+        reader.db.close()
+
+
+def test_values_msgpack_cannot_keep_or_read_back_are_kept_as_text(archive: Archive) -> None:
+    archive.add_params(_packet(archive, "SAT-01", 0, 1.0), "SAT-01", 1.0,
+                       {"X.BAD_TEXT": "a\udcff", "X.MAP": {1: "one"}})
+    archive.commit()
+    assert archive.latest("SAT-01", "X.BAD_TEXT") == (1.0, "a\\udcff")
+    assert archive.latest("SAT-01", "X.MAP") == (1.0, {1: "one"})
+
+
 def test_the_latest_of_two_segments_ending_at_once_is_the_later_packet(archive: Archive) -> None:
     archive.add_params(_packet(archive, "SAT-01", 0, 9.0), "SAT-01", 9.0, {"X.N": 1})
     archive.commit()

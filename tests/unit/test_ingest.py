@@ -45,9 +45,10 @@ class Ground:
     def publish(self, topic: str, message: dict[str, Any]) -> None:
         self.published.append((topic, message))
 
-    def eps(self, time: float, **values: Any) -> None:
-        """Ingest an HK.EPS report at ``time`` with ``values`` (the rest from the last one)."""
-        structure = DICTIONARY.structures["HK.EPS"]
+    def eps(self, time: float, structure_name: str = "HK.EPS", **values: Any) -> None:
+        """Ingest an HK.EPS report (or another of EPS values) at ``time`` with ``values``
+        (the rest nominal)."""
+        structure = DICTIONARY.structures[structure_name]
         base = {p.name: _nominal(p.name) for p in structure.params}
         base.update({f"EPS.{k.upper()}": v for k, v in values.items()})
         data = DICTIONARY.hk_app_data(structure, base)
@@ -72,6 +73,11 @@ def test_the_latest_value_is_the_newest_report_not_the_last_to_arrive(ground: Gr
     ground.archive.commit()
     assert ground.archive.parameter("SAT-01", "EPS.BATTERY_SOC") == [
         (EPOCH + 5, 60.0), (EPOCH + 10, 70.0)]
+    # Another structure carrying the parameter, at the same time: the last to arrive wins.
+    ground.eps(EPOCH + 10, "SIM.SENSORS_EPS", battery_soc=71.0)
+    assert ground.ingest.latest("SAT-01", "EPS.BATTERY_SOC") == (EPOCH + 10, 71.0)
+    ground.eps(EPOCH + 10, battery_soc=72.0)
+    assert ground.ingest.latest("SAT-01", "EPS.BATTERY_SOC") == (EPOCH + 10, 72.0)
 
 
 def test_every_report_is_published_with_its_values_and_limits_raise_alarms(
