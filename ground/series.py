@@ -116,15 +116,13 @@ class SeriesStore:
         assert series is not None
         return series
 
-    def flush(self) -> int:
-        """Write every series' pending values (inside the current transaction); return how
-        many values that was.
+    def flush(self) -> None:
+        """Write every series' pending values (inside the current transaction).
 
         A series' values go to the end of its open segment, the last one written for it, while
         that holds fewer than SEGMENT_VALUES and they all come after it; otherwise they start
         a new segment. A segment is thus written once when values come fast, and rewritten a
         few times, growing, when they come a few per commit."""
-        written = 0
         updates: list[tuple[float, int, bytes, int]] = []
         for reports in self._pending.values():
             if not reports.rows:
@@ -149,12 +147,10 @@ class SeriesStore:
                     self._open[series] = _Segment(row, last, count, body)
                 else:
                     self._open.pop(series, None)
-            written += count * len(reports.series)
             reports.rows.clear()
         if updates:
             self.db.executemany("UPDATE segments SET last = ?, count = ?, data = ? WHERE id = ?",
                                 updates)
-        return written
 
     # --- reading ---------------------------------------------------------------------------------
 

@@ -18,7 +18,6 @@ import structlog
 from common.dictionary import DICTIONARY, GROUND_ID, json_value
 from common.dictionary.failures import describe_failure
 from common.dictionary.standard import request_of
-from common.dictionary.types import Bool, Enum, Float, Int, UInt
 from common.errors import PacketError
 from common.framing import iter_frames
 from common.packets import TmPacket, decode
@@ -31,14 +30,9 @@ from ground.control.files import FileReceiver
 
 #: Parameter name → the housekeeping structures that carry it.
 _CARRIED_BY: dict[str, list[str]] = {}
-#: The structures whose values are all numbers, labels or flags: published as they are, with
-#: nothing for ``json_value`` to render (no times, no bytes).
-_PLAIN: set[str] = set()
 for _structure in DICTIONARY.structures.values():
     for _param in _structure.params:
         _CARRIED_BY.setdefault(_param.name, []).append(_structure.name)
-    if all(isinstance(p.type, UInt | Int | Float | Bool | Enum) for p in _structure.params):
-        _PLAIN.add(_structure.name)
 
 
 class Ingest:
@@ -159,10 +153,10 @@ class Ingest:
             self.alarms.check(satellite, tm.name, tm.values, time)
             if tm.name == "COMPUTE.STATUS":
                 self._pending_results(satellite, tm.values, time)
-            values = tm.values if tm.name in _PLAIN else {
-                k: json_value(v) for k, v in tm.values.items()}
             self.publish(f"tm/{satellite}", {"satellite": satellite, "time": time,
-                                             "structure": tm.name, "values": values})
+                                             "structure": tm.name,
+                                             "values": {k: json_value(v)
+                                                        for k, v in tm.values.items()}})
         elif tm.kind == "event":
             args = {k: json_value(v) for k, v in tm.values.items()}
             self.archive.add_event(packet_id, satellite, tm.app, tm.name, tm.severity or 1,
