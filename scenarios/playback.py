@@ -209,7 +209,10 @@ async def play_back(mission: Mission, satellite: str, start: float, end: float,
     try:
         since, attempts = mission.now(), 0
         span: tuple[float, float] | None = (start, end)
-        current = holes(archive, satellite, start, end)
+        # Each stream's rate, read once: it takes the satellite's whole archive (0.17 s at the
+        # end of first_light's day, on the runner's event loop) and hardly moves in a playback.
+        periods = stream_periods(archive, satellite)
+        current = holes(archive, satellite, start, end, periods=periods)
         while span is not None and mission.now() < deadline:
             first, last = span
             attempts += 1
@@ -219,10 +222,7 @@ async def play_back(mission: Mission, satellite: str, start: float, end: float,
                          f"{mission.iso(last)} commanded")
             ended: list[float] = []
 
-            periods = stream_periods(archive, satellite)  # once per playback, not per look
-
-            async def settled(handle: CommandHandle = handle, ended: list[float] = ended,
-                              periods: dict[int, float | None] = periods) -> bool:
+            async def settled(handle: CommandHandle = handle, ended: list[float] = ended) -> bool:
                 if holes(archive, satellite, start, end, periods=periods).missing == 0:
                     return True
                 if not ended:
@@ -239,10 +239,11 @@ async def play_back(mission: Mission, satellite: str, start: float, end: float,
             if not await mission.ground.caught_up():
                 mission.note(f"{satellite}: ground control still behind after playback "
                              f"{attempts}")
-            current = holes(archive, satellite, start, end)
+            current = holes(archive, satellite, start, end, periods=periods)
             span = current.span if current.missing else None
         # Each stream's first packet after the span closes its holes: a few periods later.
-        before = holes(archive, satellite, start, end + ANCHOR_S, realtime_only=True)
+        before = holes(archive, satellite, start, end + ANCHOR_S, realtime_only=True,
+                       periods=periods)
         started = await mission.ground.events(satellite, since=since,
                                               name="HK.PLAYBACK_STARTED")
         recorded = int(started[0]["args"]["packets"]) if started else None
