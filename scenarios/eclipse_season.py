@@ -134,9 +134,9 @@ def judge_eclipses(mission: Mission, timeline: dict[str, list[tuple[float, Any]]
                    f"{len(worked)} eclipse(s) with work")
     for entry, leave in worked:
         when = f"eclipse of {mission.iso(entry)[11:16]}–{mission.iso(leave)[11:16]}"
-        inside = [n for t, n in busy if entry + SHED_WITHIN_S <= t <= leave - SHED_WITHIN_S]
         if leave - entry <= 2 * SHED_WITHIN_S:
             continue  # a grazing eclipse, too short to judge (the season's are ~17 min)
+        inside = [n for t, n in busy if entry + SHED_WITHIN_S <= t <= leave - SHED_WITHIN_S]
         mission.expect(bool(inside) and max(inside) <= 1, f"compute shed in the {when}",
                        f"busy nodes in eclipse: {min(inside, default=None)}–"
                        f"{max(inside, default=None)}")

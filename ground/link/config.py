@@ -70,29 +70,30 @@ class LinkConfig:
     def from_overrides(cls, overrides: dict[str, Any], seed: int = 0) -> LinkConfig:
         """Defaults with ``overrides`` applied; a bad setting raises ValueError naming it (all
         of them, joined by "; ")."""
-        known = {f.name: f.type for f in fields(cls)}
-        unknown = sorted(set(overrides) - set(known))
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(overrides) - known)
         if unknown:
             raise ValueError(f"link: unknown setting(s) {', '.join(unknown)}; "
                              f"known: {', '.join(sorted(known))}")
         values = {"seed": seed, **overrides}
         problems = [found for name, value in values.items() if name in _RULES
                     and (found := problem(f"link.{name}", _RULES[name], value))]
+        if "relays" in values:
+            if isinstance(values["relays"], list | tuple):
+                values["relays"] = tuple(values["relays"])
+                from ground.network.relays import relays
+
+                try:
+                    relays(values["relays"])  # names and tables are checked now
+                except ValueError as exc:
+                    problems.append(f"link.relays: {exc}")
+            else:
+                problems.append(f"link.relays must be a list, not {values['relays']!r}")
+        if values.get("isl", "in-plane") not in ISL_TOPOLOGIES:
+            problems.append(f"link.isl must be one of {', '.join(ISL_TOPOLOGIES)}, "
+                            f"not {values['isl']!r}")
         if problems:
             raise ValueError("; ".join(problems))
-        if "relays" in values:
-            if not isinstance(values["relays"], list | tuple):
-                raise ValueError(f"link.relays must be a list, not {values['relays']!r}")
-            values["relays"] = tuple(values["relays"])
-            from ground.network.relays import relays
-
-            try:
-                relays(values["relays"])  # names and tables are checked now
-            except ValueError as exc:
-                raise ValueError(f"link.relays: {exc}") from None
-        if values.get("isl", "in-plane") not in ISL_TOPOLOGIES:
-            raise ValueError(f"link.isl must be one of {', '.join(ISL_TOPOLOGIES)}, "
-                             f"not {values['isl']!r}")
         return cls(**values)
 
 

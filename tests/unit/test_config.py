@@ -111,10 +111,11 @@ def test_every_problem_is_named_at_once() -> None:
         parse({"run": {"rate": NAN, "seed": -5, "duration_h": 1e20},
                "constellation": {"phasing": 7},
                "timing": {"sensor_interval_s": "fast"}, "hardware": {"emissivity": -1.0},
-               "link": {"uplink_loss": "x"}, "ground": {"stations": ["atlantis"]}})
+               "link": {"uplink_loss": "x", "isl": "mesh", "relays": 5},
+               "ground": {"stations": ["atlantis"]}})
     for named in ("run.rate", "run.seed", "timing.sensor_interval_s", "hardware.emissivity",
-                  "link.uplink_loss", "run.start + duration_h", "constellation.phasing",
-                  "atlantis"):
+                  "link.uplink_loss", "link.isl", "link.relays", "run.start + duration_h",
+                  "constellation.phasing", "atlantis"):
         assert named in str(caught.value), named
 
 
