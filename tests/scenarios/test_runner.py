@@ -7,15 +7,14 @@ import contextlib
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from common.runconfig import ConfigError, RunConfig
-from scenarios.launcher import remove_socket_dir
-from tests.process.procs import descendants, kill_all, wait_gone
+from common.runconfig import RunConfig
+from tests.process.procs import descendants, wait_gone
+from tests.scenarios import end_run, fleet_ready
 
 pytestmark = pytest.mark.process
 
@@ -23,14 +22,6 @@ pytestmark = pytest.mark.process
 def dawndusk(*args: str, **kwargs) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "scenarios.cli", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kwargs)
-
-
-def wait_ready(run_dir: Path, wall_s: float = 90.0) -> None:
-    log = run_dir / "logs" / "RUNNER.jsonl"
-    deadline = time.monotonic() + wall_s
-    while not (log.exists() and "fleet ready" in log.read_text()):
-        assert time.monotonic() < deadline, "the fleet never became ready"
-        time.sleep(0.1)
 
 
 CONFIG = """
@@ -55,18 +46,11 @@ def fleet_up(tmp_path: Path, config_text: str) -> Iterator[tuple[subprocess.Pope
     process = dawndusk("up", str(config), "--run-dir", str(run_dir))
     tree: set[int] = set()
     try:
-        wait_ready(run_dir)
+        fleet_ready(run_dir)
         tree.update(descendants(process.pid))
         yield process, run_dir, tree
     finally:
-        kill_all(set(descendants(process.pid)) | tree)
-        if process.poll() is None:
-            process.kill()
-        try:  # a launcher killed with -9 cannot remove it
-            run = RunConfig.load(run_dir)
-            remove_socket_dir(run.socket_dir, run.run_dir)
-        except ConfigError:
-            pass
+        end_run(process, run_dir, tree)
 
 
 @pytest.mark.parametrize("how", ["sigint", "kill9"])

@@ -10,14 +10,12 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
-from common.runconfig import ConfigError, RunConfig
-from scenarios.launcher import remove_socket_dir
-from tests.process.procs import descendants, kill_all, wait_gone
+from tests.process.procs import descendants, wait_gone
+from tests.scenarios import end_run, fleet_ready
 
 pytestmark = pytest.mark.process
 
@@ -32,20 +30,6 @@ def scenario(tmp_path: Path, body: str) -> Path:
     path.write_text(f"CONFIG = {FLEET!r}\n\n\nasync def play(mission):\n"
                     + textwrap.indent(textwrap.dedent(body), "    "))
     return path
-
-
-def ready_pids(run_dir: Path, wall_s: float = 90.0) -> dict[str, int]:
-    """The launcher's processes by name, once it logged the fleet ready."""
-    log = run_dir / "logs" / "RUNNER.jsonl"
-    deadline = time.monotonic() + wall_s
-    while time.monotonic() < deadline:
-        if log.exists():
-            for line in log.read_text().splitlines():
-                record = json.loads(line)
-                if record.get("event") == "fleet ready":
-                    return {str(k): int(v) for k, v in record["pids"].items()}
-        time.sleep(0.1)
-    raise AssertionError("the fleet never became ready")
 
 
 def start_run(tmp_path: Path, script: Path) -> tuple[subprocess.Popen[bytes], Path]:
@@ -63,19 +47,6 @@ def expected(run_dir: Path) -> list[dict[str, object]]:
     return list(json.loads((run_dir / "expectations.json").read_text()))
 
 
-def finish(process: subprocess.Popen[bytes], run_dir: Path, tree: set[int]) -> None:
-    """Whatever happened: every process of the run ends, and its sockets go."""
-    kill_all(set(descendants(process.pid)) | tree)
-    if process.poll() is None:
-        process.kill()
-        process.wait(10)
-    try:  # a runner killed with -9 cannot remove them
-        run = RunConfig.load(run_dir)
-        remove_socket_dir(run.socket_dir, run.run_dir)
-    except ConfigError:
-        pass
-
-
 def test_a_script_that_raises_fails_the_run_and_stops_the_fleet(tmp_path: Path) -> None:
     script = scenario(tmp_path, """
         await mission.sleep(1)  # on the held clock: returns once it runs
@@ -88,7 +59,7 @@ def test_a_script_that_raises_fails_the_run_and_stops_the_fleet(tmp_path: Path) 
     process, run_dir = start_run(tmp_path, script)
     tree: set[int] = set()
     try:
-        named = ready_pids(run_dir)
+        named = fleet_ready(run_dir)
         tree.update(descendants(process.pid))
         assert set(named.values()) <= tree
         output, _ = process.communicate(timeout=120)
@@ -103,7 +74,7 @@ def test_a_script_that_raises_fails_the_run_and_stops_the_fleet(tmp_path: Path) 
         assert start["ok"], start
         assert wait_gone(tree, 10.0) == set(), "processes survived a failed script"
     finally:
-        finish(process, run_dir, tree)
+        end_run(process, run_dir, tree)
 
 
 @pytest.mark.parametrize("victim", ["LINK", "SAT-01"])
@@ -112,7 +83,7 @@ def test_a_fleet_process_killed_ends_the_run_naming_it(tmp_path: Path, victim: s
     process, run_dir = start_run(tmp_path, script)
     tree: set[int] = set()
     try:
-        named = ready_pids(run_dir)
+        named = fleet_ready(run_dir)
         tree.update(descendants(process.pid))
         os.kill(named[victim], signal.SIGKILL)
         output, _ = process.communicate(timeout=60)
@@ -122,7 +93,7 @@ def test_a_fleet_process_killed_ends_the_run_naming_it(tmp_path: Path, victim: s
         assert any(f"{victim} (exit -9)" in what for what in failed), failed
         assert wait_gone(tree, 10.0) == set(), "processes survived a failed fleet process"
     finally:
-        finish(process, run_dir, tree)
+        end_run(process, run_dir, tree)
 
 
 def test_no_process_survives_kill_9_of_a_running_scenario(tmp_path: Path) -> None:
@@ -130,13 +101,13 @@ def test_no_process_survives_kill_9_of_a_running_scenario(tmp_path: Path) -> Non
     process, run_dir = start_run(tmp_path, script)
     tree: set[int] = set()
     try:
-        ready_pids(run_dir)
+        fleet_ready(run_dir)
         tree.update(descendants(process.pid))
         process.kill()
         process.wait(10)
         assert wait_gone(tree, 10.0) == set(), "processes survived kill -9 of the runner"
     finally:
-        finish(process, run_dir, tree)
+        end_run(process, run_dir, tree)
 
 
 NOT_READY = """
@@ -180,4 +151,4 @@ def test_a_fleet_not_ready_in_time_is_named_and_stopped(tmp_path: Path) -> None:
         assert "SAT-01" in text.split("not ready within", 1)[1], text
         assert wait_gone(pids, 10.0) == set(), "processes survived a launch that timed out"
     finally:
-        finish(process, run_dir, set())
+        end_run(process, run_dir, set())

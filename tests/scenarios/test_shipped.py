@@ -14,10 +14,7 @@ from typing import Any
 
 import pytest
 
-from common.runconfig import ConfigError, RunConfig
-from scenarios.launcher import remove_socket_dir
-from tests.process.procs import descendants, kill_all
-from tests.scenarios import RATE
+from tests.scenarios import RATE, end_run
 
 pytestmark = pytest.mark.process
 
@@ -31,12 +28,7 @@ def play(scenario: str, run_dir: Path, *args: str) -> tuple[int, str, list[dict[
         output, _ = process.communicate(timeout=240)
     finally:
         if process.poll() is None:
-            kill_all({*descendants(process.pid), process.pid})
-            try:  # a killed runner cannot remove its socket directory (maybe /tmp/dd-*)
-                run = RunConfig.load(run_dir)
-                remove_socket_dir(run.socket_dir, run.run_dir)
-            except ConfigError:
-                pass
+            end_run(process, run_dir)
     expectations = json.loads((run_dir / "expectations.json").read_text())
     return process.returncode, output.decode(errors="replace"), expectations
 
